@@ -1,0 +1,276 @@
+"""Area configuration: one YAML file per Health and Wellbeing Board.
+
+The config is the only place an area is described; the code is area-agnostic.
+Paths under ``inputs`` and ``network`` are relative to the data directory
+(default ``../shared/pna-data``, overridden by ``PNA_DATA_DIR`` or ``--data-dir``);
+paths under ``overrides`` and ``optional`` are relative to the project root
+(the parent of the ``config/`` folder holding the YAML).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DATA_DIR_ENV = "PNA_DATA_DIR"
+DEFAULT_DATA_DIR = "../shared/pna-data"
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing, malformed or refers to missing inputs."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataSource(_Strict):
+    """One input file, with what the outputs need to cite it."""
+
+    path: str
+    title: str
+    publisher: str
+    vintage: str
+    licence: str = "OGL v3.0"
+
+    def cite(self) -> str:
+        return f"{self.publisher}: {self.title} ({self.vintage})"
+
+
+class AreaSpec(_Strict):
+    code: str = Field(pattern=r"^[EW]0[6-9]\d{6}$")
+    name: str
+    hwb_name: str = Field(description="The HWB name exactly as written in the pharmaceutical list")
+    country: Literal["england", "wales"] = "england"
+
+
+class Inputs(_Strict):
+    pharmaceutical_list: DataSource | None = None
+    ods_history: DataSource
+    codepoint: DataSource | None = None
+    codepoint_headers: str | None = "postcodes/Code-Point_Open_Column_Headers.csv"
+    postcode_directory: DataSource
+    lsoa_boundaries: DataSource
+    msoa_boundaries: DataSource
+    la_boundaries: DataSource
+    lsoa_msoa_lookup: DataSource
+    lsoa11_lsoa21_lookup: DataSource | None = None
+    msoa_names: DataSource | None = None
+    population: DataSource
+    population_mid2019: DataSource | None = None
+    census2021_lsoa: DataSource | None = None
+    national_population: DataSource
+    imd2019: DataSource | None = None
+    imd2025: DataSource | None = None
+    output_areas: DataSource | None = None
+    output_area_population: DataSource | None = None
+
+
+class Localities(_Strict):
+    file: DataSource | None = Field(
+        default=None,
+        description="CSV of msoa11_code -> locality; if absent, each MSOA is its own locality",
+    )
+    msoa_column: str = "msoa11_code"
+    locality_column: str = "locality"
+
+
+class ModeSpec(_Strict):
+    thresholds_min: list[int] = [5, 10, 15, 20]
+    speed_kmh: float = Field(gt=0)
+    circuity: float = Field(default=1.3, ge=1.0, description="Straight-line model: network/crow-fly ratio")
+
+    @field_validator("thresholds_min")
+    @classmethod
+    def _sorted_positive(cls, v: list[int]) -> list[int]:
+        if not v or any(t <= 0 for t in v) or sorted(set(v)) != v:
+            raise ValueError("thresholds_min must be strictly increasing positive minutes")
+        return v
+
+
+class DriveSpec(ModeSpec):
+    speed_kmh: float = Field(default=30.0, gt=0, description="Straight-line model speed")
+    congestion_factor: float = Field(default=1.0, ge=1.0, description="Multiplies free-flow drive times")
+    highway_speeds_kmh: dict[str, float] = {
+        "motorway": 96, "motorway_link": 56, "trunk": 80, "trunk_link": 48,
+        "primary": 48, "primary_link": 40, "secondary": 40, "secondary_link": 32,
+        "tertiary": 32, "tertiary_link": 32, "unclassified": 32, "residential": 24,
+        "living_street": 16, "service": 16, "road": 24,
+    }
+
+
+class TransitSpec(ModeSpec):
+    speed_kmh: float = Field(default=12.0, gt=0, description="Straight-line model door-to-door speed")
+    date: dt.date | None = None
+    window_start: str = "07:00"
+    window_end: str = "10:00"
+    step_min: int = Field(default=1, ge=1)
+    percentile: int = Field(default=80, ge=1, le=99)
+    max_access_walk_m: float = 800.0
+    max_transfer_walk_m: float = 400.0
+    max_transfers: int = Field(default=4, ge=0)
+
+
+class Travel(_Strict):
+    walk: ModeSpec = ModeSpec(speed_kmh=4.8, circuity=1.3)
+    drive: DriveSpec = DriveSpec(circuity=1.35)
+    transit: TransitSpec = TransitSpec(thresholds_min=[5, 10, 15, 20, 30])
+    exclude_distance_selling: bool = True
+    max_snap_m: float = 500.0
+
+
+class Network(_Strict):
+    osm_extract: DataSource | None = None
+    gtfs: DataSource | None = None
+
+
+class Overrides(_Strict):
+    geocode: str | None = None
+    locality: str | None = None
+    distance_selling_codes: list[str] = []
+    hundred_hour_codes: list[str] = []
+    hundred_hour_rule_min_weekly_hours: float = 100.0
+
+
+class Optional_(_Strict):
+    services: str | None = None
+    consultation: str | None = None
+
+
+class Projections(_Strict):
+    controls: DataSource | None = None
+    housing: DataSource | None = None
+    occupancy_per_dwelling: float = Field(default=2.5, gt=0)
+    years: list[int] = [2025, 2030, 2035, 2040, 2043]
+    min_rate_per_10k: float = Field(default=2.0, ge=0)
+
+
+class Gaps(_Strict):
+    """Rules used to turn access results into Schedule 1 gap statements."""
+
+    walk_minutes: int = 20
+    transit_minutes: int = 15
+    drive_minutes: int = 15
+    min_share_covered: float = Field(default=0.95, gt=0, le=1)
+    min_rate_per_10k: float = Field(default=2.0, ge=0)
+
+
+class Config(_Strict):
+    area: AreaSpec
+    as_at: dt.date
+    data_dir: Path = Path(DEFAULT_DATA_DIR)
+    output_dir: Path
+    cache_dir: Path = Path(".cache/pna")
+    inputs: Inputs
+    localities: Localities = Localities()
+    boundary_bands_km: list[float] = [0.5, 1.0, 1.5]
+    locality_boundary_flag_m: float = Field(default=150.0, ge=0)
+    travel: Travel = Travel()
+    network: Network = Network()
+    overrides: Overrides = Overrides()
+    optional: Optional_ = Optional_()
+    projections: Projections = Projections()
+    gaps: Gaps = Gaps()
+    project_root: Path = Path(".")
+
+    @field_validator("boundary_bands_km")
+    @classmethod
+    def _bands(cls, v: list[float]) -> list[float]:
+        if not v or any(b <= 0 for b in v) or sorted(set(v)) != v:
+            raise ValueError("boundary_bands_km must be strictly increasing positive distances")
+        return v
+
+    @model_validator(mode="after")
+    def _list_or_area(self) -> "Config":
+        if self.area.country == "england" and self.inputs.pharmaceutical_list is None:
+            raise ValueError("inputs.pharmaceutical_list is required for an English area")
+        return self
+
+    # Path helpers -----------------------------------------------------
+    def data_path(self, source: DataSource | str) -> Path:
+        p = Path(source.path if isinstance(source, DataSource) else source)
+        return p if p.is_absolute() else self.data_dir / p
+
+    def project_path(self, rel: str | Path) -> Path:
+        p = Path(rel)
+        return p if p.is_absolute() else self.project_root / p
+
+    @property
+    def out(self) -> Path:
+        return self.output_dir if self.output_dir.is_absolute() else self.project_root / self.output_dir
+
+    @property
+    def cache(self) -> Path:
+        return self.cache_dir if self.cache_dir.is_absolute() else self.project_root / self.cache_dir
+
+
+def _format_errors(path: Path, err: ValidationError) -> str:
+    lines = [f"{path}: invalid configuration"]
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e["loc"]) or "<root>"
+        lines.append(f"  - {loc}: {e['msg']}")
+    return "\n".join(lines)
+
+
+def load_config(path: str | Path, data_dir: str | Path | None = None,
+                output_dir: str | Path | None = None, check_inputs: bool = True) -> Config:
+    """Read and validate an area YAML.
+
+    Parameters
+    ----------
+    path
+        The YAML file.
+    data_dir
+        Overrides the data directory (else ``$PNA_DATA_DIR``, else the YAML, else the default).
+    output_dir
+        Overrides the output directory.
+    check_inputs
+        If true, every configured input file must exist.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, is not YAML, has unknown or invalid keys, or names missing inputs.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: configuration file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    root = path.resolve().parent.parent
+    raw.setdefault("project_root", str(root))
+    env_dir = os.environ.get(DATA_DIR_ENV)
+    if data_dir is not None:
+        raw["data_dir"] = str(data_dir)
+    elif env_dir:
+        raw["data_dir"] = env_dir
+    if output_dir is not None:
+        raw["output_dir"] = str(output_dir)
+    try:
+        cfg = Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(path, exc)) from None
+    if not cfg.data_dir.is_absolute():
+        cfg = cfg.model_copy(update={"data_dir": (root / cfg.data_dir).resolve()})
+    if check_inputs:
+        missing = [f"inputs.{name}: {cfg.data_path(src)}" for name, src in cfg.inputs
+                   if isinstance(src, DataSource) and not cfg.data_path(src).is_file()]
+        for name in ("osm_extract", "gtfs"):
+            src = getattr(cfg.network, name)
+            if src is not None and not cfg.data_path(src).exists():
+                missing.append(f"network.{name}: {cfg.data_path(src)}")
+        if cfg.localities.file is not None and not cfg.data_path(cfg.localities.file).is_file():
+            missing.append(f"localities.file: {cfg.data_path(cfg.localities.file)}")
+        if missing:
+            raise ConfigError(f"{path}: input files not found (data_dir={cfg.data_dir}):\n  - "
+                              + "\n  - ".join(missing))
+    return cfg

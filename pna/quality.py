@@ -1,0 +1,72 @@
+"""Data-quality ledger: every quarantined or flagged row, and row accounting.
+
+Each loader reports what it read, kept and quarantined here, so the pipeline can
+assert ``rows in = rows accepted + rows quarantined`` for every file and the report
+can list every exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+EXCEPTION_COLUMNS = ["stage", "source_file", "row", "record", "field", "reason", "action"]
+
+
+class InputError(ValueError):
+    """An input cannot be used at all (missing file, wrong columns, broken encoding)."""
+
+    def __init__(self, file: str, reason: str, row: int | None = None):
+        self.file, self.reason, self.row = str(file), reason, row
+        where = f"{file}" + (f", row {row}" if row is not None else "")
+        super().__init__(f"{where}: {reason}")
+
+
+@dataclass
+class Accounting:
+    source_file: str
+    rows_in: int = 0
+    accepted: int = 0
+    quarantined: int = 0
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_in == self.accepted + self.quarantined
+
+
+@dataclass
+class QualityLog:
+    """Collects exceptions and per-file row accounting for one run."""
+
+    records: list[dict] = field(default_factory=list)
+    accounts: dict[str, Accounting] = field(default_factory=dict)
+
+    def add(self, stage: str, source_file: str, row: int | None, record: str, reason: str,
+            field_: str = "", action: str = "quarantined") -> None:
+        """Record one exception. ``action`` is 'quarantined', 'flagged' or 'overridden'."""
+        self.records.append({"stage": stage, "source_file": str(source_file),
+                             "row": "" if row is None else int(row), "record": str(record),
+                             "field": field_, "reason": reason, "action": action})
+
+    def account(self, key: str, source_file: str, rows_in: int, accepted: int, quarantined: int) -> Accounting:
+        """Record row accounting for one read; raises if rows do not balance."""
+        acc = Accounting(str(source_file), rows_in, accepted, quarantined)
+        if not acc.balanced:
+            raise AssertionError(f"{source_file}: rows in ({rows_in}) != accepted ({accepted}) "
+                                 f"+ quarantined ({quarantined})")
+        self.accounts[key] = acc
+        return acc
+
+    def table(self) -> pd.DataFrame:
+        df = pd.DataFrame(self.records, columns=EXCEPTION_COLUMNS)
+        if df.empty:
+            return df
+        df["_row"] = pd.to_numeric(df["row"], errors="coerce").fillna(-1)
+        df = df.sort_values(["stage", "source_file", "_row", "record", "field", "reason"], kind="stable")
+        return df.drop(columns="_row").reset_index(drop=True)
+
+    def accounting_table(self) -> pd.DataFrame:
+        rows = [{"check": k, "source_file": a.source_file, "rows_in": a.rows_in, "accepted": a.accepted,
+                 "quarantined": a.quarantined, "balanced": a.balanced} for k, a in sorted(self.accounts.items())]
+        return pd.DataFrame(rows, columns=["check", "source_file", "rows_in", "accepted", "quarantined", "balanced"])
