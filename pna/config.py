@@ -54,7 +54,7 @@ class Inputs(_Strict):
     ods_history: DataSource
     codepoint: DataSource | None = None
     codepoint_headers: str | None = "postcodes/Code-Point_Open_Column_Headers.csv"
-    postcode_directory: DataSource
+    postcode_directory: DataSource | None = None
     lsoa_boundaries: DataSource
     msoa_boundaries: DataSource
     la_boundaries: DataSource

@@ -1,0 +1,39 @@
+# Two commands do everything on a fresh machine:
+#   make pna    create the virtual environment if needed, install, run the Leicester assessment
+#   make test   the same set-up, then the whole test suite (browser tests in Debian's chromium)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CONFIG ?= config/leicester.yaml
+PYTEST_ARGS ?=
+
+.PHONY: pna test install browser bench newport clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+pna: $(STAMP)
+	$(BIN)/pna run --config $(CONFIG)
+
+newport: $(STAMP)
+	$(BIN)/pna run --config config/newport.yaml
+
+# Installs Debian's chromium for the browser tests when it is missing (needs root; a no-op otherwise).
+browser:
+	@bash .ci/install-browser.sh
+
+test: $(STAMP) browser
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_network.py
+	$(BIN)/python benchmarks/bench_transit.py
+
+clean:
+	rm -rf outputs .cache
