@@ -59,6 +59,9 @@ class Inputs(_Strict):
     msoa_boundaries: DataSource
     la_boundaries: DataSource
     lsoa_msoa_lookup: DataSource
+    lsoa_la_lookup: DataSource | None = Field(
+        default=None, description="LSOA 2011 -> local authority lookup; if absent, LSOAs are chosen by "
+        "spatial containment in the area boundary")
     lsoa11_lsoa21_lookup: DataSource | None = None
     msoa_names: DataSource | None = None
     population: DataSource
@@ -69,6 +72,9 @@ class Inputs(_Strict):
     imd2025: DataSource | None = None
     output_areas: DataSource | None = None
     output_area_population: DataSource | None = None
+    postcodes_from_osm: bool = Field(
+        default=False, description="Locate postcodes from OSM addr:postcode points in network.osm_extract "
+        "(for areas whose postcodes are in no configured postcode file)")
 
 
 class Localities(_Strict):
@@ -114,6 +120,7 @@ class TransitSpec(ModeSpec):
     max_access_walk_m: float = 800.0
     max_transfer_walk_m: float = 400.0
     max_transfers: int = Field(default=4, ge=0)
+    max_journey_min: int = Field(default=120, ge=1, description="Longest journey the router looks for; slower counts as unreachable")
 
 
 class Travel(_Strict):

@@ -102,7 +102,7 @@ def _reconcile(ctx: RunContext, national: pd.DataFrame) -> None:
     table = ctx.meta["postcodes"]
     postcode_la = table["la_code"].dropna().to_dict() if "la_code" in table else {}
     own = national[national["hwb"] == cfg.area.hwb_name]
-    rec = ph.reconcile(own, ctx.ods, cfg.as_at, postcode_la, cfg.area.code)
+    rec = ph.reconcile(own, ctx.ods, cfg.as_at, postcode_la, cfg.area.code, national_list=national)
     from .provenance import with_provenance
 
     ctx.tables["reconciliation"] = with_provenance(rec, cfg.inputs.pharmaceutical_list, cfg.inputs.ods_history,

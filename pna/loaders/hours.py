@@ -13,7 +13,9 @@ A survey of all 10,785 rows x 7 days of the 2023/24 Q3 list found these forms, a
   or a hyphen (``14-30``) inside a time.
 
 Times are paired in order, so any run of an even number of times reads as intervals. ``24:00``
-is allowed as an end time (midnight at the end of the day). Impossible or malformed values
+is allowed as an end time (midnight at the end of the day), and so is ``00:00`` after a later
+start (``09:00-00:00``: 44 day values of 9 pharmacies in the 2023/24 Q3 list write midnight so; their daily totals, e.g. 15 h,
+confirm the reading); it is normalised to ``24:00``. Impossible or malformed values
 raise :class:`HoursError` with the reason: hours above 24, minutes above 59, an end not after
 its start, overlapping intervals, an odd number of times, or any other text.
 """
@@ -56,7 +58,7 @@ _TOKEN = re.compile(
     r"|(?P<time4>(?P<h4>\d{2})(?P<m4>\d{2}))(?!\d)"
     r"|(?P<sep>\s*(?:[-\u2013,;:/]|to\b|and\b)\s*|\s+)"
     r"|(?P<timeh>(?P<hh>\d{1,2})-(?P<mh>\d{2}))(?![\d:.])",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,  # ASCII digits only; non-breaking spaces are replaced first
 )
 _CLOSED = re.compile(r"\s*closed\s*", re.IGNORECASE)
 
@@ -104,7 +106,7 @@ def parse_day(text: str | None) -> Intervals:
         raise HoursError(text, f"expected text, got {type(text).__name__}")
     if _CLOSED.fullmatch(text):
         return ()
-    s = text.strip()
+    s = text.replace("\u00a0", " ").strip()
     times: list[int] = []
     pos = 0
     while pos < len(s):
@@ -124,7 +126,8 @@ def parse_day(text: str | None) -> Intervals:
         raise HoursError(text, "no times found")
     if len(times) % 2:
         raise HoursError(text, f"odd number of times ({len(times)}): every opening needs a start and an end")
-    pairs = list(zip(times[0::2], times[1::2]))
+    # An opening that ends at 00:00 ends at midnight: the list writes 09:00-00:00 for 15 hours.
+    pairs = [(a, DAY_MINUTES if b == 0 and a > 0 else b) for a, b in zip(times[0::2], times[1::2])]
     for start, end in pairs:
         if start >= DAY_MINUTES:
             raise HoursError(text, "an opening cannot start at 24:00")

@@ -1,0 +1,195 @@
+"""Travel models: one interface for network, straight-line and timetable engines.
+
+Coverage, the report and the application assessor only see a :class:`TravelModel`:
+minutes from each demand point to each site, and to the nearest site.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+import geopandas as gpd
+import numpy as np
+
+from ..config import Config
+from ..quality import QualityLog
+from .supply import site_xy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .graph import StreetGraph
+
+STAGE = "access.engine"
+
+
+@runtime_checkable
+class TravelModel(Protocol):
+    """What every travel-time engine provides (see docs/ARCHITECTURE.md, "Travel models")."""
+
+    mode: str
+    method: str
+    is_estimate: bool
+    method_note: str
+    demand: gpd.GeoDataFrame
+
+    def times_to(self, sites: gpd.GeoDataFrame) -> np.ndarray:
+        """Minutes from every demand point to every site: shape (n_sites, n_demand); inf if unreachable."""
+        ...
+
+    def nearest(self, sites: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(minutes to the nearest site, index of that site) per demand point."""
+        ...
+
+
+def connector_speed_kmh(cfg: Config, mode: str) -> float:
+    """Speed for the straight leg between a point and its street node.
+
+    Walkers walk it; for driving it is the slowest configured road class (a car park or
+    private drive), so the leg is never made quicker than the streets themselves.
+    """
+    if mode == "walk":
+        return float(cfg.travel.walk.speed_kmh)
+    return float(min(cfg.travel.drive.highway_speeds_kmh.values()))
+
+
+class NetworkModel:
+    """Travel times over a street graph (scipy compiled Dijkstra).
+
+    Parameters
+    ----------
+    graph
+        A :class:`pna.access.graph.StreetGraph` for ``mode``.
+    demand
+        Demand points (EPSG:27700). Each is snapped to its nearest graph node within
+        ``cfg.travel.max_snap_m``; points further away (outside the extract, say) cannot be
+        reached: their minutes are ``inf`` and coverage counts them as not covered.
+    cfg
+        Config (snap distance, speeds).
+    mode
+        ``walk`` or ``drive``.
+    quality
+        Unsnapped demand points and sites are recorded here as exceptions.
+
+    Notes
+    -----
+    A trip is: straight connector from the home to its street node (at
+    :func:`connector_speed_kmh`), the network route, and the straight connector from the
+    pharmacy's street node to the pharmacy. In :meth:`nearest` the nearest pharmacy is chosen
+    on network time between street nodes (compiled multi-source search) and its own connector
+    leg is then added; pharmacies stand on streets, so the connector rarely changes the choice.
+    """
+
+    method = "network"
+    is_estimate = False
+
+    def __init__(self, graph: "StreetGraph", demand: gpd.GeoDataFrame, cfg: Config, mode: str,
+                 quality: QualityLog | None = None):
+        from . import routing
+
+        self._routing = routing
+        self.graph = graph
+        self.demand = demand
+        self.mode = mode
+        self.cfg = cfg
+        self.quality = quality
+        self.max_snap_m = float(cfg.travel.max_snap_m)
+        self.connector_mps = connector_speed_kmh(cfg, mode) / 3.6
+        xy = site_xy(demand)
+        self.demand_node, self.demand_snap_m = self._snap(xy)
+        unsnapped = self.demand_node < 0
+        self.n_unsnapped = int(unsnapped.sum())
+        self.pop_unsnapped = float(demand["population"].to_numpy(float)[unsnapped].sum()) \
+            if "population" in demand else float("nan")
+        if quality is not None:
+            for pid, d in zip(demand["point_id"].to_numpy()[unsnapped], self.demand_snap_m[unsnapped]):
+                quality.add(STAGE, f"{mode} street network", None, pid,
+                            f"demand point is more than {self.max_snap_m:g} m from the {mode} network "
+                            "(outside the extract?); it counts as not covered", "geometry", "flagged")
+        speed = ("walking speed" if mode == "walk"
+                 else f"OSM maxspeed or per-class road speeds × congestion factor "
+                      f"{cfg.travel.drive.congestion_factor:g}")
+        self.method_note = (
+            f"Street-network {mode} times over OpenStreetMap ({graph.n_nodes:,} nodes) at {speed}"
+            + (f" {cfg.travel.walk.speed_kmh:g} km/h" if mode == "walk" else "")
+            + f"; homes and pharmacies joined to the nearest street node within {self.max_snap_m:g} m"
+            + (f"; {self.n_unsnapped} of {len(demand)} demand points "
+               f"({self.pop_unsnapped:,.0f} residents) lie beyond that and count as not covered"
+               if self.n_unsnapped else ""))
+
+    def _snap(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if len(xy) == 0:
+            return np.empty(0, dtype=np.int64), np.empty(0)
+        node, dist = self._routing.snap(self.graph, xy, self.max_snap_m)
+        return np.asarray(node, dtype=np.int64), np.asarray(dist, dtype=float)
+
+    def _sites(self, sites: gpd.GeoDataFrame, record: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """(street node, connector seconds) per site; node −1 where it cannot be snapped."""
+        node, dist = self._snap(site_xy(sites))
+        bad = node < 0
+        if record and self.quality is not None and bad.any():
+            for code in sites["ods_code"].to_numpy()[bad]:
+                self.quality.add(STAGE, f"{self.mode} street network", None, code,
+                                 f"pharmacy is more than {self.max_snap_m:g} m from the {self.mode} network; "
+                                 "it cannot be reached in this mode", "geometry", "flagged")
+        return node, np.where(bad, np.inf, dist / self.connector_mps)
+
+    @property
+    def demand_connector_s(self) -> np.ndarray:
+        return np.where(self.demand_node >= 0, self.demand_snap_m / self.connector_mps, np.inf)
+
+    def node_seconds(self, sites: gpd.GeoDataFrame, limit_s: float | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Seconds from every graph node to its nearest site (connector included), and that site."""
+        node, conn = self._sites(sites)
+        ok = np.flatnonzero(node >= 0)
+        n = self.graph.n_nodes
+        if ok.size == 0:
+            return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+        secs, src = self._routing.nearest_source_times(self.graph, node[ok], limit_s=limit_s, reverse=True)
+        secs = np.asarray(secs, dtype=float)
+        src = np.asarray(src, dtype=np.int64)
+        reached = (src >= 0) & np.isfinite(secs)
+        site_idx = np.full(n, -1, dtype=np.int64)
+        site_idx[reached] = ok[src[reached]]
+        out = np.full(n, np.inf)
+        out[reached] = secs[reached] + conn[site_idx[reached]]
+        return out, site_idx
+
+    def nearest(self, sites: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(minutes to the nearest site, index of that site; −1 if none) per demand point."""
+        secs, idx = self.node_seconds(sites)
+        dn = self.demand_node
+        ok = dn >= 0
+        minutes = np.full(len(dn), np.inf)
+        site = np.full(len(dn), -1, dtype=np.int64)
+        minutes[ok] = (secs[dn[ok]] + self.demand_connector_s[ok]) / 60.0
+        site[ok] = idx[dn[ok]]
+        site[~np.isfinite(minutes)] = -1
+        return minutes, site
+
+    def times_to(self, sites: gpd.GeoDataFrame, chunk: int = 64) -> np.ndarray:
+        """Minutes from every demand point to every site, shape (n_sites, n_demand); inf if unreachable."""
+        node, conn = self._sites(sites, record=False)
+        out = np.full((len(sites), len(self.demand)), np.inf)
+        dn = self.demand_node
+        okd = dn >= 0
+        dconn = self.demand_connector_s[okd]
+        rows = np.flatnonzero(node >= 0)
+        for start in range(0, rows.size, chunk):
+            r = rows[start:start + chunk]
+            # searched over reversed edges: time *to* each site (one-way streets)
+            d = self._routing.times_from_sources(self.graph, node[r], reverse=True)
+            out[np.ix_(r, np.flatnonzero(okd))] = (d[:, dn[okd]] + dconn[None, :] + conn[r, None]) / 60.0
+        return out
+
+    def minutes_at(self, xy: np.ndarray, sites: gpd.GeoDataFrame,
+                   node_seconds: tuple[np.ndarray, np.ndarray] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """(minutes to the nearest site, its index) for arbitrary points, via their nearest node."""
+        secs, idx = node_seconds if node_seconds is not None else self.node_seconds(sites)
+        node, dist = self._snap(np.asarray(xy, dtype=float))
+        ok = node >= 0
+        minutes = np.full(len(node), np.inf)
+        site = np.full(len(node), -1, dtype=np.int64)
+        minutes[ok] = (secs[node[ok]] + dist[ok] / self.connector_mps) / 60.0
+        site[ok] = idx[node[ok]]
+        return minutes, site

@@ -1,0 +1,120 @@
+"""Catchment polygons: the area from which each pharmacy can be reached within a time.
+
+Network isochrones follow the streets: the reached part of every street (edges cut
+where the time runs out) buffered by a fixed distance for the homes that front it.
+Convex hulls would claim fields, rivers and railways the streets do not cross.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from .supply import site_xy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .graph import StreetGraph
+
+ISOCHRONE_COLUMNS = ["ods_code", "threshold_min", "geometry"]
+
+
+def _empty() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"ods_code": [], "threshold_min": []}, geometry=[], crs=27700)
+
+
+def reached_segments(graph: "StreetGraph", node_seconds: np.ndarray, budget_s: float) -> np.ndarray:
+    """Line segments (k, 2, 2) of the network from which the site is reached within ``budget_s``.
+
+    ``node_seconds`` is the time from each node *to* the site. A point a fraction ``f`` along
+    edge u→v reaches the site via v in ``(1 − f)·t_e + T[v]``, so the reached part of the edge is
+    the stretch next to v of fraction ``min(1, (budget − T[v]) / t_e)``; edges whose v is not
+    reached contribute nothing (the reverse edge v→u covers the other direction where it exists).
+    """
+    e = graph.edges
+    u = e["u"].to_numpy()
+    v = e["v"].to_numpy()
+    t = e["time_s"].to_numpy(float)
+    tv = node_seconds[v]
+    frac = np.clip((budget_s - tv) / np.maximum(t, 1e-9), 0.0, 1.0)
+    keep = frac > 0
+    xy_u, xy_v, f = graph.node_xy[u[keep]], graph.node_xy[v[keep]], frac[keep]
+    start = xy_v + (xy_u - xy_v) * f[:, None]  # edges are straight between OSM nodes
+    return np.stack([start, xy_v], axis=1)
+
+
+def network_isochrones(graph: "StreetGraph", sites: gpd.GeoDataFrame, thresholds_min: list[int],
+                       max_snap_m: float = 500.0, buffer_m: float = 50.0,
+                       connector_kmh: float | None = None) -> gpd.GeoDataFrame:
+    """Per pharmacy and threshold, the polygon of streets from which it is reached in time.
+
+    Parameters
+    ----------
+    graph
+        Street graph (edge times in seconds).
+    sites
+        Pharmacies (``ods_code``, Point geometry, EPSG:27700); sites further than
+        ``max_snap_m`` from the network get no isochrone.
+    thresholds_min
+        Minutes.
+    buffer_m
+        Half-width of the band around reached streets counted as reached (frontage depth).
+    connector_kmh
+        Speed of the site's straight connector to its street node, whose time is taken off
+        every budget (None: no connector time).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``ods_code, threshold_min, geometry`` (EPSG:27700), one row per site and threshold with
+        a non-empty catchment, sorted by ``ods_code`` then threshold.
+    """
+    from scipy.sparse.csgraph import dijkstra
+
+    from .routing import snap
+
+    if len(sites) == 0:
+        return _empty()
+    node, dist = snap(graph, site_xy(sites), max_snap_m)
+    conn_s = dist / (connector_kmh / 3.6) if connector_kmh else np.zeros(len(node))
+    limit = max(thresholds_min) * 60.0
+    order = np.argsort(sites["ods_code"].to_numpy().astype(str), kind="stable")
+    rows, geoms = [], []
+    for k in order:
+        if node[k] < 0:
+            continue
+        secs = dijkstra(graph.csr_reverse, directed=True, indices=int(node[k]), limit=limit)
+        for th in sorted(thresholds_min):
+            budget = th * 60.0 - conn_s[k]
+            if budget <= 0:
+                continue
+            seg = reached_segments(graph, secs, budget)
+            if len(seg) == 0:
+                continue
+            lines = shapely.multilinestrings(shapely.linestrings(seg))
+            poly = shapely.buffer(lines, buffer_m, quad_segs=4)
+            rows.append((sites["ods_code"].iloc[k], int(th)))
+            geoms.append(poly)
+    if not rows:
+        return _empty()
+    return gpd.GeoDataFrame({"ods_code": [r[0] for r in rows], "threshold_min": [r[1] for r in rows]},
+                            geometry=geoms, crs=27700)
+
+
+def straightline_isochrones(sites: gpd.GeoDataFrame, thresholds_min: list[int], speed_kmh: float,
+                            circuity: float) -> gpd.GeoDataFrame:
+    """Circles of radius speed × t / circuity round each pharmacy: the straight-line estimate."""
+    if len(sites) == 0:
+        return _empty()
+    order = np.argsort(sites["ods_code"].to_numpy().astype(str), kind="stable")
+    xy = site_xy(sites)[order]
+    codes = sites["ods_code"].to_numpy()[order]
+    ths = sorted(thresholds_min)
+    radius = np.array([speed_kmh * 1000.0 / 60.0 * t / circuity for t in ths])
+    pts = shapely.points(np.repeat(xy, len(ths), axis=0))
+    geoms = shapely.buffer(pts, np.tile(radius, len(xy)), quad_segs=16)
+    return gpd.GeoDataFrame({"ods_code": np.repeat(codes, len(ths)),
+                             "threshold_min": np.tile(np.asarray(ths, dtype=int), len(xy))},
+                            geometry=geoms, crs=27700)

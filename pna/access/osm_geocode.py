@@ -1,0 +1,164 @@
+"""Locating postcodes and pharmacies from OpenStreetMap, where no postcode file covers an area.
+
+OSM buildings and address nodes carry ``addr:postcode``; the mean position of every
+point tagged with a postcode stands in for the postcode's centroid (Code-Point Open
+uses the same idea: a point among the postcode's delivery addresses). OSM also maps
+many pharmacies themselves (``amenity=pharmacy``), which place a pharmacy better
+than any postcode point does.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pyproj import Transformer
+
+from ..quality import QualityLog
+from . import osm
+
+STAGE = "access.osm_geocode"
+SOURCE_ADDRESS = "osm_address"
+SOURCE_PHARMACY = "osm_pharmacy"
+_TO_BNG = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+_PC = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})$")
+# Words that say nothing about which pharmacy a name means.
+_STOP = frozenset({"PHARMACY", "PHARMACIES", "CHEMIST", "CHEMISTS", "LTD", "LIMITED", "THE", "AND", "&",
+                   "UK", "PLC", "STORE", "STORES", "NEWPORT", "SUPERSTORE", "INSTORE", "IN"})
+
+
+def _normalise_postcode(values: pd.Series) -> pd.Series:
+    s = values.astype("string").str.upper().str.replace(r"\s+", "", regex=True)
+    m = s.str.extract(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
+    return (m[0] + " " + m[1]).where(m[0].notna())
+
+
+def postcodes_from_osm(extract: str | Path, quality: QualityLog | None = None) -> pd.DataFrame:
+    """One point per postcode: the mean position of OSM features tagged ``addr:postcode``.
+
+    Parameters
+    ----------
+    extract
+        An ``.osm.pbf`` (or ``.osm``) file.
+    quality
+        Tags that are not a full UK postcode (``NP20``, typos) are recorded here as quarantined.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``postcode, easting, northing`` (EPSG:27700), ``la_code`` (None: OSM does not say),
+        ``positional_quality`` (NaN), ``n_points`` (OSM features averaged), ``source``
+        (``osm_address``), sorted by postcode.
+    """
+    pts = osm.read_address_points(extract)
+    pc = _normalise_postcode(pts["postcode"])
+    bad = pc.isna()
+    if quality is not None:
+        for r in pts[bad].itertuples():
+            quality.add(STAGE, str(extract), None, f"{r.osm_type}/{r.osm_id}",
+                        f"addr:postcode {r.postcode!r} is not a full UK postcode", "addr:postcode")
+        quality.account(f"{STAGE}.address_points", str(extract), len(pts), int((~bad).sum()), int(bad.sum()))
+    ok = pts[~bad].copy()
+    ok["postcode"] = pc[~bad].astype(str).to_numpy()
+    x, y = _TO_BNG.transform(ok["lon"].to_numpy(float), ok["lat"].to_numpy(float))
+    ok["easting"], ok["northing"] = x, y
+    g = ok.groupby("postcode", sort=True)
+    out = pd.DataFrame({"easting": g["easting"].mean().round(1), "northing": g["northing"].mean().round(1),
+                        "n_points": g.size()}).reset_index()
+    out["la_code"] = None
+    out["positional_quality"] = np.nan
+    out["source"] = SOURCE_ADDRESS
+    return out[["postcode", "easting", "northing", "la_code", "positional_quality", "n_points", "source"]]
+
+
+def _tokens(name: object) -> frozenset[str]:
+    if not isinstance(name, str):
+        return frozenset()
+    words = re.findall(r"[A-Z0-9]+", name.upper())
+    return frozenset(w for w in words if w not in _STOP and len(w) > 1)
+
+
+def locate_pharmacies(pharmacies: pd.DataFrame, extract: str | Path, postcodes: pd.DataFrame,
+                      quality: QualityLog | None = None) -> pd.DataFrame:
+    """Place pharmacies on OSM pharmacy points where they match, else at their OSM postcode point.
+
+    Matching, in order: an OSM pharmacy with the same postcode and a shared distinctive name
+    word; the only OSM pharmacy in that postcode; the only OSM pharmacy anywhere sharing a
+    distinctive name word and the postcode's outward code. A pharmacy not matched goes to the
+    mean position of its postcode's OSM addresses; one with neither is an exception.
+
+    Parameters
+    ----------
+    pharmacies
+        ``ods_code, trading_name, postcode`` (list-shaped, e.g. from ``list_from_ods``).
+    extract
+        The OSM extract.
+    postcodes
+        From :func:`postcodes_from_osm` (or any table with ``postcode, easting, northing``).
+    quality
+        Unlocatable pharmacies are recorded here (flagged).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``pharmacies`` plus ``easting, northing`` (NaN where unlocatable), ``geocode_source``
+        (``osm_pharmacy`` | ``osm_address`` | None), ``osm_ref`` (``node/123`` where matched).
+    """
+    osm_ph = osm.read_pharmacies(extract)
+    x, y = _TO_BNG.transform(osm_ph["lon"].to_numpy(float), osm_ph["lat"].to_numpy(float))
+    osm_ph = osm_ph.assign(easting=np.round(x, 1), northing=np.round(y, 1),
+                           pc=_normalise_postcode(osm_ph["postcode"]),
+                           tok=osm_ph["name"].map(_tokens) if len(osm_ph) else [],
+                           ref=osm_ph["osm_type"] + "/" + osm_ph["osm_id"].astype(str))
+    out = pharmacies.copy()
+    out["easting"] = np.nan
+    out["northing"] = np.nan
+    out["geocode_source"] = None
+    out["osm_ref"] = None
+    pc = _normalise_postcode(out["postcode"])
+    pcs = postcodes.set_index("postcode") if "postcode" in postcodes.columns else postcodes
+    used: set[str] = set()
+    toks = out["trading_name"].map(_tokens) if "trading_name" in out else pd.Series(
+        [frozenset()] * len(out), index=out.index)
+
+    def take(i, hit) -> None:
+        used.add(hit["ref"])
+        out.loc[i, ["easting", "northing"]] = [hit["easting"], hit["northing"]]
+        out.at[i, "geocode_source"] = SOURCE_PHARMACY
+        out.at[i, "osm_ref"] = hit["ref"]
+
+    # Pass 1: same postcode (a shared name word decides between several); pass 2: a unique
+    # name match within the outward code, for OSM points tagged with a neighbouring postcode.
+    for i in out.index:
+        p, tok = pc.at[i], toks.at[i]
+        if not isinstance(p, str):
+            continue
+        cand = osm_ph[(osm_ph["pc"] == p) & ~osm_ph["ref"].isin(used)]
+        named = cand[cand["tok"].map(lambda t: bool(t & tok))]
+        if len(named) == 1:
+            take(i, named.iloc[0])
+        elif len(cand) == 1:
+            take(i, cand.iloc[0])
+    for i in out.index[out["geocode_source"].isna()]:
+        p, tok = pc.at[i], toks.at[i]
+        if not isinstance(p, str) or not tok:
+            continue
+        outward = p.split(" ")[0]
+        pool = osm_ph[~osm_ph["ref"].isin(used) & osm_ph["pc"].fillna("").str.startswith(outward + " ")]
+        named = pool[pool["tok"].map(lambda t: bool(t & tok))]
+        if len(named) == 1:
+            take(i, named.iloc[0])
+    # Pass 3: the postcode's OSM address point.
+    for i in out.index[out["geocode_source"].isna()]:
+        p = pc.at[i]
+        if isinstance(p, str) and p in pcs.index:
+            out.loc[i, ["easting", "northing"]] = [pcs.at[p, "easting"], pcs.at[p, "northing"]]
+            out.at[i, "geocode_source"] = SOURCE_ADDRESS
+        elif quality is not None:
+            quality.add(STAGE, str(extract), out.at[i, "source_row"] if "source_row" in out else None,
+                        out.at[i, "ods_code"],
+                        f"postcode {out.at[i, 'postcode']} has no OpenStreetMap address or pharmacy "
+                        "in the extract; the pharmacy cannot be located", "postcode", "flagged")
+    return out

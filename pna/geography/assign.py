@@ -1,0 +1,365 @@
+"""Assign located pharmacies to LSOAs, MSOAs and localities, and to distance bands outside.
+
+Locality override file (CSV; ``overrides.locality`` in the config)::
+
+    ods_code,locality,reason
+
+``locality`` must be one of the area's locality names. Use it where a pharmacy near a
+(generalised) locality boundary has been checked and belongs to the other side.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..config import Config
+from ..loaders.postcodes import normalise_postcodes
+from ..quality import InputError, QualityLog
+from .geocode import CRS, geocode, read_geocode_overrides
+
+STAGE = "geography"
+INSIDE = "inside"
+
+
+def band_labels(bands_km: list[float]) -> list[str]:
+    """Labels of the distance bands outside the area: ``["0-0.5 km", "0.5-1 km", "1-1.5 km"]``."""
+    edges = [0.0, *bands_km]
+    return [f"{lo:g}-{hi:g} km" for lo, hi in zip(edges[:-1], edges[1:])]
+
+
+def band_of(distance_m: np.ndarray, bands_km: list[float]) -> np.ndarray:
+    """Band label per distance (metres; upper edges inclusive); None beyond the outermost band."""
+    edges_m = np.asarray(bands_km, dtype=float) * 1000.0
+    idx = np.searchsorted(edges_m, np.asarray(distance_m, dtype=float), side="left")
+    labels = np.array([*band_labels(bands_km), None], dtype=object)
+    return labels[np.minimum(idx, len(bands_km))]
+
+
+def read_locality_overrides(path: Path | None, localities: list[str]) -> pd.DataFrame:
+    """Read and validate a locality override CSV.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``ods_code``; columns ``locality, reason, line``.
+
+    Raises
+    ------
+    InputError
+        Missing columns, blank fields, a repeated ODS code, or a locality name that is not
+        one of ``localities``, naming the file and row.
+    """
+    empty = pd.DataFrame(columns=["locality", "reason", "line"], index=pd.Index([], name="ods_code"))
+    if path is None:
+        return empty
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "locality override file not found (create it with the header "
+                         "ods_code,locality,reason)")
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    for col in ("ods_code", "locality", "reason"):
+        if col not in raw.columns:
+            raise InputError(path, f"column '{col}' missing")
+    known = set(localities)
+    rows, seen = [], {}
+    for i, r in enumerate(raw.itertuples(index=False)):
+        line = i + 2
+        ods, loc, reason = str(r.ods_code).strip().upper(), str(r.locality).strip(), str(r.reason).strip()
+        if not ods:
+            raise InputError(path, "blank ods_code", row=line)
+        if ods in seen:
+            raise InputError(path, f"{ods} overridden twice (first at row {seen[ods]})", row=line)
+        seen[ods] = line
+        if loc not in known:
+            raise InputError(path, f"{ods}: unknown locality '{loc}' (known: {', '.join(sorted(known))})",
+                             row=line)
+        if not reason:
+            raise InputError(path, f"{ods}: a reason is required", row=line)
+        rows.append({"ods_code": ods, "locality": loc, "reason": reason, "line": line})
+    return pd.DataFrame(rows).set_index("ods_code") if rows else empty
+
+
+def _first_hit(points: np.ndarray, tree_geoms: gpd.GeoSeries) -> np.ndarray:
+    """Index of the first (lowest-index) polygon intersecting each point; -1 if none."""
+    hit = np.full(len(points), -1, dtype=np.int64)
+    if len(points) == 0:
+        return hit
+    src, tgt = tree_geoms.sindex.query(points, predicate="intersects")
+    order = np.lexsort((tgt, src))
+    src, tgt = src[order], tgt[order]
+    first = np.r_[True, src[1:] != src[:-1]] if len(src) else np.array([], dtype=bool)
+    hit[src[first]] = tgt[first]
+    return hit
+
+
+def _nearest(points: np.ndarray, tree_geoms: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest polygon per point (ties: lowest index) and the distance in metres."""
+    src, tgt = tree_geoms.sindex.nearest(points, return_all=True)
+    order = np.lexsort((tgt, src))
+    src, tgt = src[order], tgt[order]
+    first = np.r_[True, src[1:] != src[:-1]]
+    idx = np.empty(len(points), dtype=np.int64)
+    idx[src[first]] = tgt[first]
+    dist = shapely.distance(points, tree_geoms.values[idx])
+    return idx, np.asarray(dist, dtype=float)
+
+
+def assign_pharmacies(pharmacies_gdf: gpd.GeoDataFrame, lsoa: gpd.GeoDataFrame,
+                      localities: gpd.GeoDataFrame, area: gpd.GeoDataFrame, bands_km: list[float],
+                      flag_m: float, overrides_path: Path | None, quality: QualityLog,
+                      hwb_name: str | None = None) -> gpd.GeoDataFrame:
+    """Assign pharmacies to the area's geography and to boundary bands.
+
+    Parameters
+    ----------
+    pharmacies_gdf
+        Located pharmacies (EPSG:27700 points), e.g. the area's list plus cross-border candidates.
+    lsoa, localities, area
+        From :func:`pna.geography.area.build_area`.
+    bands_km
+        Upper edges of the bands outside the area, e.g. ``[0.5, 1.0, 1.5]``.
+    flag_m
+        Pharmacies within this distance of another locality are flagged
+        (``near_locality_boundary``): the boundaries are generalised.
+    overrides_path
+        Locality override CSV, or None.
+    quality
+        Receives flagged rows (near a locality boundary, in no LSOA polygon, on the area's
+        list but outside its boundary, another board's pharmacy inside it) and overrides.
+    hwb_name
+        If given (and there is an ``hwb`` column), ``in_area`` means "on this board's list";
+        otherwise it means "inside the area polygon".
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Input columns plus ``lsoa11_code, msoa11_code, locality, locality_source,
+        dist_to_locality_boundary_m, near_locality_boundary, in_area, dist_to_area_m, band``.
+        Rows beyond the outermost band are dropped; their number is in
+        ``attrs["beyond_outer_band"]`` and a plain statement in ``attrs["notes"]``.
+    """
+    g = pharmacies_gdf.copy()
+    if g.crs is None or g.crs.to_epsg() != 27700:
+        raise ValueError("pharmacies must be in EPSG:27700")
+    n = len(g)
+    pts = g.geometry.values
+    ods = g["ods_code"].astype(str).to_numpy()
+    rows = g["source_row"].to_numpy() if "source_row" in g.columns else np.full(n, None)
+    src_file = g.attrs.get("source_file", "pharmaceutical list")
+
+    def _row(i: int) -> int | None:
+        return None if rows[i] is None or pd.isna(rows[i]) else int(rows[i])
+
+    area_geom = area.geometry.union_all()
+    d_area = np.asarray(shapely.distance(pts, area_geom), dtype=float)
+    geo_inside = d_area == 0
+    if hwb_name is not None and "hwb" in g.columns:
+        in_area = (g["hwb"].astype(str).str.strip() == hwb_name).to_numpy()
+    else:
+        in_area = geo_inside.copy()
+
+    for i in np.flatnonzero(in_area & ~geo_inside):
+        quality.add(STAGE, src_file, _row(i), ods[i],
+                    f"on the area's list but placed {d_area[i]:.0f} m outside the (generalised) area "
+                    "boundary; kept in the area and given the nearest LSOA", field_="geometry", action="flagged")
+    for i in np.flatnonzero(~in_area & geo_inside):
+        quality.add(STAGE, src_file, _row(i), ods[i],
+                    f"another board's pharmacy ({g['hwb'].iloc[i] if 'hwb' in g.columns else '?'}) placed "
+                    "inside the (generalised) area boundary; counted in the nearest band",
+                    field_="geometry", action="flagged")
+
+    # LSOA, MSOA and locality for the area's pharmacies.
+    lsoa = lsoa.reset_index(drop=True)
+    lsoa_idx = np.full(n, -1, dtype=np.int64)
+    inside_idx = np.flatnonzero(in_area)
+    lsoa_idx[inside_idx] = _first_hit(pts[inside_idx], lsoa.geometry)
+    slivers = inside_idx[lsoa_idx[inside_idx] < 0]
+    if len(slivers):
+        near_idx, near_d = _nearest(pts[slivers], lsoa.geometry)
+        lsoa_idx[slivers] = near_idx
+        for i, j, d in zip(slivers, near_idx, near_d):
+            if geo_inside[i]:  # outside-boundary rows were already flagged above
+                quality.add(STAGE, src_file, _row(i), ods[i],
+                            f"in no LSOA polygon (generalised boundaries); assigned to the nearest LSOA "
+                            f"{lsoa['lsoa11_code'].iloc[j]}, {d:.0f} m away", field_="lsoa11_code",
+                            action="flagged")
+    have = lsoa_idx >= 0
+    take = np.where(have, lsoa_idx, 0)
+    for col in ("lsoa11_code", "msoa11_code", "locality"):
+        g[col] = np.where(have, lsoa[col].to_numpy(dtype=object)[take], None)
+    g["locality_source"] = np.where(have, "computed", None)
+
+    # Distance to the nearest other locality: where a generalised boundary could mislead.
+    dist_loc = np.full(n, np.nan)
+    loc_names = localities["locality"].tolist()
+    loc_geoms = localities.geometry.values
+    for k, name in enumerate(loc_names):
+        members = np.flatnonzero(have & (g["locality"].to_numpy(dtype=object) == name))
+        others = shapely.union_all(np.delete(loc_geoms, k)) if len(loc_names) > 1 else None
+        if len(members) and others is not None and not others.is_empty:
+            dist_loc[members] = shapely.distance(pts[members], others)
+    g["dist_to_locality_boundary_m"] = dist_loc
+    near = have & (dist_loc <= flag_m)
+    g["near_locality_boundary"] = near
+
+    overrides = read_locality_overrides(overrides_path, loc_names)
+    ov_name = Path(overrides_path).name if overrides_path is not None else ""
+    overridden = np.zeros(n, dtype=bool)
+    pos = {o: i for i, o in enumerate(ods)}
+    for code, o in overrides.iterrows():
+        i = pos.get(code)
+        if i is None:
+            quality.add(STAGE, ov_name, int(o["line"]), code, "override not used: ODS code not among the "
+                        "located pharmacies", field_="ods_code", action="flagged")
+            continue
+        if not in_area[i]:
+            quality.add(STAGE, ov_name, int(o["line"]), code, "override not used: pharmacy is not in the area",
+                        field_="ods_code", action="flagged")
+            continue
+        quality.add(STAGE, ov_name, int(o["line"]), code,
+                    f"locality {g['locality'].iloc[i]} -> {o['locality']}: {o['reason']}",
+                    field_="locality", action="overridden")
+        g.iloc[i, g.columns.get_loc("locality")] = o["locality"]
+        g.iloc[i, g.columns.get_loc("locality_source")] = "override"
+        overridden[i] = True
+    for i in np.flatnonzero(near & ~overridden):
+        quality.add(STAGE, src_file, _row(i), ods[i],
+                    f"{dist_loc[i]:.0f} m from another locality (within {flag_m:g} m; generalised boundaries): "
+                    f"check locality {g['locality'].iloc[i]}", field_="locality", action="flagged")
+
+    # Bands outside the area.
+    g["in_area"] = in_area
+    g["dist_to_area_m"] = d_area
+    band = np.where(in_area, INSIDE, band_of(d_area, bands_km))
+    g["band"] = band
+    beyond = pd.isna(band)
+    g = g[~beyond]
+    outer = band_labels(bands_km)[-1].split("-")[1]
+    g.attrs["beyond_outer_band"] = int(beyond.sum())
+    g.attrs["notes"] = ([f"{int(beyond.sum())} pharmacies of other boards lie beyond {outer} of the area "
+                         "and were left out."] if beyond.any() else [])
+    return g
+
+
+def cross_border_candidates(national_list: pd.DataFrame, postcodes: pd.DataFrame, area: gpd.GeoDataFrame,
+                            bands_km: list[float], hwb_name: str, overrides_path: Path | None = None,
+                            quality: QualityLog | None = None) -> gpd.GeoDataFrame:
+    """Pharmacies of other boards that lie within the outermost band around the area.
+
+    Other boards' postcodes missing from the postcode files are outside the files' coverage
+    (they hold a region, not the country): they are counted in a note, by postcode area,
+    not logged as exceptions. Geocode overrides apply here too (logged when ``quality``
+    is given and the pharmacy falls within the bands).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The candidate rows with ``easting, northing, geometry, geocode_source, postcode_la,
+        dist_to_area_m, band``; ``attrs["notes"]`` and ``attrs["counts"]`` describe the rest.
+    """
+    others = national_list[national_list["hwb"].astype(str).str.strip() != hwb_name].copy()
+    overrides = read_geocode_overrides(overrides_path)
+    ods = others["ods_code"].astype(str).str.strip().str.upper()
+    pc = normalise_postcodes(others["postcode"])
+    ov = overrides.reindex(ods)
+    replace_pc = (ov["postcode"].notna() & ov["easting"].isna()).to_numpy()
+    pc = pc.where(~replace_pc, ov["postcode"].to_numpy())
+    found = postcodes.reindex(pc.where(pc.notna(), ""))
+    easting = found["easting"].to_numpy(dtype=float).copy()
+    northing = found["northing"].to_numpy(dtype=float).copy()
+    source = found["source"].to_numpy(dtype=object).copy()
+    by_xy = ov["easting"].notna().to_numpy()
+    easting[by_xy], northing[by_xy] = ov["easting"].to_numpy()[by_xy], ov["northing"].to_numpy()[by_xy]
+    source[by_xy] = "override"
+    located = ~np.isnan(easting)
+
+    others["postcode"] = pc.where(pc.notna(), others["postcode"])
+    others["easting"], others["northing"] = easting, northing
+    others["geocode_source"], others["postcode_la"] = source, found["la_code"].to_numpy(dtype=object)
+    missing = others[~located]
+    cand = others[located]
+    cand = gpd.GeoDataFrame(cand, geometry=gpd.points_from_xy(cand["easting"], cand["northing"]), crs=CRS)
+    d = np.asarray(shapely.distance(cand.geometry.values, area.geometry.union_all()), dtype=float)
+    cand["dist_to_area_m"] = d
+    cand["band"] = band_of(d, bands_km)
+    within = cand["band"].notna().to_numpy()
+    cand = cand[within]
+
+    if quality is not None and len(overrides):
+        ov_name = Path(overrides_path).name
+        for code in cand["ods_code"].astype(str).str.upper():
+            if code in overrides.index:
+                o = overrides.loc[code]
+                what = (f"placed at {o['easting']:.0f}, {o['northing']:.0f}" if not pd.isna(o["easting"])
+                        else f"postcode replaced by {o['postcode']}")
+                quality.add(STAGE, ov_name, int(o["line"]), code, f"{what}: {o['reason']}",
+                            field_="postcode", action="overridden")
+
+    areas = missing["postcode"].astype(str).str.extract(r"^([A-Za-z]{1,2})")[0].fillna("?").str.upper()
+    by_area = areas.value_counts().sort_index()
+    outer = band_labels(bands_km)[-1].split("-")[1]
+    notes = [f"Cross-border pharmacies: {len(others):,} pharmacies of other boards checked; "
+             f"{int(located.sum()):,} placed from the postcode files, {int(within.sum())} of them within "
+             f"{outer} of the area."]
+    if len(missing):
+        # Name the postcode areas the files hold at least partly: misses there may be near the area.
+        held = set(postcodes.index.str.extract(r"^([A-Z]{1,2})", expand=False).dropna().unique())
+        partly = by_area[by_area.index.isin(held)]
+        listed = ", ".join(f"{k} {v}" for k, v in partly.items()) or "none"
+        notes.append(f"{len(missing):,} pharmacies of other boards could not be placed because their postcodes "
+                     f"are outside the postcode files' coverage ({len(by_area)} postcode areas), so were not "
+                     f"considered as cross-border pharmacies; in postcode areas the files cover at least "
+                     f"in part: {listed}.")
+    cand.attrs["notes"] = notes
+    cand.attrs["counts"] = {"checked": int(len(others)), "located": int(located.sum()),
+                            "not_in_postcode_files": int(len(missing)),
+                            **{str(k): int(v) for k, v in cand["band"].value_counts().sort_index().items()}}
+    return cand
+
+
+def place_pharmacies(cfg: Config, national_list: pd.DataFrame, postcodes: pd.DataFrame,
+                     area: gpd.GeoDataFrame, lsoa: gpd.GeoDataFrame, localities: gpd.GeoDataFrame,
+                     quality: QualityLog) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """The geography stage for pharmacies: geocode the area's list, add cross-border candidates, assign.
+
+    Parameters
+    ----------
+    cfg
+        Area config (``area.code``, ``area.hwb_name``, ``boundary_bands_km``,
+        ``locality_boundary_flag_m``, ``overrides.geocode``, ``overrides.locality``).
+    national_list
+        The parsed pharmaceutical list (all boards), ``pna.loaders.pharmacies`` contract.
+    postcodes
+        :func:`pna.loaders.postcodes.postcode_table`.
+    area, lsoa, localities
+        From :func:`pna.geography.area.build_area`.
+    quality
+        The run's quality log.
+
+    Returns
+    -------
+    (geopandas.GeoDataFrame, list of str)
+        ``ctx.pharmacies`` (sorted: area first, then by band and ODS code) and plain notes.
+    """
+    hwb = cfg.area.hwb_name
+    geo_ov = cfg.project_path(cfg.overrides.geocode) if cfg.overrides.geocode else None
+    loc_ov = cfg.project_path(cfg.overrides.locality) if cfg.overrides.locality else None
+    list_src = cfg.inputs.pharmaceutical_list or cfg.inputs.ods_history
+    src_file = national_list.attrs.get("source_file", cfg.data_path(list_src).name)
+    own = national_list[national_list["hwb"].astype(str).str.strip() == hwb]
+    located = geocode(own, postcodes, geo_ov, cfg.area.code, quality, hwb, source_file=src_file)
+    cross = cross_border_candidates(national_list, postcodes, area, cfg.boundary_bands_km, hwb, geo_ov, quality)
+    both = pd.concat([located, cross.drop(columns=["dist_to_area_m", "band"])], ignore_index=True)
+    both = gpd.GeoDataFrame(both, geometry="geometry", crs=CRS)
+    both.attrs = {"source_file": src_file}
+    out = assign_pharmacies(both, lsoa, localities, area, cfg.boundary_bands_km, cfg.locality_boundary_flag_m,
+                            loc_ov, quality, hwb_name=hwb)
+    order = out["band"].map({b: i for i, b in enumerate([INSIDE, *band_labels(cfg.boundary_bands_km)])})
+    out = out.assign(_o=order).sort_values(["_o", "ods_code"], kind="stable").drop(columns="_o")
+    notes = [*cross.attrs.get("notes", []), *out.attrs.get("notes", [])]
+    return out.reset_index(drop=True), notes

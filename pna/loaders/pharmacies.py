@@ -1,0 +1,606 @@
+"""Pharmacies: the NHSBSA pharmaceutical list, the ODS dispensary history, and their reconciliation.
+
+The pharmaceutical list is the statutory list of contractors (all England, one quarter's
+vintage); the ODS ``edispensary`` extract records every pharmacy's open and close dates, so the
+list on any past date can be rebuilt and the two sources compared.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..config import Config, DataSource
+from ..provenance import PROVENANCE_COLUMN, with_provenance
+from ..quality import InputError, QualityLog
+from .hours import DAYS, HoursError, normalise_day, summarise_hours
+
+LIST_STAGE = "pharmaceutical list"
+ODS_STAGE = "ODS history"
+
+# Normalised header (upper case, runs of non-alphanumerics -> "_") -> contract column.
+_LIST_ALIASES: dict[str, str] = {
+    "PHARMACY_ODS_CODE_F_CODE": "ods_code", "PHARMACY_ODS_CODE": "ods_code", "ODS_CODE": "ods_code",
+    "HEALTH_AND_WELLBEING_BOARD": "hwb", "HWB": "hwb",
+    "PHARMACY_TRADING_NAME": "trading_name", "TRADING_NAME": "trading_name",
+    "ORGANISATION_NAME": "org_name",
+    "POST_CODE": "postcode", "POSTCODE": "postcode",
+    "CONTRACT_TYPE": "contract_type",
+    "WEEKLY_TOTAL": "weekly_total",
+    **{f"ADDRESS_FIELD{i}": f"address_{i}" for i in range(1, 6)},
+    **{f"ADDRESS_FIELD_{i}": f"address_{i}" for i in range(1, 6)},
+}
+_DAY_NAMES = {"mon": "MONDAY", "tue": "TUESDAY", "wed": "WEDNESDAY", "thu": "THURSDAY",
+              "fri": "FRIDAY", "sat": "SATURDAY", "sun": "SUNDAY"}
+_TOTAL_NAMES = {"mon": ("MON",), "tue": ("TUES", "TUE"), "wed": ("WED",), "thu": ("THURS", "THUR", "THU"),
+                "fri": ("FRI",), "sat": ("SAT",), "sun": ("SUN",)}
+for _d, _name in _DAY_NAMES.items():
+    _LIST_ALIASES[f"PHARMACY_OPENING_HOURS_{_name}"] = f"hours_{_d}"
+    for _t in _TOTAL_NAMES[_d]:
+        _LIST_ALIASES[f"{_t}_TOTAL"] = f"total_{_d}"
+
+HOURS_COLUMNS = [f"hours_{d}" for d in DAYS]
+TOTAL_COLUMNS = [f"total_{d}" for d in DAYS]
+_REQUIRED_LIST = ["ods_code", "hwb", "trading_name", "org_name", "address_1", "postcode", "contract_type",
+                  *HOURS_COLUMNS, *TOTAL_COLUMNS, "weekly_total"]
+LIST_COLUMNS = ["ods_code", "hwb", "trading_name", "org_name", "address", "postcode", "contract_type",
+                *HOURS_COLUMNS, *TOTAL_COLUMNS, "weekly_total", "source_row", "hours_known"]
+
+ODS_FIELDS = ["org_code", "name", "national_grouping", "high_level_health_geography",
+              "address_line_1", "address_line_2", "address_line_3", "address_line_4", "address_line_5",
+              "postcode", "open_date", "close_date", "status_code", "org_sub_type_code", "parent_org_code",
+              "join_parent_date", "left_parent_date", "contact_telephone", "null_1", "null_2", "null_3",
+              "amended_record_indicator", "null_4", "current_care_org", "null_5", "null_6", "null_7"]
+ODS_COLUMNS = ["ods_code", "name", "national_grouping", "health_geography", "address", "postcode",
+               "open_date", "close_date", "status", "sub_type", "parent_org", "source_row"]
+RECONCILE_COLUMNS = ["ods_code", "name", "postcode", "in_list", "open_in_ods", "ods_open_date",
+                     "ods_close_date", "finding"]
+
+_POSTCODE = re.compile(r"^[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}$")
+_ODS_CODE = re.compile(r"^F[A-Z0-9]{4}$")
+MAX_DAY_HOURS = 24.0
+MAX_WEEK_HOURS = 168.0
+
+
+# --------------------------------------------------------------------------- helpers
+def normalise_postcode(pc: object) -> str:
+    """Upper-case, single space before the three-character inward code (``le11aa`` -> ``LE1 1AA``).
+
+    Blank or missing values give ``""``; text too short to hold an inward code is returned
+    upper-cased and stripped (the loaders flag postcodes that do not look like UK postcodes).
+    """
+    if pc is None or (isinstance(pc, float) and np.isnan(pc)):
+        return ""
+    s = re.sub(r"\s+", "", str(pc)).upper()
+    return f"{s[:-3]} {s[-3:]}" if len(s) >= 5 else s
+
+
+def normalise_postcodes(values: pd.Series) -> pd.Series:
+    """Vectorised :func:`normalise_postcode`."""
+    s = values.fillna("").astype(str).str.replace(r"\s+", "", regex=True).str.upper()
+    long_enough = s.str.len() >= 5
+    return s.where(~long_enough, s.str[:-3] + " " + s.str[-3:])
+
+
+def _header_key(name: str) -> str:
+    return re.sub(r"[^A-Z0-9]+", "_", name.strip().upper()).strip("_")
+
+
+def _read_records(path: Path, stage: str) -> list[tuple[int, list[str]]]:
+    """Read a CSV into (first line number, fields) records; blank lines carry no record."""
+    if not path.is_file():
+        raise InputError(str(path), f"{stage}: file not found")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise InputError(str(path), f"not valid UTF-8 at byte {exc.start}", row=line) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    records: list[tuple[int, list[str]]] = []
+    start = 1
+    try:
+        for fields in reader:
+            if fields and any(f.strip() for f in fields):
+                records.append((start, fields))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise InputError(str(path), f"unreadable CSV: {exc}", row=reader.line_num) from None
+    return records
+
+
+def _strip(df: pd.DataFrame) -> pd.DataFrame:
+    return df.apply(lambda s: s.str.strip())
+
+
+def _join_address(df: pd.DataFrame, cols: list[str]) -> pd.Series:
+    parts = df[cols].fillna("").astype(str).apply(lambda s: s.str.strip())
+    return parts.apply(lambda r: ", ".join(v for v in r if v), axis=1) if len(parts) else pd.Series(
+        [], dtype=object, index=df.index)
+
+
+# --------------------------------------------------------------------------- pharmaceutical list
+def load_pharmaceutical_list(path: str | Path, quality: QualityLog, stage: str = LIST_STAGE,
+                             source: DataSource | str | None = None) -> pd.DataFrame:
+    """Read the NHSBSA Consolidated Pharmaceutical List (all rows, all England).
+
+    Parameters
+    ----------
+    path
+        The CSV (UTF-8, with or without BOM, header row).
+    quality
+        Receives quarantined and flagged rows and the row accounting.
+    stage
+        Stage name written to the quality log.
+    source
+        Cited in the ``provenance`` column (default: the file name).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``ods_code, hwb, trading_name, org_name, address, postcode, contract_type,
+        hours_mon..hours_sun`` (normalised text: ``HH:MM-HH:MM[,...]``, ``CLOSED``, or ``""``
+        where the file is blank), ``total_mon..total_sun, weekly_total`` (the file's own
+        figures; blank -> NaN), ``source_row`` (text-editor line number), ``hours_known``
+        (True), ``provenance``. In file order.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, not UTF-8, empty, or lacks a required column.
+
+    Notes
+    -----
+    Quarantined (one exception per row, all reasons joined): wrong number of fields, missing
+    ODS code, opening hours that cannot be parsed or are impossible, non-numeric or impossible
+    totals, and any later row repeating an earlier row's ODS code. Flagged but kept: hours
+    text that needed repair to the standard form, blank days (read as closed or unknown),
+    ODS codes or postcodes of unusual shape.
+    """
+    path = Path(path)
+    fname = path.name
+    records = _read_records(path, stage)
+    if not records:
+        raise InputError(str(path), "file is empty")
+    header_line, header = records[0]
+    keys = [_header_key(h) for h in header]
+    col_of: dict[str, int] = {}
+    for i, k in enumerate(keys):
+        name = _LIST_ALIASES.get(k)
+        if name is not None and name not in col_of:
+            col_of[name] = i
+    missing = [c for c in _REQUIRED_LIST if c not in col_of]
+    if missing:
+        raise InputError(str(path), "missing required columns: " + ", ".join(missing)
+                         + f" (header has: {', '.join(h.strip() for h in header)})", row=header_line)
+
+    n_fields = len(header)
+    data = records[1:]
+    rows_in = len(data)
+    reasons: dict[int, list[tuple[str, str]]] = {}
+    good_lines, good_rows = [], []
+    for line, fields in data:
+        if len(fields) != n_fields:
+            reasons.setdefault(line, []).append(("", f"expected {n_fields} fields, found {len(fields)}"))
+            good_rows.append([""] * n_fields)
+        else:
+            good_rows.append(fields)
+        good_lines.append(line)
+    raw = pd.DataFrame(good_rows, columns=range(n_fields), dtype=object)
+    names = sorted(col_of, key=col_of.get)
+    df = _strip(raw[[col_of[c] for c in names]].set_axis(names, axis=1).astype(str))
+    df["source_row"] = np.array(good_lines, dtype=np.int64)
+    wrong_width = df["source_row"].isin(list(reasons)).to_numpy()
+
+    def fail(mask: np.ndarray, field: str, why: pd.Series | str) -> None:
+        for i in np.flatnonzero(mask & ~wrong_width):
+            r = why if isinstance(why, str) else why.iloc[i]
+            reasons.setdefault(int(df["source_row"].iat[i]), []).append((field, r))
+
+    def flag(i: int, field: str, why: str) -> None:
+        quality.add(stage, fname, int(df["source_row"].iat[i]), df["ods_code"].iat[i], why, field, "flagged")
+
+    df["ods_code"] = df["ods_code"].str.upper()
+    fail((df["ods_code"] == "").to_numpy(), "ods_code", "missing ODS code")
+
+    # Opening hours: parse each distinct text once.
+    for col in HOURS_COLUMNS:
+        parsed: dict[str, tuple[str, str | None]] = {}
+        for v in df[col].unique():
+            try:
+                parsed[v] = (normalise_day(v), None)
+            except HoursError as exc:
+                parsed[v] = (v, exc.reason)
+        err = df[col].map(lambda v: parsed[v][1])
+        bad = err.notna().to_numpy()
+        fail(bad, col, "opening hours " + df[col].map(repr) + ": " + err.fillna(""))
+        norm = df[col].map(lambda v: parsed[v][0])
+        ok = ~bad & ~wrong_width
+        for i in np.flatnonzero(ok & (df[col] == "").to_numpy()):
+            flag(i, col, "opening hours blank: read as closed or unknown")
+        repaired = ok & (norm != "") & (norm != df[col].str.upper())
+        for i in np.flatnonzero(repaired.to_numpy()):
+            flag(i, col, f"opening hours {df[col].iat[i]!r} read as {norm.iat[i]!r}")
+        df[col] = norm.where(~bad, df[col])
+
+    # Totals: blank -> NaN; non-numeric or impossible -> quarantine.
+    for col in [*TOTAL_COLUMNS, "weekly_total"]:
+        text = df[col]
+        num = pd.to_numeric(text.where(text != ""), errors="coerce")
+        non_numeric = (text != "") & num.isna()
+        fail(non_numeric.to_numpy(), col, col + " " + text.map(repr) + " is not a number")
+        limit = MAX_WEEK_HOURS if col == "weekly_total" else MAX_DAY_HOURS
+        impossible = (num < 0) | (num > limit)
+        fail(impossible.to_numpy(), col, col + " " + text + f" is outside 0-{limit:g} hours")
+        df[col] = num.astype(float)
+
+    # Duplicates: the first occurrence in file order is kept.
+    has_code = (df["ods_code"] != "") & ~wrong_width
+    dup = has_code & df["ods_code"].where(has_code).duplicated(keep="first")
+    first_line = df[has_code].drop_duplicates("ods_code").set_index("ods_code")["source_row"]
+    fail(dup.to_numpy(), "ods_code",
+         "duplicate ODS code (first seen on line " + df["ods_code"].map(first_line).astype("Int64").astype(str) + ")")
+
+    pos_of = {line: i for i, line in enumerate(good_lines)}
+    for line, rs in sorted(reasons.items()):
+        i = pos_of[line]
+        quality.add(stage, fname, line, df["ods_code"].iat[i] or f"line {line}",
+                    "; ".join(r for _, r in rs), ",".join(dict.fromkeys(f for f, _ in rs if f)))
+    keep = ~df["source_row"].isin(list(reasons)).to_numpy()
+    out = df[keep].copy()
+
+    for i in np.flatnonzero(~out["ods_code"].str.match(_ODS_CODE).to_numpy()):
+        quality.add(stage, fname, int(out["source_row"].iat[i]), out["ods_code"].iat[i],
+                    "ODS code is not of the pharmacy form F + 4 characters", "ods_code", "flagged")
+    out["postcode"] = normalise_postcodes(out["postcode"])
+    for i in np.flatnonzero(~out["postcode"].str.match(_POSTCODE).to_numpy()):
+        quality.add(stage, fname, int(out["source_row"].iat[i]), out["ods_code"].iat[i],
+                    f"postcode {out['postcode'].iat[i]!r} does not look like a UK postcode", "postcode", "flagged")
+    addr_cols = [c for c in (f"address_{i}" for i in range(1, 6)) if c in out]
+    out["address"] = _join_address(out, addr_cols)
+    out["hours_known"] = True
+    out = out[LIST_COLUMNS].reset_index(drop=True)
+    quality.account(f"{stage}: {fname}", fname, rows_in, len(out), rows_in - len(out))
+    return with_provenance(out, source if source is not None else fname)
+
+
+def area_list(national: pd.DataFrame, hwb_name: str) -> pd.DataFrame:
+    """The rows of the national list for one Health and Wellbeing Board (case-insensitive)."""
+    mask = national["hwb"].str.strip().str.upper() == hwb_name.strip().upper()
+    return national[mask].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- ODS history
+def load_ods_history(path: str | Path, quality: QualityLog, stage: str = ODS_STAGE,
+                     source: DataSource | str | None = None) -> pd.DataFrame:
+    """Read the ODS ``edispensary`` extract (no header, 27 columns).
+
+    Parameters
+    ----------
+    path
+        The CSV.
+    quality
+        Receives quarantined rows and the row accounting.
+    stage
+        Stage name written to the quality log.
+    source
+        Cited in the ``provenance`` column (default: the file name).
+
+    Returns
+    -------
+    DataFrame
+        ``ods_code, name, national_grouping, health_geography, address`` (lines 1-5 joined),
+        ``postcode`` (normalised), ``open_date, close_date`` (datetime64, NaT if none),
+        ``status`` (A active, C closed, P proposed), ``sub_type, parent_org, source_row,
+        provenance``, in file order.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, not UTF-8, empty, or no row has 27 fields.
+
+    Notes
+    -----
+    Quarantined: wrong number of fields, missing code, open date missing or not a real
+    YYYYMMDD date, close date present but not a real date or before the open date, and any
+    later row repeating an earlier code.
+    """
+    path = Path(path)
+    fname = path.name
+    records = _read_records(path, stage)
+    if not records:
+        raise InputError(str(path), "file is empty")
+    n = len(ODS_FIELDS)
+    widths = {len(f) for _, f in records}
+    if n not in widths:
+        raise InputError(str(path), f"expected {n} columns (no header row), found {sorted(widths)}",
+                         row=records[0][0])
+    rows_in = len(records)
+    lines = np.array([ln for ln, _ in records], dtype=np.int64)
+    wrong = np.array([len(f) != n for _, f in records])
+    df = pd.DataFrame([f if len(f) == n else [""] * n for _, f in records], columns=ODS_FIELDS, dtype=str)
+    df = _strip(df)
+    df["org_code"] = df["org_code"].str.upper()
+    reasons: dict[int, list[tuple[str, str]]] = {}
+    for i in np.flatnonzero(wrong):
+        reasons.setdefault(int(lines[i]), []).append(("", f"expected {n} fields, found {len(records[i][1])}"))
+
+    def fail(mask: np.ndarray, field: str, why: pd.Series | str) -> None:
+        for i in np.flatnonzero(mask & ~wrong):
+            reasons.setdefault(int(lines[i]), []).append((field, why if isinstance(why, str) else why.iloc[i]))
+
+    fail((df["org_code"] == "").to_numpy(), "org_code", "missing organisation code")
+    opened = pd.to_datetime(df["open_date"], format="%Y%m%d", errors="coerce")
+    closed = pd.to_datetime(df["close_date"].where(df["close_date"] != ""), format="%Y%m%d", errors="coerce")
+    fail((df["open_date"] == "").to_numpy(), "open_date", "missing open date")
+    fail(((df["open_date"] != "") & opened.isna()).to_numpy(), "open_date",
+         "open date " + df["open_date"].map(repr) + " is not a YYYYMMDD date")
+    fail(((df["close_date"] != "") & closed.isna()).to_numpy(), "close_date",
+         "close date " + df["close_date"].map(repr) + " is not a YYYYMMDD date")
+    fail((closed < opened).to_numpy(), "close_date",
+         "close date " + df["close_date"] + " is before open date " + df["open_date"])
+    has = (df["org_code"] != "").to_numpy() & ~wrong
+    codes = df["org_code"].where(has)
+    dup = has & codes.duplicated(keep="first").to_numpy()
+    first_line = pd.Series(lines[has], index=df["org_code"][has]).groupby(level=0).first()
+    fail(dup, "org_code", "duplicate organisation code (first seen on line "
+         + df["org_code"].map(first_line).astype("Int64").astype(str) + ")")
+
+    for line, rs in sorted(reasons.items()):
+        i = int(np.searchsorted(lines, line))
+        quality.add(stage, fname, line, df["org_code"].iat[i] or f"line {line}",
+                    "; ".join(r for _, r in rs), ",".join(dict.fromkeys(f for f, _ in rs if f)))
+    keep = ~np.isin(lines, list(reasons))
+    out = pd.DataFrame({
+        "ods_code": df["org_code"], "name": df["name"], "national_grouping": df["national_grouping"],
+        "health_geography": df["high_level_health_geography"],
+        "address": _join_address(df, [f"address_line_{i}" for i in range(1, 6)]),
+        "postcode": normalise_postcodes(df["postcode"]), "open_date": opened, "close_date": closed,
+        "status": df["status_code"], "sub_type": df["org_sub_type_code"], "parent_org": df["parent_org_code"],
+        "source_row": lines,
+    })[keep].reset_index(drop=True)
+    quality.account(f"{stage}: {fname}", fname, rows_in, len(out), rows_in - len(out))
+    return with_provenance(out, source if source is not None else fname)
+
+
+def _as_timestamp(date: dt.date | str | pd.Timestamp) -> pd.Timestamp:
+    return pd.Timestamp(date).normalize()
+
+
+def pharmacies_open_on(ods: pd.DataFrame, date: dt.date | str | pd.Timestamp) -> pd.DataFrame:
+    """The ODS rows open on ``date``: ``open_date <= date`` and (no close date or ``close_date > date``).
+
+    Convention: the close date is the first day the pharmacy is *not* open (ODS records the
+    date the organisation ceased), so a pharmacy closing on 2023-11-30 is not open that day.
+    The test is on dates only: ODS status is ignored (a proposed, ``P``, row whose open date
+    has passed counts as open; a current ``A`` row whose recorded close date has passed does not).
+    """
+    d = _as_timestamp(date)
+    mask = (ods["open_date"] <= d) & (ods["close_date"].isna() | (ods["close_date"] > d))
+    return ods[mask].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- reconciliation
+def _iso(ts: object) -> str:
+    return "" if pd.isna(ts) else pd.Timestamp(ts).strftime("%Y-%m-%d")
+
+
+def reconcile(area_list: pd.DataFrame, ods: pd.DataFrame, as_at: dt.date | str | pd.Timestamp,
+              postcode_la: Mapping[str, str], area_code: str,
+              national_list: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Compare an area's pharmaceutical list with the ODS pharmacies open there on ``as_at``.
+
+    Parameters
+    ----------
+    area_list
+        The list rows for the area (``ods_code, trading_name, postcode``).
+    ods
+        The whole ODS history (:func:`load_ods_history`).
+    as_at
+        The date the list describes.
+    postcode_la
+        Normalised postcode -> local authority code (from Code-Point or the postcode directory).
+    area_code
+        The area's local authority code.
+    national_list
+        Optional: the whole list, so that a pharmacy open in the area in ODS but missing from
+        the area's list can be named if it is listed under another board.
+
+    Returns
+    -------
+    DataFrame
+        One row per ODS code in the list or open in ODS with a postcode in the area:
+        ``ods_code, name, postcode, in_list, open_in_ods, ods_open_date, ods_close_date,
+        finding`` (plain words), ``provenance``; sorted by ``ods_code``.
+    """
+    d = _as_timestamp(as_at)
+    day = _iso(d)
+    by_code = ods.drop_duplicates("ods_code").set_index("ods_code")
+    open_codes = set(pharmacies_open_on(ods, d)["ods_code"])
+    ods_pc = by_code["postcode"]
+    ods_la = ods_pc.map(lambda p: postcode_la.get(p, ""))
+    in_area_open = sorted(c for c in open_codes if ods_la.get(c, "") == area_code)
+    listed = area_list.drop_duplicates("ods_code").set_index("ods_code")
+    other = (national_list.drop_duplicates("ods_code").set_index("ods_code")
+             if national_list is not None else None)
+    codes = sorted(set(listed.index) | set(in_area_open))
+    rows = []
+    for code in codes:
+        in_list = code in listed.index
+        in_ods = code in by_code.index
+        is_open = code in open_codes
+        o_open = by_code["open_date"].get(code, pd.NaT) if in_ods else pd.NaT
+        o_close = by_code["close_date"].get(code, pd.NaT) if in_ods else pd.NaT
+        name = listed["trading_name"].get(code) if in_list else by_code["name"].get(code)
+        postcode = listed["postcode"].get(code) if in_list else ods_pc.get(code)
+        if in_list and not in_ods:
+            finding = "in the list but not in ODS"
+        elif in_list and is_open:
+            opc, ola = ods_pc.get(code, ""), ods_la.get(code, "")
+            if ola == area_code:
+                finding = "in the list and open in ODS"
+                if opc != postcode:
+                    finding += f" (ODS postcode {opc} differs from the list's {postcode})"
+            elif ola:
+                finding = f"in the list and open in ODS, but the ODS postcode {opc} is in {ola}, not {area_code}"
+            else:
+                finding = f"in the list and open in ODS, but the ODS postcode {opc!s} is not in the postcode lookup"
+        elif in_list and pd.notna(o_close) and o_close <= d:
+            finding = f"in the list but closed in ODS on {_iso(o_close)}"
+        elif in_list:
+            finding = f"in the list but ODS has it opening only on {_iso(o_open)}, after {day}"
+        else:
+            finding = f"open in ODS on {day} with a postcode in {area_code}, but not in the list"
+            if national_list is not None and code in other.index:
+                finding += (f"; listed under {other['hwb'].get(code)}"
+                            f" with postcode {other['postcode'].get(code)}")
+        rows.append({"ods_code": code, "name": name, "postcode": postcode, "in_list": in_list,
+                     "open_in_ods": is_open, "ods_open_date": o_open, "ods_close_date": o_close,
+                     "finding": finding})
+    out = pd.DataFrame(rows, columns=RECONCILE_COLUMNS)
+    out["in_list"] = out["in_list"].astype(bool)
+    out["open_in_ods"] = out["open_in_ods"].astype(bool)
+    for c in ("ods_open_date", "ods_close_date"):
+        out[c] = pd.to_datetime(out[c])
+    return with_provenance(out, *_provenances(area_list, ods))
+
+
+def _provenances(*frames: pd.DataFrame) -> list[str]:
+    seen: list[str] = []
+    for f in frames:
+        if PROVENANCE_COLUMN in f:
+            for v in f[PROVENANCE_COLUMN].dropna().unique():
+                seen.extend(p for p in str(v).split("; ") if p)
+    return seen
+
+
+# --------------------------------------------------------------------------- classification
+def classify(df: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """Add contract classifications: distance selling, 100-hour, LPS, DAC.
+
+    Distance selling comes from the contract type if the list ever carries it, else from
+    ``cfg.overrides.distance_selling_codes`` (the 2023/24 list has no distance-selling flag:
+    such pharmacies sit inside "Community"). 100-hour status comes from the contract type if
+    the list carries it, else from ``cfg.overrides.hundred_hour_codes`` if any are given,
+    else from the stated rule ``weekly_hours >= cfg.overrides.hundred_hour_rule_min_weekly_hours``.
+    The ``*_source`` columns say which was used. Needs ``weekly_hours`` (:func:`summarise_hours`)
+    only for the rule.
+    """
+    out = df.copy()
+    ctype = out["contract_type"].fillna("").astype(str).str.strip().str.upper()
+    codes = out["ods_code"].astype(str).str.upper()
+    ov = cfg.overrides
+
+    ds_type = ctype.str.contains("DISTANCE", regex=False)
+    ds_codes = {c.strip().upper() for c in ov.distance_selling_codes}
+    if ds_type.any():
+        out["is_distance_selling"] = ds_type.to_numpy()
+        out["distance_selling_source"] = "pharmaceutical list contract type"
+    elif ds_codes:
+        out["is_distance_selling"] = codes.isin(ds_codes).to_numpy()
+        out["distance_selling_source"] = ("configured ODS codes (overrides.distance_selling_codes); "
+                                          "the pharmaceutical list has no distance-selling flag in this vintage")
+    else:
+        out["is_distance_selling"] = False
+        out["distance_selling_source"] = ("none identified: the pharmaceutical list has no distance-selling "
+                                          "flag in this vintage and no codes are configured "
+                                          "(overrides.distance_selling_codes)")
+
+    hh_type = ctype.str.contains("100", regex=False)
+    hh_codes = {c.strip().upper() for c in ov.hundred_hour_codes}
+    if hh_type.any():
+        out["is_100_hour"] = hh_type.to_numpy()
+        out["hundred_hour_source"] = "pharmaceutical list contract type"
+    elif hh_codes:
+        out["is_100_hour"] = codes.isin(hh_codes).to_numpy()
+        out["hundred_hour_source"] = "configured ODS codes (overrides.hundred_hour_codes)"
+    else:
+        if "weekly_hours" not in out:
+            raise KeyError("weekly_hours missing: run summarise_hours before classify")
+        min_h = ov.hundred_hour_rule_min_weekly_hours
+        wh = pd.to_numeric(out["weekly_hours"], errors="coerce")
+        flag = (wh >= min_h).to_numpy()
+        if wh.isna().any():
+            flag = pd.array(flag, dtype="boolean")
+            flag[wh.isna().to_numpy()] = pd.NA
+        out["is_100_hour"] = flag
+        out["hundred_hour_source"] = np.where(
+            wh.isna().to_numpy(),
+            "unknown: opening hours are not known and no codes are configured (overrides.hundred_hour_codes)",
+            f"rule: opening hours in the list total at least {min_h:g} a week "
+            "(the list has no 100-hour contract flag)")
+    out["is_lps"] = (ctype == "LPS").to_numpy()
+    out["is_dac"] = ((ctype == "DAC") | ctype.str.contains("APPLIANCE", regex=False)).to_numpy()
+    return out
+
+
+# --------------------------------------------------------------------------- areas without a list
+def list_from_ods(ods_open: pd.DataFrame, hwb_name: str, postcode_la: Mapping[str, str] | None = None,
+                  area_code: str | None = None) -> pd.DataFrame:
+    """A pharmaceutical-list-shaped frame built from ODS rows, for areas with no list (Wales).
+
+    Parameters
+    ----------
+    ods_open
+        ODS rows open on the as-at date (:func:`pharmacies_open_on`).
+    hwb_name
+        Written to ``hwb``.
+    postcode_la, area_code
+        If both given, only rows whose postcode maps to ``area_code`` are kept.
+
+    Returns
+    -------
+    DataFrame
+        The list columns: ``trading_name`` from the ODS name; org name, contract type, hours and
+        totals unknown (empty / NaN); ``hours_known`` False; ``source_row`` is the ODS line;
+        then the :func:`summarise_hours` columns (NaN / NA, category ``"hours unknown"``),
+        so :func:`classify` can follow directly.
+    """
+    src = ods_open
+    if postcode_la is not None and area_code is not None:
+        src = src[src["postcode"].map(lambda p: postcode_la.get(p, "")) == area_code]
+    src = src.sort_values("ods_code", kind="stable").reset_index(drop=True)
+    out = pd.DataFrame({"ods_code": src["ods_code"], "hwb": hwb_name, "trading_name": src["name"],
+                        "org_name": "", "address": src["address"], "postcode": src["postcode"],
+                        "contract_type": ""})
+    for c in HOURS_COLUMNS:
+        out[c] = ""
+    for c in [*TOTAL_COLUMNS, "weekly_total"]:
+        out[c] = np.nan
+    out["source_row"] = src["source_row"].to_numpy()
+    out["hours_known"] = False
+    out = with_provenance(out[LIST_COLUMNS], *_provenances(ods_open),
+                          "opening hours unknown: built from ODS, no pharmaceutical list for this area")
+    # Summarised already (all unknown), so classify() and open-now checks work without another step.
+    return summarise_hours(out)
+
+
+# --------------------------------------------------------------------------- stage functions
+def national_list(cfg: Config, quality: QualityLog) -> pd.DataFrame | None:
+    """Stage: the whole national list, with hours summarised and contracts classified.
+
+    Returns None when the area has no pharmaceutical list configured (Wales).
+    """
+    src = cfg.inputs.pharmaceutical_list
+    if src is None:
+        return None
+    df = load_pharmaceutical_list(cfg.data_path(src), quality, source=src)
+    return classify(summarise_hours(df), cfg)
+
+
+def ods_history(cfg: Config, quality: QualityLog) -> pd.DataFrame:
+    """Stage: the ODS dispensary history."""
+    src = cfg.inputs.ods_history
+    return load_ods_history(cfg.data_path(src), quality, source=src)
+
+
+__all__ = ["load_pharmaceutical_list", "area_list", "load_ods_history", "pharmacies_open_on", "reconcile",
+           "classify", "list_from_ods", "national_list", "ods_history", "normalise_postcode",
+           "normalise_postcodes"]

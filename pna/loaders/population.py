@@ -1,0 +1,110 @@
+"""ONS small area population estimates (SAPE) by single year of age, and derived age groups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from ..quality import InputError, QualityLog
+
+STAGE = "population"
+AGE_COLUMNS = [str(a) for a in range(90)] + ["90+"]
+# Five-year bands age_0_4 .. age_80_84 then age_85plus (85..89 and 90+).
+BAND_COLUMNS = [f"age_{a}_{a + 4}" for a in range(0, 85, 5)] + ["age_85plus"]
+GROUP_COLUMNS = ["pop_total", "pop_18plus", "pop_65plus", "pop_0_17", "pop_18_64"]
+_CODE_COLUMNS = ["lsoa11_code", "LSOA 2011 Code", "LSOA Code", "lsoa11cd", "LSOA11CD"]
+_TOTAL_COLUMNS = ["total_population", "All Ages", "all_ages", "Total"]
+
+
+def load_sape(path: Path, lsoa_codes: Iterable[str] | None = None,
+              quality: QualityLog | None = None) -> pd.DataFrame:
+    """Read a SAPE single-year-of-age table.
+
+    Parameters
+    ----------
+    path
+        CSV with an LSOA code column, a total column and ages ``0..89, 90+``.
+    lsoa_codes
+        If given, keep only these LSOAs; every one must be present.
+    quality
+        If given, rows whose total differs from the sum of ages are logged as flagged
+        (kept, using the file's total).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``lsoa11_code``; float columns ``"0".."89", "90+", total_population``.
+
+    Raises
+    ------
+    InputError
+        Missing file or columns, non-numeric or negative counts, repeated codes,
+        or requested LSOAs absent from the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "population file not found")
+    head = pd.read_csv(path, nrows=0, encoding="utf-8-sig")
+    code_col = next((c for c in _CODE_COLUMNS if c in head.columns), None)
+    total_col = next((c for c in _TOTAL_COLUMNS if c in head.columns), None)
+    missing = [c for c in AGE_COLUMNS if c not in head.columns]
+    if code_col is None or total_col is None or missing:
+        raise InputError(path, "expected an LSOA code column, a total column and ages 0..89, 90+"
+                         + (f" (missing ages: {', '.join(missing[:5])})" if missing else ""))
+    raw = pd.read_csv(path, usecols=[code_col, total_col, *AGE_COLUMNS], dtype={code_col: str},
+                      encoding="utf-8-sig")
+    raw["_line"] = np.arange(2, len(raw) + 2)
+    raw = raw.rename(columns={code_col: "lsoa11_code", total_col: "total_population"})
+    raw["lsoa11_code"] = raw["lsoa11_code"].str.strip()
+    if lsoa_codes is not None:
+        wanted = pd.Index(pd.unique(pd.Series(list(lsoa_codes), dtype=object)))
+        absent = wanted.difference(raw["lsoa11_code"])
+        if len(absent):
+            raise InputError(path, f"{len(absent)} LSOA(s) not in the population file: "
+                             + ", ".join(sorted(absent)[:10]))
+        raw = raw[raw["lsoa11_code"].isin(wanted)]
+    dup = raw["lsoa11_code"].duplicated()
+    if dup.any():
+        r = raw[dup].iloc[0]
+        raise InputError(path, f"LSOA {r['lsoa11_code']} appears more than once", row=int(r["_line"]))
+    values = raw[[*AGE_COLUMNS, "total_population"]].apply(pd.to_numeric, errors="coerce")
+    bad = values.isna().any(axis=1) | (values < 0).any(axis=1)
+    if bad.any():
+        r = raw[bad].iloc[0]
+        raise InputError(path, "population counts must be non-negative numbers", row=int(r["_line"]))
+    out = values.astype(float)
+    out.index = pd.Index(raw["lsoa11_code"], name="lsoa11_code")
+    diff = out[AGE_COLUMNS].sum(axis=1) - out["total_population"]
+    mismatch = diff.abs() > 0.5
+    if mismatch.any() and quality is not None:
+        for code, line, d in zip(out.index[mismatch], raw["_line"][mismatch.to_numpy()], diff[mismatch]):
+            quality.add(STAGE, path.name, int(line), code,
+                        f"sum of single years differs from total_population by {d:+.0f}; file total used",
+                        field_="total_population", action="flagged")
+    out.attrs["total_mismatches"] = int(mismatch.sum())
+    return out.sort_index(kind="stable")
+
+
+def age_groups(sape: pd.DataFrame) -> pd.DataFrame:
+    """Collapse single years of age to the ``ctx.lsoa`` population columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index; ``pop_total`` (the file's total), ``pop_18plus, pop_65plus, pop_0_17,
+        pop_18_64`` and five-year bands ``age_0_4 .. age_80_84, age_85plus``.
+    """
+    ages = sape[AGE_COLUMNS].to_numpy(dtype=float)
+    out = pd.DataFrame(index=sape.index)
+    out["pop_total"] = sape["total_population"].to_numpy(dtype=float)
+    out["pop_18plus"] = ages[:, 18:].sum(axis=1)
+    out["pop_65plus"] = ages[:, 65:].sum(axis=1)
+    out["pop_0_17"] = ages[:, :18].sum(axis=1)
+    out["pop_18_64"] = ages[:, 18:65].sum(axis=1)
+    for i, name in enumerate(BAND_COLUMNS[:-1]):
+        out[name] = ages[:, 5 * i:5 * i + 5].sum(axis=1)
+    out["age_85plus"] = ages[:, 85:].sum(axis=1)
+    return out

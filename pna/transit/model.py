@@ -1,0 +1,182 @@
+"""Public-transport travel times as a ``TravelModel`` (``pna.access.engine``).
+
+Like r5py, a demand point's travel time to a site is the distribution over a departure
+window (default 07:00-10:00 at 1-minute steps on a typical weekday) of
+``earliest arrival - departure``; ``times_to``/``nearest`` give the median, and
+:meth:`TransitModel.nearest_stats` also the configured percentile. Medians and percentiles
+use the nearest-rank rule (an observed value, so an unreachable share gives ``inf``, never NaN).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ..config import TransitSpec
+from .gtfs import Feed
+from .raptor import INF, Timetable, WalkLinks, build_timetable, route_many
+from .services import active_trips, typical_day, typical_weekday
+from .walk import graph_links, straight_line_links
+
+
+def hhmm_to_s(text: str) -> int:
+    """``"07:30"`` -> 27000 seconds."""
+    h, m = str(text).split(":")
+    return int(h) * 3600 + int(m) * 60
+
+
+def rank_stat(values: np.ndarray, q: float, axis: int = -1) -> np.ndarray:
+    """Nearest-rank percentile ``q`` (0-100] along ``axis``; works with ``inf``."""
+    v = np.sort(values, axis=axis)
+    n = v.shape[axis]
+    k = max(int(np.ceil(q / 100.0 * n)) - 1, 0)
+    return np.take(v, k, axis=axis)
+
+
+def _xy(gdf: gpd.GeoDataFrame) -> np.ndarray:
+    if len(gdf) == 0:
+        return np.empty((0, 2))
+    g = gdf.geometry
+    if gdf.crs is not None and gdf.crs.to_epsg() != 27700:
+        g = g.to_crs(27700)
+    return np.column_stack([g.x.to_numpy(float), g.y.to_numpy(float)])
+
+
+class TransitModel:
+    """Timetable travel times from demand points to sites (RAPTOR over a departure window).
+
+    Parameters
+    ----------
+    feed
+        A validated feed (:func:`pna.transit.gtfs.load_feed`).
+    demand
+        Demand points (EPSG:27700).
+    spec
+        ``cfg.travel.transit``: date, window, step, percentile, walking limits, transfer limit.
+    walk_speed_kmh, walk_circuity
+        Walking speed; circuity is used only without a walk graph.
+    walk_graph
+        A walk ``StreetGraph``; if given, walking legs follow it, else straight line x circuity.
+    max_snap_m
+        Points further than this from the walk graph get no walking legs.
+    source
+        Citation of the GTFS feed, for the method note.
+    """
+
+    mode = "transit"
+    method = "timetable"
+    is_estimate = False
+
+    def __init__(self, feed: Feed, demand: gpd.GeoDataFrame, spec: TransitSpec, walk_speed_kmh: float,
+                 walk_circuity: float, walk_graph=None, max_snap_m: float = 500.0, source: str = ""):
+        self.feed, self.demand, self.spec = feed, demand, spec
+        self.walk_speed_kmh, self.walk_circuity = float(walk_speed_kmh), float(walk_circuity)
+        self.walk_graph, self.max_snap_m = walk_graph, float(max_snap_m)
+        self.percentile = int(spec.percentile)
+        self.date_note = ""
+        date = spec.date
+        if date is not None and len(active_trips(feed, date)) == 0:
+            self.date_note = (f" The configured date {date} has no services in the feed, so the "
+                              "busiest Tuesday-Thursday was used instead.")
+            date = None
+        self.date: dt.date = date or typical_weekday(feed)
+        self.start_s, self.end_s = hhmm_to_s(spec.window_start), hhmm_to_s(spec.window_end)
+        self.departures = np.arange(self.start_s, self.end_s, spec.step_min * 60, dtype=np.int32)
+        self.horizon_s = int(spec.max_journey_min) * 60
+        self._origin_xy = _xy(demand)
+        self._tt: dict[tuple, Timetable] = {}
+        self._cache: dict[tuple, np.ndarray] = {}
+        walk = ("shortest paths on the OpenStreetMap walk graph" if walk_graph is not None else
+                f"straight-line distance x {self.walk_circuity:g} circuity")
+        self.method_note = (
+            f"Timetable: {source or feed.source}, service day {self.date.isoformat()} "
+            f"({self.date:%A}); departures every {spec.step_min} min from {spec.window_start} to "
+            f"{spec.window_end}; the median travel time over the window is shown "
+            f"(percentile {self.percentile} also reported). RAPTOR earliest arrival with at most "
+            f"{spec.max_transfers} transfers; walking at {self.walk_speed_kmh:g} km/h by {walk}: "
+            f"to/from stops up to {spec.max_access_walk_m:g} m, transfers up to "
+            f"{spec.max_transfer_walk_m:g} m; walking all the way counts when quicker. Journeys "
+            f"over {spec.max_journey_min} min count as unreachable." + self.date_note)
+
+    # ------------------------------------------------------------------
+    def timetable(self, date: dt.date | None = None, start_s: int | None = None,
+                  end_s: int | None = None) -> Timetable:
+        date = date or self.date
+        start_s = self.start_s if start_s is None else start_s
+        end_s = self.end_s if end_s is None else end_s
+        key = (str(date), start_s, end_s)
+        if key not in self._tt:
+            self._tt[key] = build_timetable(self.feed, date, start_s, end_s + self.horizon_s)
+        return self._tt[key]
+
+    def walk_links(self, tt: Timetable, site_xy: np.ndarray) -> WalkLinks:
+        sp = self.spec
+        if self.walk_graph is not None:
+            return graph_links(self.walk_graph, self._origin_xy, tt.stop_xy, site_xy, self.walk_speed_kmh,
+                               sp.max_access_walk_m, sp.max_transfer_walk_m, self.horizon_s,
+                               self.max_snap_m)
+        return straight_line_links(self._origin_xy, tt.stop_xy, site_xy, self.walk_speed_kmh,
+                                   self.walk_circuity, sp.max_access_walk_m, sp.max_transfer_walk_m,
+                                   self.horizon_s)
+
+    def arrival_seconds(self, sites: gpd.GeoDataFrame, date: dt.date | None = None,
+                        departures: np.ndarray | None = None) -> np.ndarray:
+        """(n_sites, n_demand, n_dep) earliest arrival seconds (INF beyond the journey limit)."""
+        deps = self.departures if departures is None else np.asarray(departures, dtype=np.int32)
+        xy = _xy(sites)
+        key = (xy.round(3).tobytes(), str(date or self.date), deps.tobytes())
+        if key not in self._cache:
+            tt = self.timetable(date, int(deps.min()), int(deps.max()))
+            links = self.walk_links(tt, xy)
+            arr = route_many(tt, links, deps, len(self._origin_xy), self.spec.max_transfers)
+            arr = np.where(arr - deps[None, None, :] <= self.horizon_s, arr, INF).astype(np.int32)
+            self._cache = {key: arr}   # keep one result: they can be large
+        return self._cache[key]
+
+    def window_minutes(self, sites: gpd.GeoDataFrame, **kw) -> np.ndarray:
+        """(n_sites, n_demand, n_dep) travel minutes per departure (inf if unreachable)."""
+        arr = self.arrival_seconds(sites, **kw)
+        deps = self.departures if kw.get("departures") is None else np.asarray(kw["departures"])
+        return np.where(arr < INF, (arr - deps[None, None, :]) / 60.0, np.inf)
+
+    def times_to(self, sites: gpd.GeoDataFrame) -> np.ndarray:
+        """Median minutes over the window from every demand point to every site, (n_sites, n_demand)."""
+        if len(sites) == 0:
+            return np.empty((0, len(self.demand)))
+        return rank_stat(self.window_minutes(sites), 50)
+
+    def nearest(self, sites: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(median over the window of the minutes to the nearest site, index of the site with the
+        lowest median) per demand point; index -1 where nothing is reachable."""
+        if len(sites) == 0:
+            return np.full(len(self.demand), np.inf), np.full(len(self.demand), -1, dtype=np.int64)
+        w = self.window_minutes(sites)
+        minutes = rank_stat(w.min(axis=0), 50)
+        per_site = rank_stat(w, 50)
+        idx = np.argmin(per_site, axis=0).astype(np.int64)
+        idx[~np.isfinite(minutes)] = -1
+        return minutes, idx
+
+    def nearest_stats(self, sites: gpd.GeoDataFrame) -> pd.DataFrame:
+        """Per demand point: median, percentile, best and worst minutes to the nearest site, and
+        the share of departures from which a site is reachable."""
+        w = self.window_minutes(sites).min(axis=0) if len(sites) else \
+            np.full((len(self.demand), len(self.departures)), np.inf)
+        return pd.DataFrame({
+            "point_id": self.demand["point_id"].to_numpy() if "point_id" in self.demand else
+            np.arange(len(self.demand)),
+            "minutes_median": rank_stat(w, 50),
+            f"minutes_p{self.percentile}": rank_stat(w, self.percentile),
+            "minutes_min": w.min(axis=1), "minutes_max": w.max(axis=1),
+            "share_departures_reachable": np.isfinite(w).mean(axis=1),
+        })
+
+    def day_for(self, weekday: int) -> dt.date:
+        """The service date used for a scenario on ``weekday`` (0 = Monday): the model's own date
+        if it is that weekday, else the busiest such day in the feed."""
+        if self.date.weekday() == weekday:
+            return self.date
+        return typical_day(self.feed, (weekday,))
