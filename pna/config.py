@@ -155,6 +155,9 @@ class Projections(_Strict):
     occupancy_per_dwelling: float = Field(default=2.5, gt=0)
     years: list[int] = [2025, 2030, 2035, 2040, 2043]
     min_rate_per_10k: float = Field(default=2.0, ge=0)
+    trend_damping: float = Field(default=0.9, ge=0, le=1, description="Damping of LSOA share trends "
+                                 "(0 holds today's shares, 1 is an undamped linear trend)")
+    housing_allocation: Literal["recent_growth", "pro_rata"] = "recent_growth"
 
 
 class Gaps(_Strict):

@@ -342,6 +342,8 @@ def _segments(ways: OsmWays) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _largest_component(u: np.ndarray, v: np.ndarray, n: int, strong: bool) -> tuple[np.ndarray, int]:
     """Boolean mask of nodes in the largest component, and the number of components."""
+    if n == 0:
+        return np.zeros(0, dtype=bool), 0
     adj = sp.csr_matrix((np.ones(len(u), dtype=np.int8), (u, v)), shape=(n, n))
     n_comp, labels = connected_components(adj, directed=True, connection="strong" if strong else "weak")
     sizes = np.bincount(labels, minlength=n_comp)
@@ -438,7 +440,7 @@ def build_graph(ways: OsmWays, mode: str, *, walk_speed_kmh: float = 4.8,
     wi, length, time = wi[ekeep], length[ekeep], time[ekeep]
 
     lonlat = ways.node_lonlat[main_nodes]
-    x, y = _TO_BNG.transform(lonlat[:, 0], lonlat[:, 1])
+    x, y = _TO_BNG.transform(lonlat[:, 0], lonlat[:, 1]) if len(main_nodes) else (np.zeros(0), np.zeros(0))
     hw = tags["highway"].astype(str).to_numpy()[wi]
     edges = pd.DataFrame({"u": u, "v": v, "length_m": length, "time_s": time,
                           "highway": pd.Categorical(hw), "way_id": ways.way_id[wi]})
@@ -550,6 +552,8 @@ def build_graphs(extract_path: str | Path, cfg: "Config", modes: tuple[str, ...]
         ways = read_highways(extract_path)
         for mode, params, path in todo:
             g = build_graph(ways, mode, source_sha256=sha, **params)
+            if g.n_nodes == 0:
+                info(f"{mode} graph is empty: no {mode} streets in {extract_path.name}")
             info(f"{mode} graph: {g.n_nodes:,} nodes, {g.n_edges:,} edges; dropped {g.dropped['nodes']:,} "
                  f"nodes / {g.dropped['km']:.1f} km outside the largest component")
             if use_cache:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from .graph import StreetGraph
@@ -52,7 +53,8 @@ def _sources(graph: StreetGraph, source_nodes: np.ndarray) -> tuple[np.ndarray, 
 
 
 def nearest_source_times(graph: StreetGraph, source_nodes: np.ndarray, limit_s: float | None = None,
-                         reverse: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                         reverse: bool = True, source_offset_s: np.ndarray | None = None
+                         ) -> tuple[np.ndarray, np.ndarray]:
     """Travel time between every node and its nearest source, in one multi-source search.
 
     Parameters
@@ -67,6 +69,10 @@ def nearest_source_times(graph: StreetGraph, source_nodes: np.ndarray, limit_s: 
     reverse
         True: time from each node *to* the nearest source (what a resident travels; differs
         from the outward time on one-way streets). False: time from the sources.
+    source_offset_s
+        Optional seconds added at each source (e.g. the walk from a pharmacy's door to the
+        node it snapped to), so the nearest source is chosen with them included; ``inf``
+        offsets disable a source.
 
     Returns
     -------
@@ -74,6 +80,8 @@ def nearest_source_times(graph: StreetGraph, source_nodes: np.ndarray, limit_s: 
         float64 seconds per node (``inf`` if unreachable) and the position in ``source_nodes``
         of the nearest source (−1 if unreachable).
     """
+    if source_offset_s is not None:
+        return _nearest_with_offsets(graph, source_nodes, source_offset_s, limit_s, reverse)
     nodes, pos = _sources(graph, source_nodes)
     n = graph.n_nodes
     if nodes.size == 0:
@@ -88,6 +96,54 @@ def nearest_source_times(graph: StreetGraph, source_nodes: np.ndarray, limit_s: 
     out = np.full(n, -1, dtype=np.int64)
     out[reached] = lookup[src[reached]]
     return np.asarray(dist, dtype=np.float64), out
+
+
+def _nearest_with_offsets(graph: StreetGraph, source_nodes: np.ndarray, offsets: np.ndarray,
+                          limit_s: float | None, reverse: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Multi-source search with a start-up cost per source, via one virtual super-source.
+
+    The virtual node ``n`` gets an edge to each source node weighted by the source's offset;
+    one Dijkstra from it gives min over sources of (offset + travel). Which source won is
+    read off the shortest-path tree by pointer jumping (log(depth) vectorised steps).
+    """
+    src = np.asarray(source_nodes, dtype=np.int64).ravel()
+    off = np.asarray(offsets, dtype=np.float64).ravel()
+    if off.shape != src.shape:
+        raise ValueError("source_offset_s must have one value per source node")
+    _sources(graph, src)  # range check
+    n = graph.n_nodes
+    ok = np.flatnonzero((src >= 0) & np.isfinite(off))
+    if ok.size == 0:
+        return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+    if (off[ok] < 0).any():
+        raise ValueError("source offsets must not be negative")
+    # per node keep the cheapest source (first listed on ties)
+    order = np.lexsort((ok, off[ok], src[ok]))
+    cand = ok[order]
+    first = np.ones(cand.size, dtype=bool)
+    first[1:] = src[cand][1:] != src[cand][:-1]
+    best = cand[first]
+    base = graph.csr_reverse if reverse else graph.csr
+    w = np.maximum(off[best], 1e-9)
+    tgt = src[best]
+    o = np.argsort(tgt)
+    aug = sp.csr_matrix((np.concatenate([base.data, w[o]]), np.concatenate([base.indices, tgt[o]]),
+                         np.concatenate([base.indptr, [base.nnz + tgt.size]])), shape=(n + 1, n + 1))
+    dist, pred = dijkstra(aug, directed=True, indices=n, return_predecessors=True,
+                          limit=np.inf if limit_s is None else float(limit_s))
+    dist, pred = dist[:n], pred[:n]
+    reached = pred >= 0
+    # anc[i]: i itself if its parent is the virtual node, else its parent; then jump to the root
+    anc = np.where(pred == n, np.arange(n), np.where(reached, pred, -1))
+    while True:
+        nxt = np.where(anc >= 0, anc[np.maximum(anc, 0)], -1)
+        if np.array_equal(nxt, anc):
+            break
+        anc = nxt
+    lookup = np.full(n, -1, dtype=np.int64)
+    lookup[src[best]] = best
+    which = np.where(reached, lookup[np.maximum(anc, 0)], -1)
+    return np.asarray(dist, dtype=np.float64), which.astype(np.int64)
 
 
 def times_from_sources(graph: StreetGraph, source_nodes: np.ndarray, limit_s: float | None = None,

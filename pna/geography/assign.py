@@ -20,7 +20,7 @@ import shapely
 from ..config import Config
 from ..loaders.postcodes import normalise_postcodes
 from ..quality import InputError, QualityLog
-from .geocode import CRS, geocode, read_geocode_overrides
+from .geocode import CRS, geocode, postcode_index, read_geocode_overrides
 
 STAGE = "geography"
 INSIDE = "inside"
@@ -132,8 +132,9 @@ def assign_pharmacies(pharmacies_gdf: gpd.GeoDataFrame, lsoa: gpd.GeoDataFrame,
         Receives flagged rows (near a locality boundary, in no LSOA polygon, on the area's
         list but outside its boundary, another board's pharmacy inside it) and overrides.
     hwb_name
-        If given (and there is an ``hwb`` column), ``in_area`` means "on this board's list";
-        otherwise it means "inside the area polygon".
+        If given (and there is an ``hwb`` column), ``in_area`` means "on this board's list".
+        Otherwise an existing ``in_area`` column is kept (set by :func:`~pna.geography.geocode.geocode`
+        and :func:`cross_border_candidates`); failing that it means "inside the area polygon".
 
     Returns
     -------
@@ -160,6 +161,8 @@ def assign_pharmacies(pharmacies_gdf: gpd.GeoDataFrame, lsoa: gpd.GeoDataFrame,
     geo_inside = d_area == 0
     if hwb_name is not None and "hwb" in g.columns:
         in_area = (g["hwb"].astype(str).str.strip() == hwb_name).to_numpy()
+    elif "in_area" in g.columns and g["in_area"].notna().all():
+        in_area = g["in_area"].to_numpy(dtype=bool)
     else:
         in_area = geo_inside.copy()
 
@@ -241,8 +244,18 @@ def assign_pharmacies(pharmacies_gdf: gpd.GeoDataFrame, lsoa: gpd.GeoDataFrame,
     g = g[~beyond]
     outer = band_labels(bands_km)[-1].split("-")[1]
     g.attrs["beyond_outer_band"] = int(beyond.sum())
-    g.attrs["notes"] = ([f"{int(beyond.sum())} pharmacies of other boards lie beyond {outer} of the area "
-                         "and were left out."] if beyond.any() else [])
+    notes = []
+    if beyond.any():
+        notes.append(f"{int(beyond.sum())} pharmacies of other boards lie beyond {outer} of the area "
+                     "and were left out.")
+    n_check = int((near & ~overridden).sum())
+    if n_check:
+        notes.append(f"{n_check} of the area's pharmacies lie within {flag_m:g} m of another locality; locality "
+                     "boundaries are generalised, so their locality is flagged for checking (see exceptions).")
+    if len(slivers):
+        notes.append(f"{len(slivers)} of the area's pharmacies fall in no (generalised) LSOA polygon and were "
+                     "given the nearest LSOA.")
+    g.attrs["notes"] = notes
     return g
 
 
@@ -269,6 +282,7 @@ def cross_border_candidates(national_list: pd.DataFrame, postcodes: pd.DataFrame
     ov = overrides.reindex(ods)
     replace_pc = (ov["postcode"].notna() & ov["easting"].isna()).to_numpy()
     pc = pc.where(~replace_pc, ov["postcode"].to_numpy())
+    postcodes = postcode_index(postcodes)
     found = postcodes.reindex(pc.where(pc.notna(), ""))
     easting = found["easting"].to_numpy(dtype=float).copy()
     northing = found["northing"].to_numpy(dtype=float).copy()
@@ -287,6 +301,7 @@ def cross_border_candidates(national_list: pd.DataFrame, postcodes: pd.DataFrame
     d = np.asarray(shapely.distance(cand.geometry.values, area.geometry.union_all()), dtype=float)
     cand["dist_to_area_m"] = d
     cand["band"] = band_of(d, bands_km)
+    cand["in_area"] = False
     within = cand["band"].notna().to_numpy()
     cand = cand[within]
 
@@ -308,7 +323,8 @@ def cross_border_candidates(national_list: pd.DataFrame, postcodes: pd.DataFrame
              f"{outer} of the area."]
     if len(missing):
         # Name the postcode areas the files hold at least partly: misses there may be near the area.
-        held = set(postcodes.index.str.extract(r"^([A-Z]{1,2})", expand=False).dropna().unique())
+        held = set(pd.Series(postcodes.index.astype(str), dtype="string")
+                   .str.extract(r"^([A-Z]{1,2})", expand=False).dropna().unique())
         partly = by_area[by_area.index.isin(held)]
         listed = ", ".join(f"{k} {v}" for k, v in partly.items()) or "none"
         notes.append(f"{len(missing):,} pharmacies of other boards could not be placed because their postcodes "
@@ -355,11 +371,14 @@ def place_pharmacies(cfg: Config, national_list: pd.DataFrame, postcodes: pd.Dat
     located = geocode(own, postcodes, geo_ov, cfg.area.code, quality, hwb, source_file=src_file)
     cross = cross_border_candidates(national_list, postcodes, area, cfg.boundary_bands_km, hwb, geo_ov, quality)
     both = pd.concat([located, cross.drop(columns=["dist_to_area_m", "band"])], ignore_index=True)
+    both["in_area"] = both["in_area"].astype(bool)
     both = gpd.GeoDataFrame(both, geometry="geometry", crs=CRS)
     both.attrs = {"source_file": src_file}
     out = assign_pharmacies(both, lsoa, localities, area, cfg.boundary_bands_km, cfg.locality_boundary_flag_m,
                             loc_ov, quality, hwb_name=hwb)
+    notes = [*cross.attrs.get("notes", []), *out.attrs.get("notes", [])]
     order = out["band"].map({b: i for i, b in enumerate([INSIDE, *band_labels(cfg.boundary_bands_km)])})
     out = out.assign(_o=order).sort_values(["_o", "ods_code"], kind="stable").drop(columns="_o")
-    notes = [*cross.attrs.get("notes", []), *out.attrs.get("notes", [])]
-    return out.reset_index(drop=True), notes
+    out = out.reset_index(drop=True)
+    out.attrs = {"source_file": src_file}
+    return out, notes

@@ -98,6 +98,16 @@ def read_geocode_overrides(path: Path | None) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("ods_code")
 
 
+def postcode_index(postcodes: pd.DataFrame) -> pd.DataFrame:
+    """The postcode table indexed by postcode (accepts ``postcode`` as a column too)."""
+    if "postcode" in postcodes.columns:
+        postcodes = postcodes.drop_duplicates("postcode").set_index("postcode")
+    for col in ("easting", "northing", "la_code", "source"):
+        if col not in postcodes.columns:
+            postcodes = postcodes.assign(**{col: np.nan if col in ("easting", "northing") else None})
+    return postcodes
+
+
 def geocode(pharmacies: pd.DataFrame, postcodes: pd.DataFrame, overrides_path: Path | None,
             area_code: str, quality: QualityLog, hwb_name: str,
             source_file: str | None = None) -> gpd.GeoDataFrame:
@@ -125,7 +135,7 @@ def geocode(pharmacies: pd.DataFrame, postcodes: pd.DataFrame, overrides_path: P
     -------
     geopandas.GeoDataFrame
         The located rows (input order) with ``easting, northing, geometry`` (EPSG:27700),
-        ``geocode_source`` and ``postcode_la`` added.
+        ``geocode_source``, ``postcode_la`` and ``in_area`` (``hwb == hwb_name``) added.
     """
     src = source_file or pharmacies.attrs.get("source_file", "pharmaceutical list")
     df = pharmacies.copy()
@@ -140,14 +150,14 @@ def geocode(pharmacies: pd.DataFrame, postcodes: pd.DataFrame, overrides_path: P
     pc = normalise_postcodes(df["postcode"])
     for i in np.flatnonzero(has_ov):
         o = overrides.loc[ods.iloc[i]]
-        if o["postcode"] is not None and pd.isna(o["easting"]):
+        if pd.notna(o["postcode"]) and pd.isna(o["easting"]):
             quality.add(STAGE, ov_name, int(o["line"]), ods.iloc[i],
                         f"postcode {df['postcode'].iloc[i]} replaced by {o['postcode']}: {o['reason']}",
                         field_="postcode", action="overridden")
             pc.iloc[i] = o["postcode"]
             df.iloc[i, df.columns.get_loc("postcode")] = o["postcode"]
 
-    found = postcodes.reindex(pc.where(pc.notna(), ""))
+    found = postcode_index(postcodes).reindex(pc.where(pc.notna(), ""))
     easting = found["easting"].to_numpy(dtype=float).copy()
     northing = found["northing"].to_numpy(dtype=float).copy()
     source = found["source"].to_numpy(dtype=object).copy()
@@ -169,7 +179,8 @@ def geocode(pharmacies: pd.DataFrame, postcodes: pd.DataFrame, overrides_path: P
         row = rows.iloc[i]
         quality.add(STAGE, src, None if pd.isna(row) else int(row), ods.iloc[i], reason, field_="postcode")
 
-    in_board = (df["hwb"].astype(str).str.strip() == hwb_name).to_numpy()
+    in_board = ((df["hwb"].astype(str).str.strip() == hwb_name).to_numpy() if "hwb" in df.columns
+                else np.ones(n_in, dtype=bool))
     elsewhere = located & in_board & pd.notna(postcode_la) & (postcode_la != area_code)
     for i in np.flatnonzero(elsewhere):
         row = rows.iloc[i]
@@ -181,5 +192,6 @@ def geocode(pharmacies: pd.DataFrame, postcodes: pd.DataFrame, overrides_path: P
     df["postcode"] = pc.where(pc.notna(), df["postcode"])
     df["easting"], df["northing"] = easting, northing
     df["geocode_source"], df["postcode_la"] = source, postcode_la
+    df["in_area"] = in_board  # on the board's list; assign_pharmacies keeps this
     df = df[located]
     return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["easting"], df["northing"]), crs=CRS)

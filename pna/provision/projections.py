@@ -12,13 +12,15 @@ Method (also returned as plain-language notes by :func:`run_projections`):
    proportion to their mid-2020 populations of the same age group). Under-65 and 65+ are kept
    apart throughout.
 3. **Damped share trend.** For each age group, each LSOA's share of the area total is fitted by
-   least squares against time across the observations; the slope is carried forward from the
-   latest observation (the base) with a damped trend: after ``h`` years the share has moved by
-   ``slope * phi * (1 - phi**h) / (1 - phi)`` (``phi`` = ``damping``; 0 holds shares, 1 is an
-   undamped linear trend). Slopes are balanced so shares still sum to one, negative shares are
-   set to zero and shares renormalised. An LSOA with fewer than two observations keeps its base
-   share (share-constant). Shares times the control give LSOA populations, so every year's sum
-   equals the control (floats, exact to rounding error) and nothing is negative.
+   weighted least squares against time across the observations (censuses weight 1, mid-year
+   estimates 0.5: they are rolled forward from the last census and were revised by the next).
+   The slope is carried forward from the latest observation (the base) with a damped trend:
+   after ``h`` years the share has moved by ``slope * phi * (1 - phi**h) / (1 - phi)``
+   (``phi`` = ``cfg.projections.trend_damping``; 0 holds shares, 1 is an undamped linear trend).
+   Slopes are balanced so shares still sum to one, negative shares are set to zero and shares
+   renormalised. An LSOA with fewer than two observations (e.g. no 2011 values) keeps its base
+   share. Shares times the control give LSOA populations, so every year's sum equals the control
+   (floats, exact to rounding error) and nothing is negative.
 4. **Ages 0-17 and 18-64** split each LSOA's under-65 population in its mid-year-estimate
    proportions, held constant (rescaled to 0-17 controls when the controls give them).
 5. **Housing scenario** (optional): dwellings completed after the base date times persons per
@@ -38,8 +40,8 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config, DataSource
-from ..provenance import cite, with_provenance
 from ..loaders.population import age_groups, load_sape
+from ..provenance import cite, with_provenance
 from ..quality import InputError, QualityLog
 from .controls import (ALL_AGES, OVER_65, STAGE, control_series, dwellings_by_year, load_controls,
                        load_housing, normalise_age_group)
@@ -47,6 +49,9 @@ from .controls import (ALL_AGES, OVER_65, STAGE, control_series, dwellings_by_ye
 AGE_BANDS = ["0-17", "18-64", "65+", "all"]
 UNDER_65 = "under 65"
 DEFAULT_DAMPING = 0.9
+# Mid-year estimates are rolled forward from the last census and were revised by the next, so they
+# count for less than a census in the share trend.
+ESTIMATE_WEIGHT = 0.5
 _OAC_OVER65 = ["u016", "u017", "u018", "u019"]  # 2011 Census KS102: 65-74, 75-84, 85-89, 90+
 
 
@@ -65,6 +70,11 @@ class History:
     under65: np.ndarray
     over65: np.ndarray
     sources: list[DataSource | str] = field(default_factory=list)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Fit weights: censuses 1, modelled mid-year estimates ``ESTIMATE_WEIGHT``."""
+        return np.array([1.0 if re.search("census", lab, re.I) else ESTIMATE_WEIGHT for lab in self.labels])
 
     @property
     def total(self) -> np.ndarray:
@@ -227,8 +237,8 @@ def build_history(cfg: Config, lsoa: pd.DataFrame, quality: QualityLog | None = 
     while obs[-1][2].reindex(codes)[["under65", "over65"]].isna().any().any():
         dropped = obs.pop()
         if quality is not None:
-            quality.add(STAGE, Path(dropped[3].path).name, None, dropped[1], "does not cover every LSOA of the area; not used as "
-                        "the projection base", action="flagged")
+            quality.add(STAGE, Path(dropped[3].path).name, None, dropped[1],
+                        "does not cover every LSOA of the area; not used as the projection base", action="flagged")
     under = np.column_stack([o[2]["under65"].reindex(codes).to_numpy(float) for o in obs])
     over = np.column_stack([o[2]["over65"].reindex(codes).to_numpy(float) for o in obs])
     return History(codes, np.array([o[0] for o in obs]), [o[1] for o in obs], under, over,
@@ -246,8 +256,9 @@ def damped_horizon(h: np.ndarray | float, damping: float) -> np.ndarray:
     return damping * (1.0 - damping ** h) / (1.0 - damping)
 
 
-def share_slopes(pops: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Base shares and balanced least-squares share slopes (per year) for each row.
+def share_slopes(pops: np.ndarray, times: np.ndarray,
+                 weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Base shares and balanced weighted least-squares share slopes (per year) for each row.
 
     Parameters
     ----------
@@ -256,6 +267,8 @@ def share_slopes(pops: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.nd
         must be complete.
     times
         (n_obs,) decimal years.
+    weights
+        (n_obs,) weight of each observation in the fit (default equal).
 
     Returns
     -------
@@ -279,15 +292,18 @@ def share_slopes(pops: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.nd
         if tot > 0:
             shares[seen, j] = pops[seen, j] / tot * s0[seen].sum()
     mask = ~np.isnan(shares)
-    t = np.where(mask, times[None, :], np.nan)
+    w = np.where(mask, np.ones(pops.shape[1]) if weights is None else np.asarray(weights, float), 0.0)
     n = mask.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tm = np.nanmean(np.where(mask, t, np.nan), axis=1, keepdims=True) if mask.any() else t
-        sm = np.nanmean(shares, axis=1, keepdims=True)
-        dt = np.where(mask, t - tm, 0.0)
-        var = (dt ** 2).sum(axis=1)
-        cov = (dt * np.where(mask, shares - sm, 0.0)).sum(axis=1)
-    has = (n >= 2) & (var > 0)
+    wsum = w.sum(axis=1, keepdims=True)
+    safe = np.where(wsum > 0, wsum, 1.0)
+    t = np.broadcast_to(np.asarray(times, float), pops.shape)
+    sv = np.where(mask, shares, 0.0)
+    tm = (w * t).sum(axis=1, keepdims=True) / safe
+    sm = (w * sv).sum(axis=1, keepdims=True) / safe
+    dt = np.where(mask, t - tm, 0.0)
+    var = (w * dt ** 2).sum(axis=1)
+    cov = (w * dt * (sv - sm)).sum(axis=1)
+    has = (n >= 2) & (var > 1e-12)
     slope = np.where(has, cov / np.where(has, var, 1.0), 0.0)
     mass = s0[has].sum()
     if has.any() and mass > 0:
@@ -296,13 +312,13 @@ def share_slopes(pops: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 def project_shares(pops: np.ndarray, times: np.ndarray, horizons: np.ndarray,
-                   damping: float = DEFAULT_DAMPING) -> np.ndarray:
+                   damping: float = DEFAULT_DAMPING, weights: np.ndarray | None = None) -> np.ndarray:
     """Shares of the area total for each horizon (years after the base): (n_horizons, n_areas).
 
     Damped linear trend in shares from the base, floored at zero and renormalised: every row is
     non-negative and sums to one.
     """
-    s0, slope = share_slopes(pops, times)
+    s0, slope = share_slopes(pops, times, weights)
     d = damped_horizon(np.asarray(horizons, dtype=float), damping)
     s = np.clip(s0[None, :] + d[:, None] * slope[None, :], 0.0, None)
     return s / s.sum(axis=1, keepdims=True)
@@ -341,13 +357,13 @@ def apportion(history: History, controls: pd.DataFrame, years: list[int], contro
         if (c65 > total).any():
             y = years[int(np.argmax(c65 > total))]
             raise InputError(controls_path, f"65+ control exceeds the all-ages control in {y}")
-        s_u = project_shares(history.under65, history.times, h, damping)
-        s_o = project_shares(history.over65, history.times, h, damping)
+        s_u = project_shares(history.under65, history.times, h, damping, history.weights)
+        s_o = project_shares(history.over65, history.times, h, damping, history.weights)
         u65 = (total - c65)[:, None] * s_u
         o65 = c65[:, None] * s_o
     else:
         # No 65+ controls: apportion all ages, keep each LSOA's base 65+ proportion.
-        s_t = project_shares(history.total, history.times, h, damping)
+        s_t = project_shares(history.total, history.times, h, damping, history.weights)
         tot = total[:, None] * s_t
         base_tot = history.total[:, -1]
         p65 = np.divide(history.over65[:, -1], base_tot, out=np.zeros_like(base_tot), where=base_tot > 0)
@@ -483,7 +499,10 @@ def projected_provision(population: pd.DataFrame, provision_by_locality: pd.Data
         rate = out[f"pharmacies_per_10k{suffix}"]
         out[f"below_min_rate{suffix}"] = rate.notna() & (rate < min_rate_per_10k)
     out["min_rate_per_10k"] = float(min_rate_per_10k)
-    return with_provenance(out.reset_index(drop=True), provenance, "pharmacies and weekly hours held at today's")
+    if np.allclose(out["pharmacies"], out["pharmacies"].round()):
+        out["pharmacies"] = out["pharmacies"].round().astype(int)
+    return with_provenance(out.reset_index(drop=True), provenance,
+                           "today's pharmacies and weekly opening hours, held fixed")
 
 
 def change_65plus(population: pd.DataFrame, base_year: int, provenance: str) -> pd.DataFrame:
@@ -504,8 +523,8 @@ def change_65plus(population: pd.DataFrame, base_year: int, provenance: str) -> 
 
 # ----------------------------------------------------------------------------- stage
 def run_projections(cfg: Config, lsoa: pd.DataFrame, provision_by_locality: pd.DataFrame,
-                    quality: QualityLog, damping: float = DEFAULT_DAMPING,
-                    housing_allocation: str = "recent_growth") -> tuple[dict[str, pd.DataFrame], list[str]]:
+                    quality: QualityLog, damping: float | None = None,
+                    housing_allocation: str | None = None) -> tuple[dict[str, pd.DataFrame], list[str]]:
     """Project population by LSOA and locality and the provision rates it implies.
 
     Parameters
@@ -519,7 +538,10 @@ def run_projections(cfg: Config, lsoa: pd.DataFrame, provision_by_locality: pd.D
     quality
         Data-quality log.
     damping
-        Trend damping ``phi`` (0 holds today's shares; 1 is an undamped trend).
+        Trend damping ``phi`` (0 holds today's shares; 1 is an undamped trend); default
+        ``cfg.projections.trend_damping``.
+    housing_allocation
+        ``recent_growth`` or ``pro_rata``; default ``cfg.projections.housing_allocation``.
 
     Returns
     -------
@@ -529,6 +551,9 @@ def run_projections(cfg: Config, lsoa: pd.DataFrame, provision_by_locality: pd.D
         statements of method and limits. Empty tables and a note if no controls are configured.
     """
     pc = cfg.projections
+    damping = float(getattr(pc, "trend_damping", DEFAULT_DAMPING) if damping is None else damping)
+    housing_allocation = str(getattr(pc, "housing_allocation", "recent_growth")
+                             if housing_allocation is None else housing_allocation)
     if pc.controls is None:
         return {}, ["Population projections were not made: no projection controls are configured "
                     "(projections.controls)."]
@@ -541,7 +566,10 @@ def run_projections(cfg: Config, lsoa: pd.DataFrame, provision_by_locality: pd.D
     cpath = cfg.data_path(pc.controls)
     controls = load_controls(cpath, cfg.area.code, quality)
     history = build_history(cfg, lsoa, quality)
-    years = sorted({history.base_year, *pc.years})
+    # The base year leads the tables when the controls cover it (else the first projected year does).
+    covered = set(controls.loc[controls["age_group"] == ALL_AGES, "year"])
+    years = sorted({*pc.years} | ({history.base_year} if history.base_year in covered else set()))
+    ref_year = years[0]
     u = (lsoa["pop_0_17"] + lsoa["pop_18_64"]).to_numpy(float)
     split = np.divide(lsoa["pop_0_17"].to_numpy(float), u, out=np.zeros_like(u), where=u > 0)
     proj = apportion(history, controls, years, cpath, split, damping)
@@ -573,16 +601,25 @@ def run_projections(cfg: Config, lsoa: pd.DataFrame, provision_by_locality: pd.D
         if housing["end"].max() < years[-1] + 0.5:
             notes.append(f"The housing trajectory ends in {housing['period'].iloc[-1]}; no new homes are "
                          f"assumed after that in the housing scenario.")
+    notes.append(_sensitivity_note(history, controls, cpath, split, lsoa, years[-1], damping))
+    today = _label(cfg.inputs.population)
+    if today in history.labels[:-1]:
+        loc = lsoa["locality"].astype(str).to_numpy()
+        base = pd.Series(history.total[:, -1]).groupby(loc).sum()
+        prev = pd.Series(history.total[:, history.labels.index(today)]).groupby(loc).sum()
+        notes.append(f"The projection base ({history.labels[-1]}) differs from the {today} used for "
+                     "today's rates: " + "; ".join(f"{k} {base[k]:,.0f} against {prev[k]:,.0f}" for k in base.index)
+                     + ". Projected rates for the base year therefore differ from today's rates.")
     provenance = cite(*sources, f"apportioned to LSOAs by damped share trend (phi={damping:g})")
     localities = sorted(lsoa["locality"].dropna().astype(str).unique())
-    pop = projected_population_by_locality_age(proj, localities, cfg.area.name, history.base_year, provenance)
+    pop = projected_population_by_locality_age(proj, localities, cfg.area.name, ref_year, provenance)
     provision = projected_provision(pop, provision_by_locality, pc.min_rate_per_10k, cfg.area.name, provenance)
     flagged = provision[(provision["level"] == "locality") & provision["below_min_rate"]]
     if len(flagged):
         first = flagged.groupby("locality")["year"].min()
         notes.append("At today's provision, pharmacies per 10,000 residents are below "
                      f"{pc.min_rate_per_10k:g} in: " + "; ".join(
-                         f"{loc} ({'already in ' if y == history.base_year else 'from '}{y})"
+                         f"{loc} ({'already in ' if y == ref_year else 'from '}{y})"
                          for loc, y in first.items()) + ".")
     else:
         notes.append(f"At today's provision, no locality's projected pharmacies per 10,000 residents falls "
@@ -592,11 +629,23 @@ def run_projections(cfg: Config, lsoa: pd.DataFrame, provision_by_locality: pd.D
     tables = {
         "projection_population_by_locality_age": pop,
         "projection_provision": provision,
-        "projection_change_65plus": change_65plus(pop, history.base_year, provenance),
+        "projection_change_65plus": change_65plus(pop, ref_year, provenance),
         "projection_controls": with_provenance(ctl.reset_index(drop=True), pc.controls),
         "projection_lsoa": with_provenance(lsoa_out, provenance),
     }
     return tables, notes
+
+
+def _sensitivity_note(history: History, controls: pd.DataFrame, cpath: Path, split: np.ndarray,
+                      lsoa: pd.DataFrame, year: int, damping: float) -> str:
+    loc = lsoa["locality"].astype(str).to_numpy()
+    runs = {phi: pd.Series(apportion(history, controls, [year], cpath, split, phi)["pop_total"].to_numpy())
+            .groupby(loc).sum() for phi in (0.0, damping, 1.0)}
+    parts = [f"{name} {runs[damping][name]:,.0f} ({runs[0.0][name]:,.0f} to {runs[1.0][name]:,.0f})"
+             for name in runs[damping].index]
+    return (f"Sensitivity: {year} population by locality with the damped trend used, and in brackets with "
+            f"today's shares held and with the trend undamped: " + "; ".join(parts) + ". The further ahead, "
+            "the less certain the split between localities; the area total is fixed by the controls.")
 
 
 def _derived_note(controls: pd.DataFrame) -> str:
@@ -624,7 +673,9 @@ def _method_notes(cfg: Config, controls: pd.DataFrame, history: History, years: 
         f"Only area-wide figures exist. They are shared among LSOAs by each LSOA's share of the area, "
         f"carried forward with a damped trend (damping {damping:g} a year: about "
         f"{float(damped_horizon(y1 - history.base_year, damping)):.1f} years' worth of the observed "
-        f"yearly change in shares by {y1}) fitted to: {'; '.join(history.labels)}. Under-65s and over-65s are "
+        f"yearly change in shares by {y1}) fitted to: {'; '.join(history.labels)} (mid-year estimates "
+        f"weigh {ESTIMATE_WEIGHT:g} of a census in the fit: they are rolled forward from the last census "
+        f"and were revised by the next). Under-65s and over-65s are "
         f"projected separately, so places whose older population grew keep gaining older residents. "
         f"LSOAs with fewer than two observations keep their base share. Localities are sums of LSOAs.",
         f"The base is {history.labels[-1]}. LSOA 2021 counts are mapped back to LSOA 2011 with the ONS "

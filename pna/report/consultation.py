@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import jinja2
+from markupsafe import Markup
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
@@ -317,12 +318,13 @@ def consultation_data(ctx: "RunContext", postcodes: pd.DataFrame | None = None,
     """
     cfg = ctx.cfg
     if postcodes is None:
+        postcodes = (getattr(ctx, "meta", None) or {}).get("postcodes")
+    if postcodes is None:
         from ..loaders.postcodes import postcode_table
-        postcodes = postcode_table(cfg, ctx.quality)
+        from ..quality import QualityLog
+        # a private log: the geography stage has already recorded this table's exceptions
+        postcodes = postcode_table(cfg, QualityLog())
     inside, outside = area_postcodes(postcodes, cfg.area.code, ctx.area)
-    if not len(inside):
-        raise ValueError(f"consultation page: no postcodes found in {cfg.area.name} ({cfg.area.code}); "
-                         "check inputs.codepoint / inputs.postcode_directory cover the area")
 
     ph = ctx.pharmacies
     if ph is None or not len(ph):
@@ -341,18 +343,23 @@ def consultation_data(ctx: "RunContext", postcodes: pd.DataFrame | None = None,
     k = min(k, len(face))
     pc_xy = inside[["easting", "northing"]].to_numpy(float)
     site_xy = np.column_stack([face.geometry.x.to_numpy(float), face.geometry.y.to_numpy(float)])
-    dist, idx = cKDTree(site_xy).query(pc_xy, k=k)
-    dist, idx = dist.reshape(len(pc_xy), k), idx.reshape(len(pc_xy), k)
+    if len(pc_xy):
+        dist, idx = cKDTree(site_xy).query(pc_xy, k=k)
+        dist, idx = dist.reshape(len(pc_xy), k), idx.reshape(len(pc_xy), k)
+    else:  # no postcode list for the area: the page says so and offers no search
+        dist, idx = np.empty((0, k)), np.empty((0, k), dtype=np.int64)
 
     modes, minutes = [], []
     for mode in MODES:
         model = ctx.models.get(mode) if getattr(ctx, "models", None) else None
-        if model is None:
+        if model is None or not len(pc_xy):
             continue
         mins, basis = postcode_minutes(model, pc_xy, inside["postcode"], face, idx)
         minutes.append(mins)
+        result = (getattr(ctx, "access", None) or {}).get(mode)
+        estimate = bool(result.is_estimate) if result is not None else bool(model.is_estimate)
         modes.append({"key": mode, "label": MODE_LABELS.get(mode, mode.title()),
-                      "estimate": bool(model.is_estimate), "basis": basis,
+                      "estimate": estimate, "basis": basis,
                       "how": method_words(model, cfg, basis), "note": str(model.method_note)})
     missing_modes = [MODE_LABELS.get(m, m) for m in MODES if m not in {x["key"] for x in modes}]
 
@@ -435,7 +442,8 @@ def _report_css() -> str:
 def render_consultation_html(data: dict[str, Any]) -> str:
     """Render the page from :func:`consultation_data` output (pure: same data, same bytes)."""
     env = _env()
-    style = env.loader.get_source(env, STYLE)[0]  # type: ignore[union-attr]
+    # the report's shared stylesheet first (one look for both), then this page's own rules
+    style = _report_css() + env.loader.get_source(env, STYLE)[0]  # type: ignore[union-attr]
     script = SCRIPT.read_text(encoding="utf-8")
     for name, text in (("style", style), ("script", script)):
         if re.search(r"</(script|style)", text, re.IGNORECASE):
@@ -445,9 +453,9 @@ def render_consultation_html(data: dict[str, Any]) -> str:
            "img-src 'none'; connect-src 'none'; font-src 'none'; "
            "base-uri 'none'; form-action 'none'")
     return env.get_template(TEMPLATE).render(
-        data=data, data_json=jinja2.utils.markupsafe.Markup(json_for_script(data)),
-        style=jinja2.utils.markupsafe.Markup(style), script=jinja2.utils.markupsafe.Markup(script),
-        csp=csp)
+        data=data, data_json=Markup(json_for_script(data)),
+        style=Markup(style), script=Markup(script),
+        csp=Markup(csp))
 
 
 def build_consultation_page(ctx: "RunContext", postcodes: pd.DataFrame | None = None) -> Path:

@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import folium
 import geopandas as gpd
@@ -54,6 +54,8 @@ class MapOutput:
     legend: list[tuple[str, str]] = field(default_factory=list)   # (label, colour)
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
     table_caption: str = ""
+    table_view: Any = None   # set by the renderer
+
 
     @property
     def src(self) -> str:
@@ -130,6 +132,10 @@ def save_map(m: folium.Map, path: Path, title: str, legend_title: str, legend: l
     text = text.replace("<html>", '<html lang="en">', 1)
     text = text.replace("<head>", f"<head>\n    <title>{esc(title)}</title>", 1)
     # Let people zoom the page (WCAG 1.4.4); folium disables it by default.
+    # One main landmark and a level-one heading, so the map page stands on its own (axe best practice).
+    hidden = "position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap"
+    text = text.replace("<body>", f'<body>\n<main>\n<h1 style="{hidden}">{esc(title)}</h1>', 1)
+    text = text.replace("</body>", "</main>\n</body>", 1)
     text = _VIEWPORT.sub('<meta name="viewport" content="width=device-width, initial-scale=1.0" />', text, count=1)
     text = "\n".join(line.rstrip() for line in stable_ids(text).splitlines()) + "\n"
     return write_text(text, path)

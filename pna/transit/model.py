@@ -19,7 +19,7 @@ from ..config import TransitSpec
 from .gtfs import Feed
 from .raptor import INF, Timetable, WalkLinks, build_timetable, route_many
 from .services import active_trips, typical_day, typical_weekday
-from .walk import graph_links, straight_line_links
+from .walk import graph_links, straight_line_links, unsnapped
 
 
 def hhmm_to_s(text: str) -> int:
@@ -89,8 +89,14 @@ class TransitModel:
         self._origin_xy = _xy(demand)
         self._tt: dict[tuple, Timetable] = {}
         self._cache: dict[tuple, np.ndarray] = {}
-        walk = ("shortest paths on the OpenStreetMap walk graph" if walk_graph is not None else
-                f"straight-line distance x {self.walk_circuity:g} circuity")
+        walk = f"straight-line distance x {self.walk_circuity:g} circuity"
+        if walk_graph is not None:
+            far = unsnapped(walk_graph, self._origin_xy, self.max_snap_m)
+            walk = "shortest paths on the OpenStreetMap walk graph"
+            if far:
+                walk += (f" ({far} of {len(self._origin_xy)} demand points lie over {self.max_snap_m:g} m "
+                         f"from the graph: their walking legs, and those of stops and sites off the "
+                         f"graph, are straight line x {self.walk_circuity:g} circuity)")
         self.method_note = (
             f"Timetable: {source or feed.source}, service day {self.date.isoformat()} "
             f"({self.date:%A}); departures every {spec.step_min} min from {spec.window_start} to "
@@ -117,7 +123,7 @@ class TransitModel:
         if self.walk_graph is not None:
             return graph_links(self.walk_graph, self._origin_xy, tt.stop_xy, site_xy, self.walk_speed_kmh,
                                sp.max_access_walk_m, sp.max_transfer_walk_m, self.horizon_s,
-                               self.max_snap_m)
+                               self.max_snap_m, self.walk_circuity)
         return straight_line_links(self._origin_xy, tt.stop_xy, site_xy, self.walk_speed_kmh,
                                    self.walk_circuity, sp.max_access_walk_m, sp.max_transfer_walk_m,
                                    self.horizon_s)

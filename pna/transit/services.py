@@ -52,7 +52,7 @@ def typical_day(feed: Feed, weekdays: tuple[int, ...] = (1, 2, 3)) -> dt.date:
     """
     start, end = feed.validity()
     dates = pd.date_range(start, end, freq="D")
-    dates = dates[dates.weekday.isin(list(weekdays))]
+    dates = dates[dates.day_of_week.isin(list(weekdays))]
     names = "/".join(DAY_COLUMNS[d].capitalize() for d in weekdays)
     if len(dates) == 0:
         raise InputError(feed.source, f"no {names} inside the feed's validity period")

@@ -8,6 +8,8 @@ as a straight-line estimate at ``cfg.travel.transit.speed_kmh`` door to door, ma
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -55,7 +57,8 @@ def build_model(cfg: Config, demand: gpd.GeoDataFrame, quality: QualityLog, walk
 
 
 def run_transit(cfg: Config, pharmacies: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
-                quality: QualityLog, walk_graph=None) -> tuple[object, AccessResult]:
+                quality: QualityLog, walk_graph=None, raster_cell_m: float | None = 500.0
+                ) -> tuple[object, AccessResult]:
     """Public-transport access from every demand point to the nearest pharmacy.
 
     Parameters
@@ -70,6 +73,9 @@ def run_transit(cfg: Config, pharmacies: gpd.GeoDataFrame, demand: gpd.GeoDataFr
         GTFS validation records and row accounting go here.
     walk_graph
         The walk ``StreetGraph`` (``pna.access.graph.build_graphs(...)["walk"]``), optional.
+    raster_cell_m
+        Cell size of ``rasters/transit_minutes.tif`` under ``cfg.out`` (timetable runs only);
+        ``None`` skips it.
 
     Returns
     -------
@@ -77,7 +83,8 @@ def run_transit(cfg: Config, pharmacies: gpd.GeoDataFrame, demand: gpd.GeoDataFr
         The model (a ``TravelModel``, for the assessor and open-pharmacy scenarios) and the
         result: demand points with ``minutes`` (median over the window), ``nearest_ods`` and,
         for timetable runs, ``minutes_p<percentile>`` and ``share_departures_reachable``;
-        the coverage table; ``extra_tables["transit_feed"]`` (feed statistics).
+        the coverage table; ``extra_tables["transit_feed"]`` (feed statistics);
+        ``raster_path`` (timetable runs). ``result.demand`` is the map layer.
     """
     sites = select_supply(pharmacies, cfg, quality)
     model = build_model(cfg, demand, quality, walk_graph)
@@ -106,24 +113,41 @@ def run_transit(cfg: Config, pharmacies: gpd.GeoDataFrame, demand: gpd.GeoDataFr
     result = AccessResult(mode="transit", method=model.method, is_estimate=model.is_estimate,
                           method_note=model.method_note, demand=out, coverage=cov,
                           isochrones=None, raster_path=None, extra_tables=extra)
-    raster = _raster(cfg, out)
-    if raster is not None:
-        result.raster_path = raster
+    if isinstance(model, TransitModel) and raster_cell_m:
+        with step("transit: minutes raster"):
+            result.raster_path = transit_raster(model, sites, demand, cfg.out / "rasters" / "transit_minutes.tif",
+                                                raster_cell_m)
     return model, result
 
 
-def _raster(cfg: Config, demand: gpd.GeoDataFrame):
-    """A minutes raster through the access engineer's writer, when it is available."""
-    try:
-        from ..access import raster as raster_mod   # written by the access stage
-    except ImportError:
-        return None
-    fn = getattr(raster_mod, "points_raster", None) or getattr(raster_mod, "write_minutes_raster", None)
-    if fn is None:
-        return None
-    path = cfg.out / "rasters" / "transit_minutes.tif"
-    try:
-        return fn(demand, "minutes", path)
-    except TypeError:
-        info("transit: raster writer signature not recognised; no transit raster written")
-        return None
+def transit_raster(model: TransitModel, sites: gpd.GeoDataFrame, extent: gpd.GeoDataFrame,
+                   path: Path, cell_m: float = 500.0) -> Path:
+    """GeoTIFF of the median minutes to the nearest site from the centre of each grid cell.
+
+    Every cell centre is routed as an origin in its own right (same window, walking rules and
+    transfer limit as the demand points), rather than interpolated between demand points.
+    Unreachable cells hold ``-1`` (nodata). EPSG:27700, float32.
+    """
+    import rasterio
+    from affine import Affine
+
+    x0, y0, x1, y1 = extent.total_bounds
+    x0, y0 = np.floor(x0 / cell_m) * cell_m, np.floor(y0 / cell_m) * cell_m
+    nx, ny = int(np.ceil((x1 - x0) / cell_m)), int(np.ceil((y1 - y0) / cell_m))
+    cx = x0 + (np.arange(nx) + 0.5) * cell_m
+    cy = y0 + ny * cell_m - (np.arange(ny) + 0.5) * cell_m     # top row first
+    gx, gy = np.meshgrid(cx, cy)
+    cells = gpd.GeoDataFrame({"point_id": np.arange(gx.size).astype(str)},
+                             geometry=gpd.points_from_xy(gx.ravel(), gy.ravel()), crs=27700)
+    grid = TransitModel(model.feed, cells, model.spec, model.walk_speed_kmh, model.walk_circuity,
+                        walk_graph=model.walk_graph, max_snap_m=model.max_snap_m)
+    minutes, _ = grid.nearest(sites)
+    band = np.where(np.isfinite(minutes), minutes, -1.0).reshape(ny, nx).astype(np.float32)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with rasterio.open(path, "w", driver="GTiff", width=nx, height=ny, count=1, dtype="float32",
+                       crs="EPSG:27700", transform=Affine(cell_m, 0.0, x0, 0.0, -cell_m, y0 + ny * cell_m),
+                       nodata=-1.0, compress="deflate") as dst:
+        dst.write(band, 1)
+        dst.update_tags(1, units="minutes", statistic="median over the departure window")
+    return path

@@ -87,25 +87,44 @@ def _network_secs(csr, src_nodes: np.ndarray, src_snap_s: np.ndarray, dst_nodes:
 
 def graph_links(graph, origin_xy: np.ndarray, stop_xy: np.ndarray, site_xy: np.ndarray,
                 speed_kmh: float, max_access_m: float, max_transfer_m: float,
-                max_direct_s: float, max_snap_m: float) -> WalkLinks:
+                max_direct_s: float, max_snap_m: float, circuity: float = 1.3) -> WalkLinks:
     """Walking legs as shortest paths on a walk graph (``StreetGraph``: ``csr`` in seconds,
-    ``node_xy`` in EPSG:27700). Points further than ``max_snap_m`` from the graph get no legs.
-    Distance limits become time limits at ``speed_kmh``."""
+    ``node_xy`` in EPSG:27700); distance limits become time limits at ``speed_kmh``.
+
+    A leg with an end further than ``max_snap_m`` from the graph (a point outside the
+    extract) is taken as straight line x ``circuity`` instead, so no one is cut off just
+    because the extract is smaller than the area; :func:`unsnapped` counts such points.
+    """
     mps = speed_kmh / 3.6
     csr = graph.csr
     no, so = _snap(graph.node_xy, origin_xy, max_snap_m)
     ns, ss = _snap(graph.node_xy, stop_xy, max_snap_m)
     npn, sp = _snap(graph.node_xy, site_xy, max_snap_m)
     so, ss, sp = so / mps, ss / mps, sp / mps
-    access = _network_secs(csr, no, so, ns, ss, max_access_m / mps)
+    sl = straight_line_links(origin_xy, stop_xy, site_xy, speed_kmh, circuity, max_access_m,
+                             max_transfer_m, max_direct_s)
+
+    def merge(net, fallback, a_ok, b_ok):
+        keep = ~(a_ok[fallback[0]] & b_ok[fallback[1]])      # straight line only off the graph
+        parts = [np.concatenate([net[k], fallback[k][keep]]) for k in range(3)]
+        order = np.lexsort((parts[1], parts[0]))
+        return parts[0][order].astype(np.int64), parts[1][order].astype(np.int64), parts[2][order].astype(np.int32)
+
+    o_ok, s_ok, p_ok = no >= 0, ns >= 0, npn >= 0
+    access = merge(_network_secs(csr, no, so, ns, ss, max_access_m / mps), sl.access, o_ok, s_ok)
     tr = _network_secs(csr, ns, ss, ns, ss, max_transfer_m / mps)
     ne = tr[0] != tr[1]
-    transfer = (tr[0][ne], tr[1][ne], tr[2][ne].astype(np.int32))
-    egress = _network_secs(csr, ns, ss, npn, sp, max_access_m / mps)
+    transfer = merge((tr[0][ne], tr[1][ne], tr[2][ne]), sl.transfer, s_ok, s_ok)
+    egress = merge(_network_secs(csr, ns, ss, npn, sp, max_access_m / mps), sl.egress, s_ok, p_ok)
     # walk-only: search backwards from each site over the reversed graph
-    rev = csr.T.tocsr()
-    back = _network_secs(rev, npn, sp, no, so, max_direct_s)
+    back = _network_secs(csr.T.tocsr(), npn, sp, no, so, max_direct_s)
     direct = np.full((len(site_xy), len(origin_xy)), INF, dtype=np.int32)
     direct[back[0], back[1]] = back[2]
-    return WalkLinks(access=(access[0], access[1], access[2].astype(np.int32)), transfer=transfer,
-                     egress=(egress[0], egress[1], egress[2].astype(np.int32)), direct=direct)
+    off = ~(p_ok[:, None] & o_ok[None, :])
+    direct[off] = sl.direct[off]
+    return WalkLinks(access=access, transfer=transfer, egress=egress, direct=direct)
+
+
+def unsnapped(graph, xy: np.ndarray, max_snap_m: float) -> int:
+    """How many points lie further than ``max_snap_m`` from the graph."""
+    return int((_snap(graph.node_xy, xy, max_snap_m)[0] < 0).sum()) if len(xy) else 0

@@ -198,7 +198,7 @@ def _osmnx_graph(ways, keep, mode, tmp_dir):
     return ox.truncate.largest_component(G, strongly=(mode == "drive"))
 
 
-def _compare(g, G, n_origins=10, per_origin=6, seed=0):
+def _compare(g, G, n_origins=5, per_origin=12, seed=0):
     rng = np.random.default_rng(seed)
     origins = np.repeat(rng.choice(g.n_nodes, n_origins, replace=False), per_origin)
     dests = rng.choice(g.n_nodes, len(origins), replace=False)
@@ -234,3 +234,20 @@ def test_agrees_with_osmnx_on_newport(newport, mode, tmp_path):
     assert len(ours) >= 50 and np.isfinite(ours).all() and np.isfinite(theirs).all()
     rel = np.abs(ours - theirs) / np.maximum(theirs, 1.0)
     assert rel.max() < 0.005, f"max relative difference {rel.max():.2e}"
+
+
+def test_extract_without_streets_for_a_mode_gives_an_empty_graph(tmp_path):
+    from pna.access.routing import nearest_source_times, snap
+
+    xml = tmp_path / "paths.osm"
+    xml.write_text('<?xml version="1.0"?><osm version="0.6">'
+                   '<node id="1" lat="51.58" lon="-3.0"/><node id="2" lat="51.58" lon="-2.999"/>'
+                   '<way id="5"><nd ref="1"/><nd ref="2"/><tag k="highway" v="footway"/></way></osm>')
+    w = read_highways(xml)
+    g = build_graph(w, "drive", drive_speeds_kmh=SPEEDS)
+    assert g.n_nodes == 0 and g.n_edges == 0 and g.dropped["components"] == 0
+    idx, _ = snap(g, np.array([[330000.0, 187000.0]]), 500)
+    assert idx.tolist() == [-1]
+    t, s = nearest_source_times(g, idx)
+    assert t.size == 0 and s.size == 0
+    assert build_graph(w, "walk").n_nodes == 2

@@ -112,3 +112,26 @@ def test_multi_source_matches_networkx(small, mode):
     for a, b, ln in zip(o, d, shortest_path_lengths(g, o, d)):
         assert ln == pytest.approx(nx.shortest_path_length(G2, int(g.node_osmid[a]), int(g.node_osmid[b]),
                                                            weight="length"))
+
+
+@needs_data
+@pytest.mark.parametrize("mode", ["walk", "drive"])
+def test_source_offsets_match_brute_force(small, mode):
+    g = small[mode]
+    rng = np.random.default_rng(7)
+    src = rng.choice(g.n_nodes, 8, replace=False)
+    src[3] = -1                                   # an unsnapped source
+    src[5] = src[4]                               # two sources on one node, different offsets
+    off = rng.uniform(0, 300, len(src))
+    off[6] = np.inf                               # a disabled source
+    t, which = nearest_source_times(g, src, source_offset_s=off)
+    m = times_from_sources(g, src) + np.where(np.isfinite(off), off, np.inf)[:, None]
+    np.testing.assert_allclose(t, m.min(axis=0), rtol=1e-9, atol=1e-6)
+    reached = np.isfinite(t)
+    assert (which[~reached] == -1).all() and (which[reached] >= 0).all()
+    assert not np.isin(which, [3, 6]).any()
+    np.testing.assert_allclose(m[which[reached], np.flatnonzero(reached)], t[reached], rtol=1e-9, atol=1e-6)
+    # zero offsets give the plain search
+    z = np.where(src >= 0, 0.0, np.inf)
+    t0, _ = nearest_source_times(g, src, source_offset_s=z)
+    np.testing.assert_allclose(t0, nearest_source_times(g, src)[0], atol=1e-6)

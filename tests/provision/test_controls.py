@@ -64,13 +64,14 @@ def test_share_used_only_outside_explicit_counts(tmp_path):
                + "E1,X,population_share,65+,2021,0.10,c\n"
                + "E1,X,population_share,65+,2031,0.99,share inside the count span: ignored\n"
                + "E1,X,population,65+,2026,130,d\n"
+               + "E1,X,population,65+,2036,200,d\n"
                + "E1,X,population_share,65+,2041,0.20,e\n")
     c = load_controls(p, "E1")
-    # 2021 and 2041 are outside the explicit span (2026 only): derived from shares
+    # 2021 and 2041 are outside the explicit span (2026-2036): derived from shares
     assert _value(c, OVER_65, 2021) == pytest.approx(100.0)
     assert _value(c, OVER_65, 2041) == pytest.approx(240.0)
     assert _value(c, OVER_65, 2026) == 130
-    assert _value(c, OVER_65, 2031) == pytest.approx(130 + (240 - 130) / 3)
+    assert _value(c, OVER_65, 2031) == pytest.approx(165.0)  # interpolated counts, not the 0.99 share
     assert c[c["age_group"] == OVER_65]["year"].tolist() == list(range(2021, 2042))
 
 

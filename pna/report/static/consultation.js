@@ -117,10 +117,11 @@
     var p = data.pharmacies[row[offset]];
     var li = el("li", "card");
     var h3 = el("h3");
-    h3.appendChild(el("span", "rank", rank === 1 ? "Closest" : "Number " + rank));
+    var RANKS = ["Closest", "Second closest", "Third closest", "Fourth closest", "Fifth closest"];
+    h3.appendChild(el("span", "rank", RANKS[rank - 1] || "Number " + rank));
     h3.appendChild(el("span", "name", p.name));
     li.appendChild(h3);
-    li.appendChild(el("p", "address", p.address + (p.postcode ? ", " + p.postcode : "")));
+    li.appendChild(el("p", "address", p.address + (p.postcode ? ", " + p.postcode.replace(" ", "\u00a0") : "")));
     if (!p.in_area) { li.appendChild(el("p", null, "This pharmacy is just outside " + data.area + ".")); }
     li.appendChild(el("p", "distance", distanceText(row[offset + 1])));
     var t = today(p.hours[dayIndex(now)], now);
@@ -208,6 +209,7 @@
     heading.focus();
   }
 
+  if (!form) { return; }  // no postcode list for this area: the page says so
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     search(input.value);

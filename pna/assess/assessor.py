@@ -1,0 +1,356 @@
+"""Assess an application to the pharmaceutical list against the assessment's own evidence.
+
+:func:`assess_application` answers what an NHS England reviewer asks of a new, relocated,
+consolidated or closing pharmacy: who gains and who loses access in every mode and at every
+threshold (by area, locality, IMD 2019 quintile and the 65+), which pharmacies are near the
+site (1.6 km and 2 km, straight line), and whether the site lies where the assessment found a
+gap. Travel times come from the run's own ``TravelModel``s, updated incrementally
+(:mod:`pna.assess.whatif`); estimates are labelled as such.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pyproj import Transformer
+
+from ..access.coverage import coverage_table
+from ..access.supply import select_supply
+from ..loaders.hours import DAYS
+from ..provenance import cite
+from ..quality import InputError
+from .resilience import gap_minutes
+from .sites import NEAR_M, NOTIFY_M, Application, hours_table, locate, nearby, site_frame
+from .whatif import ModeState, build_state, is_network, site_window
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..pipeline import RunContext
+
+_TO_WGS84 = Transformer.from_crs(27700, 4326, always_xy=True)
+STATE_KEY = "assess_states"
+
+
+@dataclass
+class AssessmentResult:
+    """Everything one assessment found; :meth:`to_json` is what ``assessment.json`` holds.
+
+    Tables
+    ------
+    modes
+        ``mode, method, is_estimate, method_note, thresholds, gap_minutes``.
+    coverage
+        ``mode, method, is_estimate, group_type, group, threshold_min, population,
+        within_before, within_after, change, share_before, share_after``.
+    changes
+        Demand points that cross a threshold: ``mode, threshold_min, change`` (``gain`` |
+        ``loss``), ``point_id, lsoa11_code, locality, imd2019_quintile, population, pop_65plus,
+        minutes_before, minutes_after``.
+    changes_by_group
+        The same summed by ``group_type`` (``locality`` | ``lsoa``) and ``group``:
+        ``population_gaining, population_losing, pop_65plus_gaining, pop_65plus_losing``.
+    nearby
+        Pharmacies within 2 km and the 10 nearest: ``distance_m``, ``within_near``
+        (1.6 km), ``within_notify`` (2 km), ``is_applicant`` and ``minutes_<mode>`` from the site.
+    gaps
+        Per mode at the gap threshold: ``population_beyond_before/after``,
+        ``population_reached`` (beyond before, within after), ``population_pushed_out``,
+        ``in_gap`` (the site brings gap residents within the threshold), ``locality_share_before``,
+        ``locality_gap`` (the site's locality fails the statements' share rule).
+    """
+
+    application: Application
+    site: dict[str, Any]
+    modes: pd.DataFrame
+    coverage: pd.DataFrame
+    changes: pd.DataFrame
+    changes_by_group: pd.DataFrame
+    nearby: pd.DataFrame
+    gaps: pd.DataFrame
+    hours: pd.DataFrame
+    summary: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+    provenance: str = ""
+    point_minutes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+
+    @property
+    def slug(self) -> str:
+        return self.application.slug
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"modes": self.modes, "coverage": self.coverage, "changes": self.changes,
+                "changes_by_group": self.changes_by_group, "nearby": self.nearby, "gaps": self.gaps,
+                "hours": self.hours}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"application": self.application.as_dict(), "site": _clean(self.site),
+                "summary": _clean(self.summary), "notes": list(self.notes), "provenance": self.provenance,
+                "tables": {k: _records(v) for k, v in self.tables().items()}}
+
+
+def _clean(v: Any) -> Any:
+    """JSON-safe, deterministic values: floats rounded to 3 dp, inf/NaN as None."""
+    if isinstance(v, dict):
+        return {str(k): _clean(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    if isinstance(v, (np.integer, int)):
+        return int(v)
+    if isinstance(v, (np.floating, float)):
+        return None if not np.isfinite(v) else round(float(v), 3)
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return None
+    return v if isinstance(v, str) else str(v)
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [_clean(r) for r in df.drop(columns="geometry", errors="ignore").to_dict(orient="records")]
+
+
+def mode_states(ctx: "RunContext") -> dict[str, ModeState]:
+    """Per-mode what-if structures for the run, built once and kept in ``ctx.meta``."""
+    states = ctx.meta.setdefault(STATE_KEY, {})
+    supply = None
+    for mode in sorted(ctx.models):
+        if mode not in states:
+            if supply is None:
+                supply = select_supply(ctx.pharmacies, ctx.cfg)
+            states[mode] = build_state(ctx.models[mode], supply)
+    return states
+
+
+def _thresholds(ctx: "RunContext", mode: str) -> list[int]:
+    spec = getattr(ctx.cfg.travel, mode, None)
+    return list(spec.thresholds_min) if spec is not None else [5, 10, 15, 20]
+
+
+def _pharmacy_xy(ctx: "RunContext", code: str, source: str) -> tuple[float, float]:
+    ph = ctx.pharmacies[ctx.pharmacies["ods_code"] == code]
+    if ph.empty:
+        raise InputError(source, f"ODS code {code} is not a pharmacy in or near {ctx.cfg.area.name} "
+                                 f"on {ctx.cfg.as_at:%d %B %Y}")
+    g = ph.geometry.iloc[0]
+    if g is None or g.is_empty:
+        raise InputError(source, f"ODS code {code} has no location, so it cannot be assessed")
+    return float(g.x), float(g.y)
+
+
+def _site(ctx: "RunContext", app: Application) -> tuple[tuple[float, float], str]:
+    for code in app.ods_codes:
+        _pharmacy_xy(ctx, code, app.source)  # every named pharmacy must exist
+    if app.opens_site:
+        e, n, how = locate(app.site, ctx.meta.get("postcodes"), app.source)
+        return (e, n), how
+    code = app.ods_codes[0] if app.kind == "closure" else app.consolidate_at
+    return _pharmacy_xy(ctx, code, app.source), f"premises of {code} (from the pharmaceutical list)"
+
+
+def _site_attrs(ctx: "RunContext", xy: tuple[float, float]) -> dict[str, Any]:
+    pt = gpd.GeoDataFrame(geometry=gpd.points_from_xy([xy[0]], [xy[1]]), crs=27700)
+    lsoa = ctx.lsoa[["lsoa11_code", "locality", "geometry"]] if ctx.lsoa is not None else None
+    out: dict[str, Any] = {"lsoa11_code": None, "locality": None, "in_area": False}
+    if lsoa is not None:
+        hit = gpd.sjoin(pt, lsoa.to_crs(27700), how="left", predicate="within")
+        if len(hit) and pd.notna(hit["lsoa11_code"].iloc[0]):
+            out["lsoa11_code"], out["locality"] = hit["lsoa11_code"].iloc[0], hit["locality"].iloc[0]
+    if ctx.area is not None and len(ctx.area):
+        out["in_area"] = bool(ctx.area.to_crs(27700).geometry.iloc[0].covers(pt.geometry.iloc[0]))
+    lon, lat = _TO_WGS84.transform(xy[0], xy[1])
+    out.update({"easting": round(xy[0], 1), "northing": round(xy[1], 1),
+                "lon": round(float(lon), 6), "lat": round(float(lat), 6)})
+    return out
+
+
+def site_to_pharmacies_minutes(model, xy: tuple[float, float], targets: gpd.GeoDataFrame) -> np.ndarray:
+    """Minutes from the site to each target pharmacy in one model (NaN where not computed).
+
+    Network: one forward Dijkstra from the site's street node. Straight-line: the model's
+    distance × circuity ÷ speed. Timetable models route from residents' homes only, so NaN.
+    """
+    t = targets.geometry
+    txy = np.column_stack([t.x.to_numpy(float), t.y.to_numpy(float)])
+    if is_network(model):
+        from ..access import routing
+
+        node, snap = routing.snap(model.graph, np.array([xy]), model.max_snap_m)
+        if node[0] < 0:
+            return np.full(len(targets), np.inf)
+        tn, tsnap = routing.snap(model.graph, txy, model.max_snap_m)
+        d = routing.times_from_sources(model.graph, node, reverse=False)[0]
+        out = np.full(len(targets), np.inf)
+        ok = tn >= 0
+        out[ok] = (d[tn[ok]] + (snap[0] + tsnap[ok]) / model.connector_mps) / 60.0
+        return out
+    if hasattr(model, "circuity") and hasattr(model, "metres_per_minute"):
+        dist = np.hypot(txy[:, 0] - xy[0], txy[:, 1] - xy[1])
+        return dist * model.circuity / model.metres_per_minute
+    return np.full(len(targets), np.nan)
+
+
+def _changes(demand: pd.DataFrame, mode: str, thresholds: list[int], before: np.ndarray,
+             after: np.ndarray) -> pd.DataFrame:
+    rows = []
+    base = pd.DataFrame({
+        "point_id": demand["point_id"].to_numpy(), "lsoa11_code": demand["lsoa11_code"].to_numpy(),
+        "locality": demand["locality"].to_numpy() if "locality" in demand else None,
+        "imd2019_quintile": demand["imd2019_quintile"].to_numpy() if "imd2019_quintile" in demand else np.nan,
+        "population": demand["population"].to_numpy(float),
+        "pop_65plus": demand["pop_65plus"].to_numpy(float) if "pop_65plus" in demand else np.nan,
+        "minutes_before": before, "minutes_after": after})
+    for t in thresholds:
+        gain = ~(before <= t) & (after <= t)
+        loss = (before <= t) & ~(after <= t)
+        for label, mask in (("gain", gain), ("loss", loss)):
+            if mask.any():
+                part = base[mask].copy()
+                part.insert(0, "change", label)
+                part.insert(0, "threshold_min", t)
+                part.insert(0, "mode", mode)
+                rows.append(part)
+    cols = ["mode", "threshold_min", "change", *base.columns]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(rows, ignore_index=True)[cols]
+
+
+def _by_group(changes: pd.DataFrame) -> pd.DataFrame:
+    cols = ["mode", "threshold_min", "group_type", "group", "population_gaining", "population_losing",
+            "pop_65plus_gaining", "pop_65plus_losing"]
+    if changes.empty:
+        return pd.DataFrame(columns=cols)
+    c = changes.copy()
+    for lab in ("gain", "loss"):
+        w = "gaining" if lab == "gain" else "losing"
+        c[f"population_{w}"] = np.where(c["change"] == lab, c["population"], 0.0)
+        c[f"pop_65plus_{w}"] = np.where(c["change"] == lab, c["pop_65plus"].fillna(0.0), 0.0)
+    out = []
+    for gt, key in (("locality", "locality"), ("lsoa", "lsoa11_code")):
+        g = (c.assign(group=c[key].astype(str)).groupby(["mode", "threshold_min", "group"], sort=True)
+             [["population_gaining", "population_losing", "pop_65plus_gaining", "pop_65plus_losing"]].sum()
+             .reset_index())
+        g.insert(2, "group_type", gt)
+        out.append(g)
+    return pd.concat(out, ignore_index=True)[cols]
+
+
+def assess_application(ctx: "RunContext", application: Application,
+                       states: Mapping[str, ModeState] | None = None) -> AssessmentResult:
+    """Assess one application against the run in ``ctx``.
+
+    Parameters
+    ----------
+    ctx
+        A built ``RunContext`` (``pna.pipeline.build_context``): ``models``, ``pharmacies``,
+        ``lsoa``, ``area``, ``meta["postcodes"]``.
+    application
+        What is proposed (:func:`pna.assess.sites.read_application`).
+    states
+        Per-mode what-if structures (default: :func:`mode_states`, cached in ``ctx.meta``).
+
+    Raises
+    ------
+    InputError
+        If the site cannot be located or a named ODS code is not in the run.
+    """
+    cfg, app = ctx.cfg, application
+    xy, located_by = _site(ctx, app)
+    site = {**_site_attrs(ctx, xy), "located_by": located_by}
+    states = dict(states) if states is not None else mode_states(ctx)
+    gmin = gap_minutes(cfg)
+    supply_codes = set(select_supply(ctx.pharmacies, cfg)["ods_code"])
+    notes: list[str] = []
+    for code in app.closes:
+        if code not in supply_codes:
+            notes.append(f"{code} is not counted as face-to-face supply in this assessment (distance-selling "
+                         "or outside the boundary bands), so its closure changes no travel time.")
+    sf = site_frame(xy, "PROPOSED", app.name)
+    mode_rows, cov_rows, chg_rows, gap_rows = [], [], [], []
+    point_minutes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    near = nearby(ctx.pharmacies, xy, own_codes=app.ods_codes)
+    near_gdf = ctx.pharmacies.drop_duplicates("ods_code").set_index("ods_code").loc[near["ods_code"]]
+    for mode in sorted(states):
+        st, model = states[mode], states[mode].model
+        th = _thresholds(ctx, mode)
+        g = gmin.get(mode, max(th))
+        limit = float(max(max(th), g))
+        added = site_window(model, sf, limit_min=limit) if app.opens_site else None
+        before = st.minutes()
+        after, _ = st.what_if(close=app.closes, add=added)
+        point_minutes[mode] = (before, after)
+        dem = model.demand
+        mode_rows.append({"mode": mode, "method": model.method, "is_estimate": bool(model.is_estimate),
+                          "method_note": model.method_note, "thresholds": ", ".join(str(t) for t in th),
+                          "gap_minutes": g,
+                          "search_limit_min": limit if (app.opens_site and is_network(model)) else np.nan})
+        cb = coverage_table(dem, before, th, mode, model.method, model.is_estimate, "")
+        ca = coverage_table(dem, after, th, mode, model.method, model.is_estimate, "")
+        cov = cb.drop(columns=["population_within", "share_within", "provenance"]).copy()
+        cov["within_before"] = cb["population_within"].to_numpy()
+        cov["within_after"] = ca["population_within"].to_numpy()
+        cov["change"] = cov["within_after"] - cov["within_before"]
+        cov["share_before"] = cb["share_within"].to_numpy()
+        cov["share_after"] = ca["share_within"].to_numpy()
+        cov_rows.append(cov)
+        chg_rows.append(_changes(dem, mode, th, before, after))
+        # gap test at the statements' threshold
+        pop = dem["population"].to_numpy(float)
+        beyond_b, beyond_a = ~(before <= g), ~(after <= g)
+        loc = site["locality"]
+        cg = coverage_table(dem, before, [g], mode, model.method, model.is_estimate, "")
+        lrow = cg[(cg["group_type"] == "locality") & (cg["group"] == str(loc))]
+        lshare = float(lrow["share_within"].iloc[0]) if len(lrow) else np.nan
+        gap_rows.append({
+            "mode": mode, "gap_minutes": g, "is_estimate": bool(model.is_estimate),
+            "population_beyond_before": float(pop[beyond_b].sum()),
+            "population_beyond_after": float(pop[beyond_a].sum()),
+            "population_reached": float(pop[beyond_b & ~beyond_a].sum()),
+            "population_pushed_out": float(pop[~beyond_b & beyond_a].sum()),
+            "in_gap": bool((beyond_b & ~beyond_a).any()),
+            "site_locality": loc,
+            "locality_share_before": lshare,
+            "locality_gap": bool(np.isfinite(lshare) and lshare < cfg.gaps.min_share_covered)})
+        if len(near):
+            near[f"minutes_{mode}"] = site_to_pharmacies_minutes(model, xy, near_gdf)
+        if model.is_estimate:
+            notes.append(f"{mode.capitalize()} times are estimates: {model.method_note}")
+    modes = pd.DataFrame(mode_rows)
+    coverage = pd.concat(cov_rows, ignore_index=True) if cov_rows else pd.DataFrame()
+    changes = pd.concat(chg_rows, ignore_index=True) if chg_rows else pd.DataFrame()
+    by_group = _by_group(changes)
+    gaps = pd.DataFrame(gap_rows)
+    others = near[~near["is_applicant"]]
+    hours = hours_table(app.hours)
+    if app.kind == "relocation" and app.ods_codes:
+        cur = ctx.pharmacies[ctx.pharmacies["ods_code"] == app.ods_codes[0]].iloc[0]
+        hours["current_hours_text"] = [cur.get(f"hours_{d}", None) for d in DAYS]
+    area_rows = coverage[coverage["group_type"] == "area"] if len(coverage) else coverage
+    summary: dict[str, Any] = {
+        "kind": app.kind, "closes": list(app.closes), "opens_site": app.opens_site,
+        "within_1_6km_of_another_pharmacy": bool(others["within_near"].any()),
+        "pharmacies_within_1_6km": others.loc[others["within_near"], "ods_code"].tolist(),
+        "pharmacies_within_2km": others.loc[others["within_notify"], "ods_code"].tolist(),
+        "nearest_other_pharmacy": (others["ods_code"].iloc[0] if len(others) else None),
+        "nearest_other_distance_m": (float(others["distance_m"].iloc[0]) if len(others) else None),
+        "in_gap_any_mode": bool(gaps["in_gap"].any()) if len(gaps) else False,
+        "by_mode": {r["mode"]: {str(int(t)): {"within_before": float(x["within_before"]),
+                                                "within_after": float(x["within_after"]),
+                                                "change": float(x["change"])}
+                                for t, x in area_rows[area_rows["mode"] == r["mode"]].set_index("threshold_min").iterrows()}
+                    for r in mode_rows},
+        "weekly_hours_proposed": float(hours["hours_open"].sum(skipna=True)) if app.hours else None,
+        "services": list(app.services),
+    }
+    if not app.hours and app.opens_site:
+        notes.append("The application states no opening hours.")
+    notes.append(f"Distances to other pharmacies are straight-line; the regulations' tests use "
+                 f"{NEAR_M / 1000:g} km (another pharmacy nearby) and {NOTIFY_M / 1000:g} km (notification).")
+    prov = cite(cfg.inputs.pharmaceutical_list, cfg.inputs.ods_history, cfg.inputs.codepoint,
+                cfg.inputs.postcode_directory, cfg.inputs.population, cfg.network.osm_extract, cfg.network.gtfs)
+    return AssessmentResult(application=app, site=site, modes=modes, coverage=coverage, changes=changes,
+                            changes_by_group=by_group, nearby=near, gaps=gaps, hours=hours, summary=summary,
+                            notes=notes, provenance=prov, point_minutes=point_minutes)

@@ -1,0 +1,150 @@
+"""The one-page assessment (HTML with an embedded map) and its JSON, written deterministically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import folium
+import jinja2
+import numpy as np
+import pandas as pd
+from pyproj import Transformer
+
+from ..io import stable_ids, write_csv, write_json, write_text
+from ..report.maps import OSM_ATTRIBUTION, esc
+from .assessor import AssessmentResult
+from .sites import NEAR_M, NOTIFY_M
+
+TEMPLATES = Path(__file__).parent / "templates"
+SITE_COLOUR, OTHER_COLOUR, OWN_COLOUR = "#d5281b", "#005eb8", "#7c2855"
+GAIN_COLOUR, LOSS_COLOUR = "#007f3b", "#ffb81c"
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.filters["num"] = _num
+    env.filters["pct"] = _pct
+    return env
+
+
+def _num(v: Any, dp: int = 0) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "–"
+    if isinstance(v, (float, np.floating)) and not np.isfinite(v):
+        return "unreachable"
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (int, np.integer, float, np.floating)):
+        return f"{float(v):,.{dp}f}"
+    return str(v)
+
+
+def _pct(v: Any) -> str:
+    return "–" if v is None or not np.isfinite(float(v)) else f"{100 * float(v):.1f}%"
+
+
+def legend_html(title: str, items: list[tuple[str, str]]) -> str:
+    """A visible legend panel for a folium map (escaped text)."""
+    rows = "".join(f'<li><span style="display:inline-block;width:14px;height:14px;margin-right:6px;'
+                   f'vertical-align:middle;border:1px solid #212b32;background:{c}"></span>{esc(t)}</li>'
+                   for t, c in items)
+    return (f'<div class="pna-legend" role="region" aria-label="Legend" style="position:absolute;z-index:1000;'
+            f'bottom:24px;left:10px;background:#fff;color:#212b32;padding:8px 10px;border:1px solid #425563;'
+            f'font:14px/1.4 Arial,sans-serif"><strong>{esc(title)}</strong>'
+            f'<ul style="list-style:none;margin:4px 0 0;padding:0">{rows}</ul></div>')
+
+
+def finish_map(m: folium.Map, title: str, legend_title: str, legend: list[tuple[str, str]]) -> str:
+    """Render a map to a complete HTML document: legend, title, language, stable ids."""
+    m.get_root().html.add_child(folium.Element(legend_html(legend_title, legend)))
+    folium.LayerControl(collapsed=True).add_to(m)
+    text = m.get_root().render().replace("<html>", '<html lang="en">', 1)
+    text = text.replace("<head>", f"<head>\n    <title>{esc(title)}</title>", 1)
+    return "\n".join(line.rstrip() for line in stable_ids(text).splitlines()) + "\n"
+
+
+_TO_WGS84 = Transformer.from_crs(27700, 4326, always_xy=True)
+
+
+def _ll(e: float, n: float) -> list[float]:
+    lon, lat = _TO_WGS84.transform(e, n)
+    return [round(float(lat), 6), round(float(lon), 6)]
+
+
+def assessment_map(result: AssessmentResult, demand_xy: dict[str, np.ndarray]) -> tuple[str, list]:
+    """The map document and its legend: site, 1.6/2 km circles, nearby pharmacies, and the
+    demand points that gain or lose access at each mode's gap threshold."""
+    s = result.site
+    m = folium.Map(location=[s["lat"], s["lon"]], zoom_start=14, tiles=None, control_scale=True)
+    folium.TileLayer("OpenStreetMap", attr=OSM_ATTRIBUTION, name="OpenStreetMap").add_to(m)
+    for r, colour, label in ((NOTIFY_M, "#425563", "2 km notification radius"),
+                             (NEAR_M, "#330072", "1.6 km radius")):
+        folium.Circle([s["lat"], s["lon"]], radius=r, color=colour, weight=2, fill=False,
+                      dash_array="6 4", tooltip=label).add_to(m)
+    ph = folium.FeatureGroup(name="Pharmacies near the site").add_to(m)
+    for r in result.nearby.itertuples():
+        ll = _ll(r.easting, r.northing)
+        folium.CircleMarker(ll, radius=6, color="#212b32", weight=1, fill=True, fill_opacity=0.9,
+                            fill_color=OWN_COLOUR if r.is_applicant else OTHER_COLOUR,
+                            tooltip=f"{esc(r.ods_code)} {esc(r.trading_name)}: {r.distance_m:,.0f} m").add_to(ph)
+    pts = folium.FeatureGroup(name="Residents gaining or losing access").add_to(m)
+    ch, gaps = result.changes, result.gaps
+    for g in gaps.itertuples():
+        sel = ch[(ch["mode"] == g.mode) & (ch["threshold_min"] == g.gap_minutes)] if len(ch) else ch
+        xy = demand_xy.get(g.mode)
+        if xy is None or sel.empty:
+            continue
+        for r in sel.sort_values(["change", "point_id"]).itertuples():
+            e, n = xy[r.point_id]
+            folium.CircleMarker(_ll(e, n), radius=4, weight=1, color="#212b32", fill=True, fill_opacity=0.8,
+                                fill_color=GAIN_COLOUR if r.change == "gain" else LOSS_COLOUR,
+                                tooltip=(f"{esc(r.point_id)} ({r.population:,.0f} residents): {g.mode} "
+                                         f"{r.minutes_before:.1f} → {r.minutes_after:.1f} min")).add_to(pts)
+    folium.Marker([s["lat"], s["lon"]], tooltip=esc(result.application.name),
+                  icon=folium.Icon(color="red", icon="plus")).add_to(m)
+    legend = [("Proposed or affected site", SITE_COLOUR), ("Other pharmacy", OTHER_COLOUR),
+              ("Applicant's own pharmacy", OWN_COLOUR),
+              ("Residents brought within the gap threshold", GAIN_COLOUR),
+              ("Residents pushed beyond the gap threshold", LOSS_COLOUR),
+              ("1.6 km radius (dashed purple)", "#330072"), ("2 km radius (dashed grey)", "#425563")]
+    return finish_map(m, f"Map: {result.application.name}", "Key", legend), legend
+
+
+def _view(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return df.drop(columns="geometry", errors="ignore").to_dict(orient="records")
+
+
+def render_assessment(result: AssessmentResult, area_name: str, demand_xy: dict[str, dict]) -> str:
+    """The one-page HTML (autoescaped Jinja2; map embedded in an iframe's ``srcdoc``)."""
+    map_doc, legend = assessment_map(result, demand_xy)
+    gap_ch = result.changes.merge(result.gaps[["mode", "gap_minutes"]], on="mode") if len(result.changes) else \
+        result.changes
+    if len(gap_ch):
+        gap_ch = gap_ch[gap_ch["threshold_min"] == gap_ch["gap_minutes"]]
+    by_loc = result.changes_by_group[result.changes_by_group["group_type"] == "locality"]
+    html = _env().get_template("assessment.html.j2").render(
+        r=result, app=result.application, site=result.site, area_name=area_name,
+        summary=result.summary, notes=result.notes, modes=_view(result.modes),
+        coverage=_view(result.coverage), gaps=_view(result.gaps), nearby=_view(result.nearby),
+        near_modes=[c for c in result.nearby.columns if c.startswith("minutes_")],
+        by_locality=_view(by_loc), gap_changes=_view(gap_ch.head(200)) if len(gap_ch) else [],
+        n_gap_changes=len(gap_ch), hours=_view(result.hours), legend=legend, map_doc=map_doc,
+        near_km=NEAR_M / 1000, notify_km=NOTIFY_M / 1000)
+    return stable_ids(html)
+
+
+def write_assessment(result: AssessmentResult, out_root: Path, area_name: str,
+                     demand: dict[str, pd.DataFrame]) -> dict[str, Path]:
+    """Write ``assessment.html``, ``assessment.json`` and the CSV tables under ``out_root/<slug>/``.
+
+    ``demand`` maps mode -> demand points (``point_id``, geometry in EPSG:27700) for the map.
+    """
+    out = out_root / result.slug
+    xy = {m: {pid: (g.x, g.y) for pid, g in zip(d["point_id"], d.geometry)} for m, d in demand.items()}
+    paths = {"html": write_text(render_assessment(result, area_name, xy), out / "assessment.html"),
+             "json": write_json(result.to_json(), out / "assessment.json")}
+    for name, df in result.tables().items():
+        paths[name] = write_csv(df, out / f"{name}.csv")
+    return paths

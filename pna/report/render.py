@@ -1,0 +1,553 @@
+"""Render the statutory PNA report (HTML) from a RunContext.
+
+``render_report(ctx)`` writes ``cfg.out/report.html`` and ``cfg.out/maps/*.html`` and returns
+their paths. The report renders whatever the context holds and says plainly what was not
+assessed. Numbers are never typed into templates: tables are rendered cell by cell from
+``ctx.tables`` (numeric cells as ``<data value data-ref="table/row/col">``) and prose figures
+come from :mod:`pna.statements.rules`. The self-check (:mod:`pna.statements.selfcheck`) runs on
+the rendered HTML and its result is printed in the report.
+
+Optional inputs read here (paths relative to the project root):
+
+* ``cfg.optional.services`` - CSV keyed by ``ods_code``: either wide (one column per service,
+  values yes/no/true/false/1/0 or a non-negative activity count) or long
+  (``ods_code, service`` and ``provided`` and/or ``activity``);
+* ``cfg.optional.consultation`` - CSV of consultation responses, one row per response.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+import numpy as np
+import pandas as pd
+from markupsafe import Markup
+
+from ..io import write_text
+from ..progress import info
+from ..provenance import with_provenance
+from ..quality import InputError
+from ..statements.rules import (MODE_WORDS, MODES, Figure, build_statements, coverage_table, fmt_value,
+                                mode_is_estimate, raw_value, row_keys, statements_table)
+from ..statements.selfcheck import figures_in_html, run_selfcheck
+from . import charts
+from .maps import MapOutput, write_maps
+
+if TYPE_CHECKING:
+    from ..pipeline import RunContext
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+
+LABELS = {
+    "ods_code": "ODS code", "trading_name": "Trading name", "org_name": "Organisation", "name": "Name",
+    "level": "Level", "locality": "Locality", "population": "Population", "pop_18plus": "Adults (18+)",
+    "pharmacies": "Pharmacies", "hundred_hour": "100-hour", "distance_selling": "Distance-selling",
+    "lps": "LPS", "rate_per_10k": "Per 10,000 residents", "rate_per_10k_18plus": "Per 10,000 adults",
+    "residents_per_pharmacy": "Residents per pharmacy", "weekly_hours": "Weekly hours",
+    "hours_per_10k": "Weekly hours per 10,000", "late_weekday": "Open after 18:30 weekday",
+    "sat_pm": "Open Saturday afternoon", "sunday": "Open Sunday", "category": "Opening category",
+    "share": "Share", "band": "Distance band", "age_0_17": "Aged 0-17", "age_18_64": "Aged 18-64",
+    "age_65plus": "Aged 65+", "share_65plus": "Share 65+", "imd_q1": "IMD Q1 (most deprived)",
+    "imd_q2": "IMD Q2", "imd_q3": "IMD Q3", "imd_q4": "IMD Q4", "imd_q5": "IMD Q5 (least deprived)",
+    "group_type": "Group type", "group": "Group", "threshold_min": "Minutes", "population_within": "Within",
+    "share_within": "Share within", "provenance": "Provenance", "year": "Year",
+    "projected_population": "Projected population", "service": "Service", "question": "Question",
+    "answer": "Answer", "responses": "Responses", "opening_category": "Opening category",
+    "imd2019_quintile": "IMD 2019 quintile", "lsoa11_code": "LSOA", "type": "Type", "address": "Address",
+    "postcode": "Postcode", "stage": "Stage", "source_file": "File", "row": "Row", "record": "Record",
+    "field": "Field", "reason": "Reason", "action": "Action", "check": "Check", "rows_in": "Rows in",
+    "accepted": "Accepted", "quarantined": "Quarantined", "balanced": "Balanced",
+    "activity": "Activity", "time band": "Time band", "demand points": "Demand points", "residents": "Residents",
+}
+
+KIND_BY_COL = {
+    "rate": ("rate_per_10k", "rate_per_10k_18plus", "hours_per_10k"),
+    "share": ("share", "share_within", "share_65plus"),
+    "hours": ("weekly_hours",),
+    "residents": ("residents_per_pharmacy",),
+}
+TEXT_NUMERIC = ("year", "threshold_min", "imd2019_quintile", "row", "group", "source_row")
+ID_COLUMNS = ("respondent", "respondent_id", "response_id", "id", "timestamp", "submitted", "date", "email", "name",
+              "postcode")
+TRUE = {"y", "yes", "true", "t", "1", "provided"}
+FALSE = {"n", "no", "false", "f", "0", "", "not provided"}
+
+
+def col_kind(col: str, s: pd.Series) -> str:
+    for kind, cols in KIND_BY_COL.items():
+        if col in cols:
+            return kind
+    if col in TEXT_NUMERIC or s.dtype == bool or s.dtype == object:
+        return "text"
+    if pd.api.types.is_integer_dtype(s):
+        return "count"
+    if pd.api.types.is_float_dtype(s):
+        v = s.dropna().to_numpy()
+        return "count" if v.size and np.all(np.abs(v - np.round(v)) < 1e-9) else "number"
+    return "text"
+
+
+def _cell_text(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
+
+
+# --------------------------------------------------------------------------- table views
+@dataclass
+class Cell:
+    text: str
+    numeric: bool = False
+    ref: str = ""
+    raw: str = ""
+
+
+@dataclass
+class TableView:
+    """A table ready for the template: caption, headers and formatted cells (first column is the row header)."""
+
+    id: str
+    caption: str
+    headers: list[str]
+    numeric_cols: list[bool]
+    rows: list[list[Cell]]
+    provenance: str = ""
+    note: str = ""
+
+
+def table_view(df: pd.DataFrame, name: str, caption: str, columns: list[str] | None = None,
+               table_id: str | None = None, refs: bool = True, note: str = "") -> TableView:
+    """Format ``df`` (table ``name`` of ``ctx.tables``) for the template.
+
+    Numeric cells carry ``data-ref = name/rowkey/col`` when ``refs`` (so the self-check can find them).
+    """
+    cols = [c for c in (columns or [c for c in df.columns if c not in ("provenance", "geometry")]) if c in df.columns]
+    keys = row_keys(name, df) if refs and len(df) else pd.Series([""] * len(df), index=df.index)
+    kinds = {c: col_kind(c, df[c]) for c in cols}
+    rows = []
+    for i, r in df.iterrows():
+        cells = []
+        for c in cols:
+            v = r[c]
+            k = kinds[c]
+            if k == "text" or isinstance(v, str):
+                cells.append(Cell(_cell_text(v)))
+            else:
+                cells.append(Cell(fmt_value(v, k), True, f"{name}/{keys[i]}/{c}" if refs else "", raw_value(v)))
+        rows.append(cells)
+    prov = ""
+    if "provenance" in df and len(df):
+        prov = "; ".join(dict.fromkeys(df["provenance"].astype(str)))
+    return TableView(table_id or f"t-{name}", caption, [LABELS.get(c, c.replace("_", " ").capitalize()) for c in cols],
+                     [kinds[c] != "text" for c in cols], rows, prov, note)
+
+
+def pivot_view(df: pd.DataFrame, name: str, caption: str, index: str, columns: str, value: str,
+               table_id: str, kind: str, index_label: str, column_label: str = "{}") -> TableView:
+    """A wide view of a long table: one row per ``index``, one column per ``columns`` value."""
+    keys = row_keys(name, df)
+    idx_vals = list(dict.fromkeys(df[index].map(_cell_text)))
+    col_vals = list(dict.fromkeys(df[columns].map(_cell_text)))
+    grid: dict[tuple[str, str], Cell] = {}
+    for i, r in df.iterrows():
+        grid[(_cell_text(r[index]), _cell_text(r[columns]))] = Cell(fmt_value(r[value], kind), True,
+                                                                     f"{name}/{keys[i]}/{value}", raw_value(r[value]))
+    rows = [[Cell(iv)] + [grid.get((iv, cv), Cell("")) for cv in col_vals] for iv in idx_vals]
+    prov = "; ".join(dict.fromkeys(df["provenance"].astype(str))) if "provenance" in df else ""
+    return TableView(table_id, caption, [index_label] + [column_label.format(cv) for cv in col_vals],
+                     [False] + [True] * len(col_vals), rows, prov)
+
+
+# --------------------------------------------------------------------------- optional inputs
+def _read_optional_csv(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise InputError(path, "optional input file not found")
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InputError(path, f"cannot read as UTF-8 CSV: {exc}") from None
+
+
+def load_services(ctx: "RunContext") -> pd.DataFrame | None:
+    """Read ``cfg.optional.services`` into a long table ``ods_code, service, provided, activity``.
+
+    Rows whose ODS code is not among the mapped pharmacies, or with a value that is neither a
+    yes/no flag nor a non-negative number, are quarantined with their reason.
+    """
+    rel = ctx.cfg.optional.services
+    if rel is None:
+        return None
+    path = ctx.cfg.project_path(rel)
+    raw = _read_optional_csv(path)
+    cols = {c.strip().lower(): c for c in raw.columns}
+    if "ods_code" not in cols:
+        raise InputError(path, "no ods_code column")
+    known = set(ctx.pharmacies["ods_code"]) if ctx.pharmacies is not None else set()
+    long_format = "service" in cols
+    records, bad = [], 0
+    for i, r in raw.iterrows():
+        line = int(i) + 2
+        ods = str(r[cols["ods_code"]]).strip().upper()
+        if known and ods not in known:
+            ctx.quality.add("report", str(path), line, ods, "ODS code is not a pharmacy in the area or its bands",
+                            "ods_code")
+            bad += 1
+            continue
+        items = ([(str(r[cols["service"]]).strip(), r.get(cols.get("provided", ""), ""), r.get(cols.get("activity", ""), ""))]
+                 if long_format else [(c.strip(), r[c], "") for c in raw.columns if c != cols["ods_code"]])
+        parsed, reason = [], ""
+        for svc, flag, act in items:
+            p = _parse_service_value(str(flag)) if str(flag).strip() or not str(act).strip() else None
+            a = _parse_service_value(str(act)) if str(act).strip() else None
+            if (p is None and a is None) or (p is not None and p[0] is None) or (a is not None and a[1] is None):
+                reason = f"service {svc!r}: value {flag or act!r} is not yes/no or a non-negative number"
+                break
+            provided = bool(p[0]) if p is not None else bool(a[1] and a[1] > 0)
+            activity = a[1] if a is not None else (p[1] if p is not None else np.nan)
+            if not svc:
+                reason = "blank service name"
+                break
+            parsed.append({"ods_code": ods, "service": svc, "provided": provided, "activity": activity})
+        if reason:
+            ctx.quality.add("report", str(path), line, ods, reason, "service")
+            bad += 1
+            continue
+        records += parsed
+    ctx.quality.account(f"optional.services:{path.name}", str(path), len(raw), len(raw) - bad, bad)
+    df = pd.DataFrame(records, columns=["ods_code", "service", "provided", "activity"])
+    df = df.sort_values(["service", "ods_code"], kind="stable").drop_duplicates(["service", "ods_code"], keep="last")
+    return df.reset_index(drop=True)
+
+
+def _parse_service_value(text: str) -> tuple[bool | None, float | None]:
+    t = text.strip().lower()
+    if t in TRUE:
+        return True, np.nan
+    if t in FALSE:
+        return False, np.nan
+    try:
+        v = float(t.replace(",", ""))
+    except ValueError:
+        return None, None
+    if not math.isfinite(v) or v < 0:
+        return None, None
+    return v > 0, v
+
+
+def service_provision(ctx: "RunContext", services: pd.DataFrame) -> pd.DataFrame:
+    """Pharmacies providing each service (in the area) by locality and area, with rates per 10,000."""
+    prov = ctx.tables["provision"]
+    ph = ctx.pharmacies
+    inside = ph[ph["in_area"].astype(bool)] if "in_area" in ph else ph
+    rows = []
+    units = prov[prov["level"].isin(["locality", "area"])] if "level" in prov else prov
+    for svc, g in services.groupby("service", sort=True):
+        on = g.loc[g["provided"].astype(bool), "ods_code"]
+        act = g.set_index("ods_code")["activity"]
+        for _, u in units.iterrows():
+            sub = inside if u.get("level") == "area" else inside[inside["locality"] == u["locality"]]
+            n = int(sub["ods_code"].isin(on).sum())
+            a = act.reindex(sub["ods_code"]).astype(float)
+            rows.append({"service": svc, "level": u.get("level", "locality"), "locality": u["locality"],
+                         "pharmacies": n, "population": float(u["population"]),
+                         "rate_per_10k": n / float(u["population"]) * 1e4 if float(u["population"]) > 0 else np.nan,
+                         "activity": float(a.sum()) if a.notna().any() else np.nan})
+    src = f"Service data supplied by the board ({ctx.cfg.optional.services})"
+    return with_provenance(pd.DataFrame(rows), src, str(prov["provenance"].iloc[0]) if "provenance" in prov else None)
+
+
+def load_consultation(ctx: "RunContext") -> pd.DataFrame | None:
+    """Summarise ``cfg.optional.consultation``: answer counts per closed question; free text counted, not shown."""
+    rel = ctx.cfg.optional.consultation
+    if rel is None:
+        return None
+    path = ctx.cfg.project_path(rel)
+    raw = _read_optional_csv(path)
+    blank = raw.apply(lambda r: all(not str(v).strip() for v in r), axis=1)
+    for i in np.flatnonzero(blank.to_numpy()):
+        ctx.quality.add("report", str(path), int(i) + 2, "", "empty response row")
+    ctx.quality.account(f"optional.consultation:{path.name}", str(path), len(raw), int((~blank).sum()),
+                        int(blank.sum()))
+    df = raw[~blank]
+    n = len(df)
+    rows = [{"question": "All responses", "answer": "responses received", "responses": n, "share": 1.0 if n else np.nan}]
+    for c in df.columns:
+        if c.strip().lower() in ID_COLUMNS:
+            continue
+        vals = df[c].astype(str).str.strip()
+        answered = vals[vals != ""]
+        # closed question: few distinct, short answers that repeat; anything else is treated as free text
+        closed = (answered.nunique() <= 12 and answered.nunique() < len(answered)
+                  and answered.str.len().max() <= 60)
+        if closed:
+            for ans, k in sorted(answered.value_counts().items(), key=lambda kv: (-kv[1], kv[0])):
+                rows.append({"question": c, "answer": ans, "responses": int(k), "share": k / n if n else np.nan})
+        else:
+            rows.append({"question": c, "answer": "free-text answers (read in full; not reproduced here)",
+                         "responses": int(len(answered)), "share": len(answered) / n if n else np.nan})
+    return with_provenance(pd.DataFrame(rows), f"Consultation responses ({Path(rel).name})")
+
+
+# --------------------------------------------------------------------------- charts
+def provision_chart(prov: pd.DataFrame) -> str:
+    cats = prov["locality"].astype(str).tolist()
+    return charts.bar_chart("chart-provision", "Pharmacies per 10,000 residents",
+                            "Bar chart of pharmacies per 10,000 residents by locality, the area and England. "
+                            "The same figures are in the provision table.", cats,
+                            {"Pharmacies per 10,000 residents": prov["rate_per_10k"].astype(float).tolist()},
+                            "per 10,000")
+
+
+def age_chart(demo: pd.DataFrame) -> str:
+    loc = demo[demo["level"] == "locality"] if "level" in demo else demo
+    series = {lbl: (loc[c].astype(float) / loc["population"].astype(float) * 100).tolist()
+              for c, lbl in (("age_0_17", "Aged 0-17"), ("age_18_64", "Aged 18-64"), ("age_65plus", "Aged 65+"))
+              if c in loc}
+    return charts.bar_chart("chart-age", "Age structure by locality (% of residents)",
+                            "Grouped bars: share of residents in each age group by locality. "
+                            "The counts are in the demography table.", loc["locality"].astype(str).tolist(), series, "%")
+
+
+def projection_charts(name: str, df: pd.DataFrame) -> list[str]:
+    if "year" not in df or df.empty:
+        return []
+    value_cols = [c for c in df.columns if c not in ("year", "level", "locality", "provenance", "scenario")
+                  and pd.api.types.is_numeric_dtype(df[c])]
+    out = []
+    years = sorted(df["year"].astype(float).unique())
+    for col in value_cols[:3]:
+        if "locality" in df:
+            d = df[df["level"] != "area"] if "level" in df else df
+            series = {str(loc): g.set_index(g["year"].astype(float))[col].reindex(years).astype(float).tolist()
+                      for loc, g in d.groupby(d["locality"].astype(str), sort=False)}
+            if len(series) > 8:
+                series = dict(list(series.items())[:8])
+        else:
+            g = df.groupby(df["year"].astype(float))[col].sum()
+            series = {LABELS.get(col, col): g.reindex(years).astype(float).tolist()}
+        label = LABELS.get(col, col.replace("_", " "))
+        out.append(charts.line_chart(f"chart-{name}-{col}".replace("_", "-"), f"{label} by year ({name.replace('_', ' ')})",
+                                     f"Line chart of {label} by year; the figures are in the table below.",
+                                     years, series, label))
+    return out
+
+
+# --------------------------------------------------------------------------- the report
+class _Optional(dict):
+    """A dict whose missing keys read as None in templates (absent tables and maps)."""
+
+    def __missing__(self, key: str) -> None:
+        return None
+
+
+@dataclass
+class Section:
+    id: str
+    title: str
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True)
+    env.filters["fig"] = lambda f: Markup(f.html()) if isinstance(f, Figure) else f
+    return env
+
+
+def _sources(ctx: "RunContext") -> list[dict]:
+    cfg = ctx.cfg
+    rows = []
+    for name, src in cfg.inputs:
+        if src is not None and hasattr(src, "cite"):
+            rows.append({"key": f"inputs.{name}", "title": src.title, "publisher": src.publisher, "vintage": src.vintage,
+                         "licence": src.licence, "path": src.path})
+    for key, src in (("network.osm_extract", cfg.network.osm_extract), ("network.gtfs", cfg.network.gtfs),
+                     ("localities.file", cfg.localities.file), ("projections.controls", cfg.projections.controls),
+                     ("projections.housing", cfg.projections.housing)):
+        if src is not None:
+            rows.append({"key": key, "title": src.title, "publisher": src.publisher, "vintage": src.vintage,
+                         "licence": src.licence, "path": src.path})
+    for key, rel in (("optional.services", cfg.optional.services), ("optional.consultation", cfg.optional.consultation)):
+        if rel is not None:
+            rows.append({"key": key, "title": "Supplied by the board", "publisher": "", "vintage": "",
+                         "licence": "", "path": str(rel)})
+    return rows
+
+
+def build_model(ctx: "RunContext", maps: list[MapOutput], services: pd.DataFrame | None) -> dict[str, Any]:
+    """Everything the template needs, computed from the context."""
+    cfg, t = ctx.cfg, ctx.tables
+    statements = build_statements(ctx)
+    t["statements"] = with_provenance(statements_table(statements), "Rules in pna.statements.rules applied to the tables")
+    has = lambda k: isinstance(t.get(k), pd.DataFrame) and not t[k].empty  # noqa: E731
+    m: dict[str, Any] = {"cfg": cfg, "area": cfg.area, "as_at": cfg.as_at.isoformat(), "statements": statements,
+                         "notes": list(ctx.notes), "maps": _Optional({mp.slug: mp for mp in maps}), "tables": _Optional(),
+                         "charts": _Optional()}
+    tv = m["tables"]
+    for mp in maps:
+        mp.table_view = table_view(mp.table, f"map_{mp.slug}", mp.table_caption, table_id=f"t-map-{mp.slug}",
+                                   refs=False)
+    if has("provision"):
+        prov = t["provision"]
+        tv["provision"] = table_view(prov, "provision", "Pharmacies and rates by locality, area and England")
+        m["charts"]["provision"] = provision_chart(prov)
+    if has("demography"):
+        d = t["demography"]
+        tv["demography_age"] = table_view(d, "demography", "Residents by age group",
+                                          ["locality", "population", "age_0_17", "age_18_64", "age_65plus", "share_65plus"],
+                                          "t-demography-age")
+        tv["demography_imd"] = table_view(d, "demography", "Residents by IMD 2019 quintile (1 = most deprived fifth)",
+                                          ["locality", "population"] + [f"imd_q{q}" for q in range(1, 6)], "t-demography-imd")
+        m["charts"]["age"] = age_chart(d)
+    if has("boundary_bands"):
+        tv["boundary_bands"] = table_view(t["boundary_bands"], "boundary_bands",
+                                          "Pharmacies inside the area and in each cross-border distance band")
+    if has("opening_hours"):
+        tv["opening_hours"] = table_view(t["opening_hours"], "opening_hours", "Opening hours by locality")
+    if has("opening_categories"):
+        tv["opening_categories"] = pivot_view(t["opening_categories"], "opening_categories",
+                                              "Pharmacies by opening category and locality", "category", "locality",
+                                              "pharmacies", "t-opening-categories", "count", "Opening category")
+    if has("pharmacies"):
+        ph = t["pharmacies"].sort_values(["in_area", "locality", "ods_code"], ascending=[False, True, True],
+                                         kind="stable") if "in_area" in t["pharmacies"] else t["pharmacies"]
+        tv["pharmacies"] = table_view(ph, "pharmacies", "Every pharmacy in the area and the cross-border bands",
+                                      ["ods_code", "trading_name", "address", "postcode", "locality", "band",
+                                       "contract_type", "is_100_hour", "is_distance_selling", "weekly_hours",
+                                       "opening_category"])
+    access = []
+    for mode in MODES:
+        cov = coverage_table(ctx, mode)
+        res = ctx.access.get(mode)
+        entry = {"mode": mode, "word": MODE_WORDS[mode], "assessed": cov is not None,
+                 "estimate": mode_is_estimate(ctx, mode) if cov is not None else False,
+                 "method_note": res.method_note if res is not None else "", "map": m["maps"].get(f"access_{mode}"),
+                 "not_assessed": "", "table": None, "threshold": getattr(cfg.gaps, f"{mode}_minutes")}
+        if cov is None:
+            from ..statements.rules import _not_assessed_text
+            entry["not_assessed"] = _not_assessed_text(ctx, mode)
+        else:
+            cov = cov.copy()
+            cov["_label"] = cov["group_type"].map({"area": "Area", "locality": "Locality",
+                                                   "imd2019_quintile": "IMD quintile", "age_65plus": "Aged 65+"}
+                                                  ).fillna(cov["group_type"]) + ": " + cov["group"].astype(str)
+            entry["table"] = pivot_view(cov, f"coverage_{mode}",
+                                        f"Share of residents within each time of a pharmacy by {MODE_WORDS[mode]}"
+                                        + (" (estimate)" if entry["estimate"] else ""),
+                                        "_label", "threshold_min", "share_within", f"t-coverage-{mode}", "share",
+                                        "Group", "{} min")
+            entry["pop_table"] = pivot_view(cov, f"coverage_{mode}",
+                                            f"Residents within each time by {MODE_WORDS[mode]} (counts)"
+                                            + (" (estimate)" if entry["estimate"] else ""),
+                                            "_label", "threshold_min", "population_within", f"t-coverage-pop-{mode}",
+                                            "count", "Group", "{} min")
+        access.append(entry)
+    m["access"] = access
+    if services is not None:
+        sp = t.get("service_provision")
+        tv["services"] = table_view(sp, "service_provision", "Pharmacies providing each service, by locality")
+    proj = []
+    for name in sorted(k for k in t if k.startswith("projection")):
+        if has(name):
+            proj.append({"name": name, "table": table_view(t[name], name, f"Projection table: {name.replace('_', ' ')}"),
+                         "charts": projection_charts(name, t[name])})
+    m["projections"] = proj
+    if has("future_rates"):
+        tv["future_rates"] = table_view(t["future_rates"], "future_rates",
+                                        "Pharmacies per 10,000 residents in projected years, at today's number of pharmacies")
+    if has("consultation_summary"):
+        tv["consultation"] = table_view(t["consultation_summary"], "consultation_summary",
+                                        "Summary of consultation responses")
+    exc = t.get("exceptions")
+    if exc is None:
+        exc = ctx.quality.table()
+    tv["exceptions"] = table_view(exc, "exceptions", "Every data exception: quarantined, flagged or overridden records",
+                                  refs=False) if len(exc) else None
+    ra = t.get("row_accounting")
+    if ra is None:
+        ra = ctx.quality.accounting_table()
+    tv["row_accounting"] = table_view(ra, "row_accounting", "Row accounting: rows in = accepted + quarantined") \
+        if len(ra) else None
+    if has("reconciliation"):
+        tv["reconciliation"] = table_view(t["reconciliation"], "reconciliation",
+                                          "Reconciliation of the pharmaceutical list with ODS", refs=False)
+    m["sources"] = _sources(ctx)
+    m["provenance"] = [{"name": k, "rows": len(v), "provenance": "; ".join(dict.fromkeys(v["provenance"].astype(str)))
+                        if "provenance" in v and len(v) else "(no provenance column)"}
+                       for k, v in sorted(t.items()) if isinstance(v, pd.DataFrame)]
+    m["services_supplied"] = services is not None
+    m["consultation_supplied"] = has("consultation_summary")
+    m["localities_source"] = cfg.localities.file.cite() if cfg.localities.file is not None else None
+    m["locality_names"] = ctx.localities["locality"].astype(str).tolist() if ctx.localities is not None else []
+    m["sections"] = [Section(*s) for s in (
+        ("introduction", "Introduction and legislative basis"), ("statements-summary", "Summary of the statements"),
+        ("localities", "How the localities were determined"), ("demography", "Demography and deprivation"),
+        ("provision", "Current provision"), ("cross-border", "Cross-border provision"),
+        ("opening-hours", "Opening hours"), ("access", "Access by walking, driving and public transport"),
+        ("services", "Services"), ("future-needs", "Future needs"), ("consultation", "Consultation"),
+        ("conclusions", "Conclusions: the Schedule 1 statements"), ("data-quality", "Data quality and self-check"),
+        ("sources", "Sources and provenance"))]
+    return m
+
+
+def render_html(ctx: "RunContext", model: dict[str, Any], selfcheck: pd.DataFrame | None) -> str:
+    env = _env()
+    css = (STATIC / "report.css").read_text(encoding="utf-8")
+    sc = None
+    if selfcheck is not None:
+        sc = {"passed": bool(selfcheck["passed"].all()), "n": len(selfcheck),
+              "n_failed": int((~selfcheck["passed"]).sum()),
+              "rows": selfcheck.sort_values(["passed", "check", "subject"], kind="stable").to_dict("records")}
+    html = env.get_template("report.html.j2").render(**model, css=Markup(css), selfcheck=sc)
+    return "\n".join(line.rstrip() for line in html.splitlines()) + "\n"
+
+
+def render_report(ctx: "RunContext") -> dict[str, Path]:
+    """Write ``report.html`` and ``maps/*.html`` under ``ctx.cfg.out``.
+
+    Adds ``statements``, ``selfcheck`` (and, when supplied, ``services``, ``service_provision``,
+    ``consultation_summary``, ``future_rates``) to ``ctx.tables``.
+
+    Returns
+    -------
+    dict
+        ``{"report": path, "map_<slug>": path, ...}``.
+    """
+    out = ctx.cfg.out
+    services = load_services(ctx)
+    if services is not None:
+        ctx.tables["services"] = with_provenance(services, f"Service data supplied by the board ({ctx.cfg.optional.services})")
+        if "provision" in ctx.tables:
+            ctx.tables["service_provision"] = service_provision(ctx, services)
+    cons = load_consultation(ctx)
+    if cons is not None:
+        ctx.tables["consultation_summary"] = cons
+    ctx.tables["exceptions"] = ctx.quality.table()
+    ctx.tables["row_accounting"] = ctx.quality.accounting_table()
+    info("report: maps")
+    maps = write_maps(ctx, services)
+    model = build_model(ctx, maps, services)
+    # Two passes: the self-check reads the figures of the rendered report, then the report shows its result.
+    first = render_html(ctx, model, None)
+    figs = [f for s in model["statements"] for f in s.figures]
+    check = run_selfcheck(ctx, figs, html=first)
+    ctx.tables["selfcheck"] = with_provenance(check, "pna.statements.selfcheck on the rendered report")
+    html = render_html(ctx, model, check)
+    if figures_in_html(html) != figures_in_html(first):
+        raise AssertionError("report figures changed between the two render passes")
+    if not check["passed"].all():
+        bad = check[~check["passed"]]
+        info(f"report: self-check found {len(bad)} failure(s): " + "; ".join(bad["subject"].astype(str).head(5)))
+    paths = {"report": write_text(html, out / "report.html")}
+    paths.update({f"map_{mp.slug}": mp.path for mp in maps})
+    return paths

@@ -1,0 +1,202 @@
+"""The published pages in a real browser: Debian's headless Chromium through Playwright.
+
+The consultation page is built from real Leicester data; the tests search real postcodes,
+check the page on a phone-sized screen and run axe-core (WCAG 2.0/2.1/2.2 A and AA rules).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.report.conftest import EVIL
+
+pytestmark = pytest.mark.browser
+
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+PHONE = {"width": 375, "height": 812}
+# A Monday mid-morning, so "open now" can be checked against the embedded hours.
+MONDAY_10AM = "2024-01-08T10:00:00"
+
+
+def page_data(site: Path) -> dict:
+    html = (site / "consultation.html").read_text(encoding="utf-8")
+    m = re.search(r'<script type="application/json" id="pna-data">(.*?)</script>', html, re.S)
+    return json.loads(m.group(1))
+
+
+def axe_violations(page) -> list[dict]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS},
+                                       "resultTypes": ["violations"]})
+    return results.response["violations"]
+
+
+def describe(violations: list[dict]) -> str:
+    lines = []
+    for v in violations:
+        lines.append(f"{v['id']} ({v['impact']}): {v['help']}")
+        for node in v["nodes"][:5]:
+            lines.append(f"    {node['target']}: {node.get('failureSummary', '')[:300]}")
+    return "\n".join(lines)
+
+
+def search(page, text: str) -> None:
+    page.fill("#postcode", text)
+    page.click("#search-button")
+
+
+@pytest.fixture()
+def consultation(page, serve, site_dir):
+    page.clock.set_fixed_time(MONDAY_10AM)
+    page.goto(serve(site_dir) + "/consultation.html")
+    return page
+
+
+def test_real_postcode_lists_nearest_pharmacies(consultation, site_dir):
+    data = page_data(site_dir)
+    search(consultation, "le11aa")
+    consultation.wait_for_selector("#results:not([hidden])")
+    assert consultation.input_value("#postcode") == "LE1 1AA"
+    assert consultation.inner_text("#results-heading") == "Pharmacies near LE1 1AA"
+    # focus moves to the results so screen-reader users hear them
+    assert consultation.evaluate("document.activeElement.id") == "results-heading"
+
+    row = data["postcodes"]["LE1"]["1AA"]
+    per = 2 + len(data["modes"])
+    cards = consultation.locator("#results-list > li")
+    assert cards.count() == data["k"] == 3
+    miles = []
+    for i in range(cards.count()):
+        card = cards.nth(i)
+        site = data["pharmacies"][row[i * per]]
+        assert card.locator(".name").inner_text() == site["name"]
+        assert site["name"] and site["address"]
+        dist = card.locator(".distance").inner_text()
+        m = re.match(r"([\d.]+) miles \(([\d.]+) km\) away", dist)
+        assert m, dist
+        miles.append(float(m.group(1)))
+        # LE1 1AA is in the city centre: every listed pharmacy is within 2 km
+        assert 0 < float(m.group(2)) <= 2.0
+        walk = card.locator(".minutes-walk").inner_text()
+        mins = int(re.search(r"About (\d+) minute", walk).group(1))
+        assert mins == row[i * per + 2] and 1 <= mins <= 40
+        assert "estimate" in walk  # straight-line model: labelled as an estimate
+        # Monday 10:00 on the page clock: open-now status follows the embedded Monday hours
+        monday = site["hours"][0]
+        status = card.locator(".status").inner_text()
+        if isinstance(monday, list) and any(a <= 600 < b for a, b in monday):
+            assert "Open now" in status
+        elif monday == []:
+            assert "Closed today (Monday)" in status
+    assert miles == sorted(miles)
+    assert consultation.locator("#how-walk").count() == 1
+    assert consultation.external_requests == [] and consultation.js_errors == []
+
+
+def test_invalid_and_outside_postcodes_say_so(consultation, site_dir, leicester_run):
+    from pna.report.consultation import area_postcodes
+
+    search(consultation, "hello")
+    err = consultation.locator("#postcode-error")
+    err.filter(has_text="does not look like a postcode").wait_for()
+    assert consultation.get_attribute("#postcode", "aria-invalid") == "true"
+    assert consultation.evaluate("document.activeElement.id") == "postcode"
+    assert consultation.locator("#results").is_hidden()
+    assert err.get_attribute("aria-live") == "assertive"
+
+    search(consultation, "")
+    err.filter(has_text="Enter your postcode").wait_for()
+
+    ctx = leicester_run.ctx
+    _, outside = area_postcodes(leicester_run.postcodes, ctx.cfg.area.code, ctx.area)
+    le_outside = outside[outside["postcode"].str.match(r"^LE\d")]
+    # one in an outward code shared with the area (e.g. LE2 in Oadby) and one wholly outside
+    data = page_data(site_dir)
+    shared = le_outside[le_outside["postcode"].str.split(" ").str[0].isin(data["postcodes"].keys())]
+    for pc in (shared["postcode"].iloc[0], le_outside["postcode"].iloc[-1]):
+        search(consultation, pc.lower().replace(" ", ""))
+        err.filter(has_text=f"{pc} is not in {ctx.cfg.area.name}").wait_for()
+        assert consultation.locator("#results").is_hidden()
+
+    search(consultation, "SW1A 1AA")
+    err.filter(has_text=f"We could not find SW1A 1AA in {ctx.cfg.area.name}").wait_for()
+
+    search(consultation, "LE1 1AA")
+    consultation.wait_for_selector("#results:not([hidden])")
+    assert err.inner_text() == ""
+    assert consultation.get_attribute("#postcode", "aria-invalid") is None
+
+
+def test_phone_viewport_has_no_horizontal_scroll(consultation):
+    consultation.set_viewport_size(PHONE)
+    search(consultation, "LE1 1AA")
+    consultation.wait_for_selector("#results:not([hidden])")
+    consultation.locator("#results-list details").first.locator("summary").click()
+    widths = consultation.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1], widths
+    # tap targets: the search button and input are at least 44 px tall
+    for sel in ("#search-button", "#postcode"):
+        box = consultation.locator(sel).bounding_box()
+        assert box["height"] >= 44 and box["width"] >= 44, (sel, box)
+
+
+def test_consultation_page_has_no_axe_violations(consultation):
+    found = {}
+    found["start"] = axe_violations(consultation)
+    search(consultation, "not a postcode")
+    consultation.locator("#postcode-error").filter(has_text="postcode").wait_for()
+    found["error"] = axe_violations(consultation)
+    search(consultation, "LE1 1AA")
+    consultation.wait_for_selector("#results:not([hidden])")
+    for d in consultation.locator("details").all():
+        d.evaluate("el => el.open = true")
+    found["results"] = axe_violations(consultation)
+    consultation.set_viewport_size(PHONE)
+    found["phone"] = axe_violations(consultation)
+    bad = {k: describe(v) for k, v in found.items() if v}
+    if bad:
+        print("\n".join(f"[{k}]\n{v}" for k, v in bad.items()))
+    assert not bad, "\n".join(f"[{k}]\n{v}" for k, v in bad.items())
+
+
+def test_report_page_loads_and_has_no_axe_violations(page, serve, report_dir):
+    page.goto(serve(report_dir) + "/report.html")
+    assert page.locator("h1").count() == 1
+    assert page.locator("main").count() == 1
+    violations = axe_violations(page)
+    if violations:
+        print(describe(violations))
+    assert not violations, describe(violations)
+
+
+@pytest.mark.xfail(reason="the report's folium maps load Leaflet, jQuery and Bootstrap from CDNs, "
+                          "which an offline browser cannot reach", strict=False)
+def test_report_page_needs_no_network(page, serve, report_dir):
+    page.goto(serve(report_dir) + "/report.html")
+    page.wait_for_load_state("load")
+    assert page.external_requests == [], page.external_requests
+    assert page.js_errors == [], page.js_errors
+
+
+def test_pharmacy_name_with_script_is_shown_as_text(browser, serve, evil_site_dir):
+    folder, postcode = evil_site_dir
+    # CSP off for this check: the escaping itself must stop the injection, not the policy.
+    context = browser.new_context(bypass_csp=True)
+    pg = context.new_page()
+    dialogs = []
+    pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    pg.goto(serve(folder) + "/consultation.html")
+    search(pg, postcode)
+    pg.wait_for_selector("#results:not([hidden])")
+    names = pg.locator("#results-list .name").all_inner_texts()
+    assert EVIL in names
+    assert pg.evaluate("document.querySelectorAll('#results-list script').length") == 0
+    assert pg.evaluate("document.scripts.length") == 2
+    pg.wait_for_timeout(100)
+    assert dialogs == []
+    context.close()

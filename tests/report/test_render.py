@@ -1,0 +1,186 @@
+"""The report HTML from a synthetic context (and the real Leicester context)."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pna.report.render import load_consultation, load_services, render_report, table_view
+from tests.report.synthetic import synthetic_context
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT.parent / "shared" / "pna-data"
+SECTIONS = ["introduction", "statements-summary", "localities", "demography", "provision", "cross-border",
+            "opening-hours", "access", "services", "future-needs", "consultation", "conclusions", "data-quality",
+            "sources"]
+
+
+class Outline(HTMLParser):
+    """Headings, ids, tables and their captions/scoped headers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.headings: list[int] = []
+        self.ids: list[str] = []
+        self.tables = 0
+        self.captions = 0
+        self.th_without_scope = 0
+        self.iframes_without_title = 0
+        self.landmarks: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if re.fullmatch(r"h[1-6]", tag):
+            self.headings.append(int(tag[1]))
+        if "id" in a:
+            self.ids.append(a["id"])
+        if tag == "table":
+            self.tables += 1
+        if tag == "caption":
+            self.captions += 1
+        if tag == "th" and "scope" not in a:
+            self.th_without_scope += 1
+        if tag == "iframe" and not a.get("title"):
+            self.iframes_without_title += 1
+        if tag in ("main", "header", "footer", "nav"):
+            self.landmarks.append(tag)
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    ctx = synthetic_context(out)
+    paths = render_report(ctx)
+    return ctx, paths, paths["report"].read_text(encoding="utf-8")
+
+
+def test_structure_is_accessible(rendered):
+    _, _, html = rendered
+    o = Outline()
+    o.feed(html)
+    assert o.headings.count(1) == 1 and o.headings[0] == 1
+    assert all(b - a <= 1 for a, b in zip(o.headings, o.headings[1:])), "heading levels skip"
+    assert len(o.ids) == len(set(o.ids)), "duplicate ids"
+    assert o.tables == o.captions and o.tables > 10
+    assert o.th_without_scope == 0 and o.iframes_without_title == 0
+    assert {"main", "header", "footer", "nav"} <= set(o.landmarks)
+    assert '<html lang="en-GB">' in html and 'class="skip-link" href="#maincontent"' in html
+    assert 'name="viewport"' in html and "user-scalable=no" not in html
+    for s in SECTIONS:
+        assert f'id="{s}"' in html and f'href="#{s}"' in html
+
+
+def test_states_what_was_not_assessed(rendered):
+    _, _, html = rendered
+    assert "Public transport access was not assessed: no timetable (GTFS) was supplied." in html
+    assert "Driving access was not assessed" in html
+    assert "No service data was supplied" in html
+    assert "No consultation responses were supplied" in html
+    assert "These walking figures are estimates" in html
+    assert "Statement 2: Gaps in provision (provisional)" in html
+
+
+def test_every_statement_and_legislation_present(rendered):
+    _, _, html = rendered
+    for i in range(1, 8):
+        assert f'id="statement-{i}"' in html
+    assert "NHS (Pharmaceutical and Local Pharmaceutical Services) Regulations 2013" in html
+    assert "Schedule 1" in html and "regulation 4" in html
+
+
+def test_selfcheck_result_is_shown_and_passes(rendered):
+    ctx, _, html = rendered
+    sc = ctx.tables["selfcheck"]
+    assert sc["passed"].all(), sc[~sc["passed"]]
+    assert f"all {len(sc)} checks passed" in html
+    assert "rows in = accepted + quarantined" in html
+
+
+def test_figures_come_from_tables(rendered):
+    ctx, _, html = rendered
+    refs = re.findall(r'<data value="([^"]*)" data-ref="provision/South/rate_per_10k">([^<]*)</data>', html)
+    assert len(refs) >= 2   # in the provision table and in statement 1
+    assert {r[1] for r in refs} == {f"{2 / 3700 * 1e4:.2f}"}
+    assert "England" in html and f"{10785 / 56550138 * 1e4:.2f}" in html
+
+
+def test_sources_and_provenance(rendered):
+    ctx, _, html = rendered
+    assert "Synthetic test data (2024)" in html and "2023-12-31" in html
+    assert "NHS Business Services Authority" in html
+    for name in ("provision", "coverage_walk", "statements", "selfcheck"):
+        assert f'<th scope="row">{name}</th>' in html
+
+
+def test_deterministic(tmp_path):
+    a = render_report(synthetic_context(tmp_path / "a"))
+    b = render_report(synthetic_context(tmp_path / "b"))
+    assert a.keys() == b.keys()
+    for k in a:
+        assert a[k].read_bytes() == b[k].read_bytes(), k
+    assert not re.search(r"20\d\d-\d\d-\d\dT\d\d:\d\d", a["report"].read_text(encoding="utf-8"))
+
+
+def test_services_and_consultation(tmp_path):
+    svc = tmp_path / "services.csv"
+    svc.write_text("ods_code,New Medicine Service,Flu vaccination\nFA001,yes,120\nFA002,no,0\nFA004,Y,35\n"
+                   "FZ999,yes,1\nFA003,maybe,2\n", encoding="utf-8")
+    cons = tmp_path / "consultation.csv"
+    cons.write_text("respondent_id,Do you agree?,Comments\n1,Yes,Fine\n2,No,Too far\n3,Yes,\n,,\n", encoding="utf-8")
+    ctx = synthetic_context(tmp_path / "out", services=str(svc), consultation=str(cons))
+    paths = render_report(ctx)
+    html = paths["report"].read_text(encoding="utf-8")
+    sp = ctx.tables["service_provision"]
+    flu = sp[(sp["service"] == "Flu vaccination") & (sp["level"] == "area")].iloc[0]
+    assert flu["pharmacies"] == 2 and flu["rate_per_10k"] == pytest.approx(2 / 7000 * 1e4)
+    assert flu["activity"] == 155
+    ex = ctx.tables["exceptions"]
+    assert {"ODS code is not a pharmacy in the area or its bands"} <= set(ex["reason"])
+    assert ex["reason"].str.contains("'maybe' is not yes/no").any()
+    ra = ctx.tables["row_accounting"].set_index("check")
+    assert ra.loc["optional.services:services.csv", ["rows_in", "accepted", "quarantined"]].tolist() == [5, 3, 2]
+    assert ra.loc["optional.consultation:consultation.csv", ["rows_in", "accepted", "quarantined"]].tolist() == [4, 3, 1]
+    assert "map_service_01" in paths and "map_service_02" in paths
+    cs = ctx.tables["consultation_summary"]
+    agree = cs[cs["question"] == "Do you agree?"].set_index("answer")["responses"]
+    assert agree.to_dict() == {"Yes": 2, "No": 1}
+    assert "Fine" not in html and "Too far" not in html   # free text counted, not reproduced
+    assert "No service data was supplied" not in html and "Flu vaccination" in html
+    assert ctx.tables["selfcheck"]["passed"].all()
+
+
+def test_table_view_formats_and_refs():
+    df = pd.DataFrame({"locality": ["A", "B"], "pharmacies": [3, 4], "rate_per_10k": [1.234, 5.0],
+                       "share": [0.5, 0.25], "provenance": ["src", "src"]})
+    tv = table_view(df, "provision", "Cap")
+    assert tv.headers == ["Locality", "Pharmacies", "Per 10,000 residents", "Share"]
+    assert [c.text for c in tv.rows[0]] == ["A", "3", "1.23", "50.0%"]
+    assert tv.rows[1][2].ref == "provision/B/rate_per_10k" and tv.provenance == "src"
+
+
+@pytest.mark.e2e
+def test_real_leicester_report(tmp_path_factory):
+    """The full report from the real Leicester context (pna.pipeline.build_context)."""
+    if not DATA.is_dir():
+        pytest.skip("shared data not present")
+    from pna.config import load_config
+    from pna.pipeline import build_context
+
+    cfg = load_config(ROOT / "config" / "leicester.yaml", output_dir=tmp_path_factory.mktemp("leicester_report"))
+    ctx = build_context(cfg)
+    paths = render_report(ctx)
+    html = paths["report"].read_text(encoding="utf-8")
+    prov = ctx.tables["provision"]
+    area = prov[prov["level"] == "area"].iloc[0]
+    assert 70 <= area["pharmacies"] <= 90
+    assert f'data-ref="provision/{area["locality"]}/pharmacies">{int(area["pharmacies"])}</data>' in html
+    for loc in ("Central", "East", "North", "North West", "South", "West"):
+        assert f'<th scope="row">{loc}</th>' in html
+    sc = ctx.tables["selfcheck"]
+    assert sc["passed"].all(), sc[~sc["passed"]].to_string()
+    assert "map_premises" in paths and "map_access_walk" in paths
+    assert "Statement 7: Map of premises" in html
