@@ -35,7 +35,7 @@ from pna.io import write_json, write_text  # noqa: E402
 from pna.quality import QualityLog  # noqa: E402
 from pna.transit.gtfs import load_feed  # noqa: E402
 from pna.transit.model import TransitModel, hhmm_to_s  # noqa: E402
-from pna.transit.raptor import INF, route_many  # noqa: E402
+from pna.transit.raptor import INF, WalkLinks, route_many  # noqa: E402
 from pna.transit.reference import TimeExpandedGraph  # noqa: E402
 
 AREA = "W06000022"  # Newport
@@ -108,18 +108,15 @@ def main(argv: list[str] | None = None) -> dict:
     pairs = sorted({(int(o), int(d)) for o, d in zip(rng.integers(0, n_o, 4 * n_sample),
                                                      rng.integers(0, n_d, 4 * n_sample))})[:n_sample]
     # naive 1: the same router, one (origin, departure) query per call
-    sub_links = []
     t0 = time.perf_counter()
     naive = {}
     for o, d in pairs:
         a_o, a_s, a_w = links.access
         sel = a_o == o
-        from pna.transit.raptor import WalkLinks
         one = WalkLinks(access=(np.zeros(sel.sum(), np.int64), a_s[sel], a_w[sel]), transfer=links.transfer,
                         egress=links.egress, direct=links.direct[:, [o]])
         naive[(o, d)] = route_many(tt, one, deps[[d]], 1, spec.max_transfers)[:, 0, 0]
     t_naive = (time.perf_counter() - t0) / len(pairs)
-    del sub_links
     # naive 2: brute-force time-expanded Dijkstra per query
     t0 = time.perf_counter()
     ref = TimeExpandedGraph(feed, model.date, tt.stop_ids, links, spec.max_transfers)

@@ -80,17 +80,25 @@ def _geography(ctx: RunContext, national: pd.DataFrame) -> None:
         ctx.note("Pharmacy postcodes were located from OpenStreetMap address points "
                  "(no official postcode coordinates were supplied for this area).")
     ctx.meta["postcodes"] = table
-    overrides = cfg.project_path(cfg.overrides.geocode) if cfg.overrides.geocode else None
     if cfg.inputs.pharmaceutical_list is not None:
-        own = national[national["hwb"] == cfg.area.hwb_name]
-        located = geocode.geocode(own, table, overrides, cfg.area.code, q, cfg.area.hwb_name)
-        others = assign.cross_border_candidates(national, table, ctx.area, cfg.boundary_bands_km, cfg.area.hwb_name)
-        located = pd.concat([located, others], ignore_index=True)
+        ctx.pharmacies, notes = assign.place_pharmacies(cfg, national, table, ctx.area, ctx.lsoa,
+                                                        ctx.localities, q)
     else:
-        located = geocode.geocode(national, table, overrides, cfg.area.code, q, cfg.area.hwb_name)
-    loc_over = cfg.project_path(cfg.overrides.locality) if cfg.overrides.locality else None
-    ctx.pharmacies = assign.assign_pharmacies(located, ctx.lsoa, ctx.localities, ctx.area,
-                                              cfg.boundary_bands_km, cfg.locality_boundary_flag_m, loc_over, q)
+        # No list: membership is decided by location. Candidates are the open ODS pharmacies in the
+        # postcode areas the coordinates cover; those among them that cannot be located are exceptions.
+        areas = set(table.index.str.extract(r"^([A-Z]{1,2})", expand=False).dropna())
+        cand = national[national["postcode"].str.extract(r"^([A-Z]{1,2})\d", expand=False).isin(areas)]
+        overrides = cfg.project_path(cfg.overrides.geocode) if cfg.overrides.geocode else None
+        located = geocode.geocode(cand, table, overrides, cfg.area.code, q, cfg.area.hwb_name).drop(
+            columns="in_area")
+        loc_over = cfg.project_path(cfg.overrides.locality) if cfg.overrides.locality else None
+        ctx.pharmacies = assign.assign_pharmacies(located, ctx.lsoa, ctx.localities, ctx.area,
+                                                  cfg.boundary_bands_km, cfg.locality_boundary_flag_m, loc_over, q)
+        notes = list(ctx.pharmacies.attrs.get("notes", []))
+        ctx.note(f"{len(national) - len(cand)} open ODS pharmacies in postcode areas outside the available "
+                 "coordinates were not considered.")
+    for n in notes:
+        ctx.note(n)
 
 
 def _reconcile(ctx: RunContext, national: pd.DataFrame) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config
+from ..geography.assign import band_labels
 from ..provenance import with_provenance
 
 CATEGORIES = [
@@ -196,8 +197,7 @@ def build_provision_tables(cfg: Config, pharmacies, lsoa, localities, national_l
     if national_list is not None and cfg.area.country == "england":
         total, adult = national_population(cfg.data_path(inp.national_population), "E01")
         england = england_comparator(national_list, total, adult)
-    bands = [b for b in pd.unique(pharmacies["band"]) if b != "inside"]
-    bands = sorted(bands, key=lambda b: float(str(b).split("-")[0]))
+    bands = band_labels(cfg.boundary_bands_km)
     tables = {
         "pharmacies": pharmacies_table(pharmacies, list_src + [inp.lsoa_boundaries, cfg.localities.file]),
         "provision": provision_table(pharmacies, lsoa, localities, cfg.area.name, england,

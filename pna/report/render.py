@@ -384,6 +384,13 @@ def _sources(ctx: "RunContext") -> list[dict]:
     return rows
 
 
+def table_provenance(tables: dict[str, pd.DataFrame]) -> list[dict]:
+    """Name, row count and provenance of every table."""
+    return [{"name": k, "rows": len(v), "provenance": "; ".join(dict.fromkeys(v["provenance"].astype(str)))
+             if "provenance" in v and len(v) else "(no provenance column)"}
+            for k, v in sorted(tables.items()) if isinstance(v, pd.DataFrame)]
+
+
 def build_model(ctx: "RunContext", maps: list[MapOutput], services: pd.DataFrame | None) -> dict[str, Any]:
     """Everything the template needs, computed from the context."""
     cfg, t = ctx.cfg, ctx.tables
@@ -482,9 +489,7 @@ def build_model(ctx: "RunContext", maps: list[MapOutput], services: pd.DataFrame
         tv["reconciliation"] = table_view(t["reconciliation"], "reconciliation",
                                           "Reconciliation of the pharmaceutical list with ODS", refs=False)
     m["sources"] = _sources(ctx)
-    m["provenance"] = [{"name": k, "rows": len(v), "provenance": "; ".join(dict.fromkeys(v["provenance"].astype(str)))
-                        if "provenance" in v and len(v) else "(no provenance column)"}
-                       for k, v in sorted(t.items()) if isinstance(v, pd.DataFrame)]
+    m["provenance"] = table_provenance(t)
     m["services_supplied"] = services is not None
     m["consultation_supplied"] = has("consultation_summary")
     m["localities_source"] = cfg.localities.file.cite() if cfg.localities.file is not None else None
@@ -542,6 +547,7 @@ def render_report(ctx: "RunContext") -> dict[str, Path]:
     figs = [f for s in model["statements"] for f in s.figures]
     check = run_selfcheck(ctx, figs, html=first)
     ctx.tables["selfcheck"] = with_provenance(check, "pna.statements.selfcheck on the rendered report")
+    model["provenance"] = table_provenance(ctx.tables)
     html = render_html(ctx, model, check)
     if figures_in_html(html) != figures_in_html(first):
         raise AssertionError("report figures changed between the two render passes")

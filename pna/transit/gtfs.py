@@ -227,7 +227,7 @@ def load_feed(path: str | Path, quality: QualityLog, strict: bool = False) -> Fe
 
     # stops: coordinates required where a stop can be served (location_type 0/blank).
     lab = rd.label("stops")
-    loc = _int_col(stops, "location_type", 0)
+    loc = np.nan_to_num(_int_col(stops, "location_type", 0), nan=0.0)
     lat = pd.to_numeric(stops.get("stop_lat", pd.Series("", index=stops.index)), errors="coerce")
     lon = pd.to_numeric(stops.get("stop_lon", pd.Series("", index=stops.index)), errors="coerce")
     bad_id = stops["stop_id"].eq("").to_numpy() | stops["stop_id"].duplicated().to_numpy()

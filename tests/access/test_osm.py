@@ -48,6 +48,12 @@ def test_missing_or_wrong_file_raises_input_error(tmp_path):
     empty.write_text('<?xml version="1.0"?><osm version="0.6"><node id="1" lat="0" lon="0"/></osm>')
     with pytest.raises(InputError, match="no highway"):
         read_highways(empty)
+    corrupt = tmp_path / "corrupt.osm.pbf"
+    corrupt.write_bytes(b"not a protocol buffer")
+    with pytest.raises(InputError, match="corrupt.osm.pbf: cannot read"):
+        read_highways(corrupt)
+    with pytest.raises(InputError, match="cannot read"):
+        read_pharmacies(corrupt)
 
 
 def test_pharmacies_nodes_and_ways():

@@ -1,0 +1,60 @@
+"""Hostile names are escaped everywhere the report and maps show them."""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+
+import pytest
+from openpyxl import load_workbook
+
+from pna.report.exports import export_xlsx
+from pna.report.render import render_report
+from tests.report.synthetic import AMP, EVIL, synthetic_context
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    base = tmp_path_factory.mktemp("escaping")
+    svc = base / "services.csv"
+    # a hostile service name and a hostile consultation answer too
+    svc.write_text(f'ods_code,"{EVIL}"\nFA001,yes\nFA002,yes\n', encoding="utf-8")
+    cons = base / "consultation.csv"
+    cons.write_text(f'q,"{AMP}"\nYes,{EVIL}\nYes,{EVIL}\n', encoding="utf-8")
+    ctx = synthetic_context(base / "out", services=str(svc), consultation=str(cons))
+    paths = render_report(ctx)
+    return ctx, paths
+
+
+def test_report_escapes_names(out):
+    _, paths = out
+    html = paths["report"].read_text(encoding="utf-8")
+    assert EVIL not in html and "<script" not in html.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert AMP not in html and htmllib.escape(AMP) in html
+    assert "<b>Low</b>" not in html and "&lt;b&gt;Low&lt;/b&gt;" in html
+
+
+def test_maps_escape_names(out):
+    _, paths = out
+    maps = [p for k, p in paths.items() if k.startswith("map_")]
+    assert any("service" in str(p) for p in maps)
+    seen = 0
+    for p in maps:
+        text = p.read_text(encoding="utf-8")
+        assert EVIL not in text, p.name
+        assert "alert(1)</script>" not in text
+        # folium writes tooltips into JavaScript template literals: no raw quote/backtick breaks out
+        assert AMP not in text
+        seen += "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+        for m in re.finditer(r"bindTooltip\(\s*`(.*?)`", text, re.S):
+            assert "<script" not in m.group(1) and "${" not in m.group(1)
+    assert seen >= 3
+
+
+def test_xlsx_keeps_names_as_text(out, tmp_path):
+    ctx, _ = out
+    p = export_xlsx(ctx.tables, tmp_path / "t.xlsx")
+    ws = load_workbook(p, read_only=True)["pharmacies"]
+    names = [r[1] for r in ws.iter_rows(min_row=2, values_only=True)]
+    assert EVIL in names and AMP in names

@@ -1,0 +1,76 @@
+"""XLSX, GeoPackage and PDF exports are complete and byte-identical across runs."""
+
+from __future__ import annotations
+
+import shutil
+
+import pyogrio
+import pytest
+from openpyxl import load_workbook
+
+from pna.report.exports import (export_gpkg, export_pdf, export_xlsx, find_chromium, normalise_pdf, sheet_names,
+                                write_exports)
+from pna.report.render import render_report
+from tests.report.synthetic import synthetic_context
+
+
+def test_sheet_names_unique_and_short():
+    names = ["coverage_walk", "a" * 40, "a" * 40 + "b", "A" * 31, "bad:/name?[x]"]
+    m = sheet_names(names)
+    vals = list(m.values())
+    assert all(len(v) <= 31 for v in vals)
+    assert len({v.lower() for v in vals}) == len(vals)
+    assert m["coverage_walk"] == "coverage_walk" and m["bad:/name?[x]"] == "bad__name__x_"
+
+
+def test_xlsx_complete_and_byte_identical(tmp_path):
+    ctx = synthetic_context(tmp_path / "ctx")
+    ctx.tables["formula"] = ctx.tables["provision"].assign(note="=1+1")
+    a = export_xlsx(ctx.tables, tmp_path / "a.xlsx")
+    b = export_xlsx(synthetic_context(tmp_path / "ctx2").tables | {"formula": ctx.tables["formula"]},
+                    tmp_path / "b.xlsx")
+    assert a.read_bytes() == b.read_bytes()
+    wb = load_workbook(a, read_only=True)
+    assert set(ctx.tables) <= set(wb.sheetnames) and wb.sheetnames[0] == "contents"
+    rows = list(wb["provision"].iter_rows(values_only=True))
+    assert rows[0][:3] == ("level", "locality", "population") and len(rows) == len(ctx.tables["provision"]) + 1
+    assert list(wb["formula"].iter_rows(min_row=2, values_only=True))[0][-1] == "'=1+1"
+    assert wb.properties.modified.year == 2020
+
+
+def test_gpkg_layers_and_byte_identical(tmp_path):
+    a = export_gpkg(synthetic_context(tmp_path / "x").layers, tmp_path / "a.gpkg")
+    b = export_gpkg(synthetic_context(tmp_path / "y").layers, tmp_path / "b.gpkg")
+    assert a.read_bytes() == b.read_bytes()
+    layers = {name for name, _ in pyogrio.list_layers(a)}
+    assert layers == {"area", "localities", "pharmacies"}
+    ph = pyogrio.read_dataframe(a, layer="pharmacies")
+    assert len(ph) == 6 and ph.crs.to_epsg() == 27700
+
+
+def test_normalise_pdf_keeps_length():
+    raw = b"%PDF-1.4\n/CreationDate (D:20261124020000+00'00') /ModDate(D:20261124020000+00'00')\n" \
+          b"/ID [<0123ABCD><4567EF01>]\n%%EOF"
+    out = normalise_pdf(raw)
+    assert len(out) == len(raw)
+    assert b"2026" not in out and b"0123ABCD" not in out and b"D:20200101000000Z" in out
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="Chromium not installed")
+def test_pdf_byte_identical(tmp_path):
+    ctx = synthetic_context(tmp_path / "out")
+    html = render_report(ctx)["report"]
+    a, note = export_pdf(html, tmp_path / "a.pdf")
+    assert a is not None, note
+    first = a.read_bytes()
+    b, _ = export_pdf(html, tmp_path / "a.pdf")
+    assert first[:5] == b"%PDF-" and first == b.read_bytes()
+
+
+def test_write_exports_notes_missing_chromium(tmp_path, monkeypatch):
+    ctx = synthetic_context(tmp_path / "out")
+    render_report(ctx)
+    monkeypatch.setattr("pna.report.exports.find_chromium", lambda: None)
+    paths = write_exports(ctx)
+    assert "pdf" not in paths and {"xlsx", "gpkg"} <= set(paths)
+    assert any("Chromium is not installed" in n for n in ctx.notes)

@@ -1,0 +1,77 @@
+"""Folium maps: attribution, legend, equivalent table, determinism, rounding."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pna.report.maps import esc, minute_bins, premises_type, to_wgs84, write_maps
+from tests.report.synthetic import synthetic_context
+
+
+@pytest.fixture(scope="module")
+def maps(tmp_path_factory):
+    ctx = synthetic_context(tmp_path_factory.mktemp("maps"))
+    return ctx, write_maps(ctx)
+
+
+def test_expected_maps_written(maps):
+    ctx, ms = maps
+    assert [m.slug for m in ms] == ["premises", "access_walk", "opening_hours", "rates", "imd"]
+    for m in ms:
+        assert m.path.parent == ctx.cfg.out / "maps" and m.path.is_file()
+        assert m.src == f"maps/{m.slug}.html"
+
+
+def test_each_map_has_attribution_legend_title_and_lang(maps):
+    _, ms = maps
+    for m in ms:
+        html = m.path.read_text(encoding="utf-8")
+        assert "OpenStreetMap</a> contributors" in html, m.slug
+        assert 'class="pna-legend"' in html and all(esc(lbl) in html for lbl, _ in m.legend)
+        assert '<html lang="en">' in html and f"<title>{esc(m.title)}</title>" in html
+        assert "user-scalable=no" not in html and "<main>" in html and "<h1 " in html
+        assert not m.table.empty and m.table_caption
+
+
+def test_equivalent_tables_carry_the_map_content(maps):
+    ctx, ms = maps
+    by = {m.slug: m for m in ms}
+    assert sorted(by["premises"].table["ods_code"]) == sorted(ctx.pharmacies["ods_code"])
+    t = dict(zip(by["premises"].table["ods_code"], by["premises"].table["type"]))
+    assert t == {"FA001": "100-hour", "FA002": "standard", "FA003": "standard", "FA004": "standard",
+                 "FA005": "distance-selling", "FB001": "cross-border"}
+    acc = by["access_walk"].table
+    assert acc["residents"].sum() == pytest.approx(7000, abs=1)
+    assert acc["demand points"].sum() == len(ctx.access["walk"].demand)
+    # residents within 20 min on the map table equal the coverage table's figure
+    cov = ctx.tables["coverage_walk"]
+    within20 = cov[(cov.group_type == "area") & (cov.threshold_min == 20)]["population_within"].iloc[0]
+    assert acc["residents"].iloc[:4].sum() == pytest.approx(within20, abs=1)
+    assert by["rates"].table.set_index("locality")["rate_per_10k"]["North"] == pytest.approx(3 / 3300 * 1e4)
+
+
+def test_deterministic_and_rounded(tmp_path):
+    a = write_maps(synthetic_context(tmp_path / "a"))
+    b = write_maps(synthetic_context(tmp_path / "b"))
+    for x, y in zip(a, b):
+        assert x.path.read_bytes() == y.path.read_bytes(), x.slug
+        text = x.path.read_text(encoding="utf-8")
+        # no coordinate with more than 6 decimal places
+        assert not re.search(r"-?\d+\.\d{7,}", text), x.slug
+
+
+def test_helpers():
+    ph = pd.DataFrame({"is_100_hour": [True, True, False, False], "is_distance_selling": [False, True, False, False],
+                       "in_area": [True, True, True, False]})
+    assert premises_type(ph).tolist() == ["100-hour", "distance-selling", "standard", "cross-border"]
+    assert [b[2] for b in minute_bins([5, 10])] == ["0-5 min", "5-10 min", "over 10 min or unreachable"]
+    assert esc("a`${x}\\<") == "a&#96;&#36;{x}&#92;&lt;"
+    import geopandas as gpd
+    from shapely.geometry import Point
+    g = to_wgs84(gpd.GeoDataFrame(geometry=[Point(455123.456, 300987.654)], crs=27700), simplify_m=0)
+    x = g.geometry.iloc[0].x
+    assert np.isclose(x, round(x, 6), atol=0, rtol=0)
