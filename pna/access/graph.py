@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..config import Config
 
 #: Bump when the builder's rules change so cached graphs are rebuilt.
-BUILD_VERSION = 2
+BUILD_VERSION = 3
 #: Mean earth radius in metres (as OSMnx uses), for ``haversine_m``.
 EARTH_RADIUS_M = 6_371_009.0
 # Edge lengths are geodesics on the WGS84 ellipsoid: a sphere (OSMnx's haversine) reads
@@ -320,9 +320,7 @@ def drive_speeds(tags: pd.DataFrame, class_speeds: dict[str, float]) -> tuple[np
     speed = np.array([parsed[v][0] if isinstance(v, str) and parsed[v][0] is not None else np.nan
                       for v in tags["maxspeed"].tolist()], dtype=float)
     status = np.array([parsed[v][1] if isinstance(v, str) else "absent" for v in tags["maxspeed"].tolist()])
-    out = np.where(np.isnan(speed), default, speed)
-    bad = sorted({v for v, (s, st) in parsed.items() if st == "unparsed"})
-    return out, {"status": status, "unparsed_values": bad}
+    return np.where(np.isnan(speed), default, speed), {"status": status}
 
 
 # ---------------------------------------------------------------------------------------
@@ -386,7 +384,7 @@ def build_graph(ways: OsmWays, mode: str, *, walk_speed_kmh: float = 4.8,
         stats["maxspeed"] = {
             "tagged": int((st != "absent").sum()), "parsed": int((st == "parsed").sum()),
             "no_numeric": int((st == "no_numeric").sum()), "unparsed": int((st == "unparsed").sum()),
-            "unparsed_values": sp_info["unparsed_values"][:20],
+            "unparsed_values": sorted(set(tags["maxspeed"][keep & (sp_info["status"] == "unparsed")]))[:20],
         }
         stats["oneway_ways"] = int((keep & (fwd ^ bwd)).sum())
     stats["ways_kept"] = int(keep.sum())

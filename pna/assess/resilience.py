@@ -55,13 +55,9 @@ def closure_losses(state: ModeState, thresholds: Sequence[float]) -> pd.DataFram
     n_sites = len(state.sites)
     rows = []
     for s in range(n_sites):
-        # only points with the site among their nearest can change
-        touched = np.flatnonzero((state.top_idx == s).any(axis=(0, 2)))
-        if touched.size:
-            after_all, _ = state._nearest(np.array([s]), None)
-            after = after_all[touched]
-        else:
-            after = np.empty(0)
+        # only points (at some departure) nearest to the site can change
+        touched = np.flatnonzero((state.top_idx[0] == s).any(axis=-1))
+        after = state.minutes_without(s, touched)
         b = before[touched]
         pn = float(pop[nearest == s].sum())
         for t in th:

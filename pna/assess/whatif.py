@@ -98,6 +98,7 @@ class ModeState:
 
     def __post_init__(self) -> None:
         self.codes = self.sites["ods_code"].astype(str).to_numpy(dtype=object)
+        self._pos = {c: i for i, c in enumerate(self.codes)}
 
     @property
     def mode(self) -> str:
@@ -109,8 +110,8 @@ class ModeState:
 
     def index_of(self, codes: Sequence[str]) -> np.ndarray:
         """Site positions of ODS codes (those not in the supply are skipped)."""
-        pos = {c: i for i, c in enumerate(self.codes)}
-        return np.array([pos[c] for c in codes if c in pos], dtype=np.int64)
+        pos = self._pos
+        return np.unique(np.array([pos[c] for c in codes if c in pos], dtype=np.int64))
 
     # -- the baseline ------------------------------------------------------------
     def minutes(self) -> np.ndarray:
@@ -125,6 +126,8 @@ class ModeState:
         """(min minutes, nearest site) per point and departure with ``closed`` sites removed."""
         if closed.size == 0:
             return self.top_min[0], self.top_idx[0]
+        if closed.size == 1:  # the common case: the next-nearest takes over
+            return self._without_one(int(closed[0]))
         shut = np.isin(self.top_idx, closed)                 # (K, n, k)
         first = np.argmax(~shut, axis=0)                      # first open among the K nearest
         best = np.take_along_axis(self.top_min, first[None], axis=0)[0]
@@ -142,6 +145,21 @@ class ModeState:
             best[cols] = sub[j, np.arange(sub.shape[1])]
             idx[cols] = np.where(np.isfinite(best[cols]), j, -1)
         return best, idx
+
+    def _without_one(self, s: int, cols: np.ndarray | slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
+        """(min minutes, nearest site) per point (``cols``) and departure if site ``s`` alone closes."""
+        first = self.top_idx[0][cols] == s
+        if self.top_idx.shape[0] > 1:
+            nxt_min, nxt_idx = self.top_min[1][cols], self.top_idx[1][cols]
+        else:
+            nxt_min = np.full(first.shape, np.inf)
+            nxt_idx = np.full(first.shape, -1, dtype=np.int64)
+        return (np.where(first, nxt_min, self.top_min[0][cols]),
+                np.where(first, nxt_idx, self.top_idx[0][cols]))
+
+    def minutes_without(self, s: int, cols: np.ndarray) -> np.ndarray:
+        """Minutes at demand points ``cols`` if site position ``s`` alone closed: O(len(cols))."""
+        return _rank_median(self._without_one(s, cols)[0])
 
     def _nearest(self, closed: np.ndarray, added: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         best, idx = self._closed_window(closed)

@@ -218,6 +218,23 @@ def export_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> Path | None:
 
 
 # --------------------------------------------------------------------------- stage
+def spatial_layers(ctx: "RunContext") -> dict[str, gpd.GeoDataFrame]:
+    """``ctx.layers`` plus the context's own geometries (area, localities, LSOAs, pharmacies,
+    demand points with minutes per mode, isochrones), each under a stable name."""
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    for name, g in (("area", ctx.area), ("localities", ctx.localities), ("lsoa", ctx.lsoa),
+                    ("pharmacies", ctx.pharmacies)):
+        if isinstance(g, gpd.GeoDataFrame) and not g.empty:
+            layers[name] = g
+    for mode, res in sorted(ctx.access.items()):
+        if isinstance(res.demand, gpd.GeoDataFrame) and not res.demand.empty:
+            layers[f"demand_{mode}"] = res.demand
+        if isinstance(res.isochrones, gpd.GeoDataFrame) and not res.isochrones.empty:
+            layers[f"isochrones_{mode}"] = res.isochrones
+    layers.update({k: v for k, v in ctx.layers.items() if isinstance(v, gpd.GeoDataFrame)})
+    return layers
+
+
 def write_exports(ctx: "RunContext", report_html: Path | None = None, pdf: bool = True) -> dict[str, Path]:
     """Write ``report.pdf``, ``tables.xlsx`` and ``layers.gpkg`` under ``cfg.out``.
 
@@ -228,7 +245,7 @@ def write_exports(ctx: "RunContext", report_html: Path | None = None, pdf: bool 
     info("exports: tables.xlsx")
     paths["xlsx"] = export_xlsx(ctx.tables, out / "tables.xlsx", f"PNA tables: {ctx.cfg.area.name}")
     info("exports: layers.gpkg")
-    g = export_gpkg(ctx.layers, out / "layers.gpkg")
+    g = export_gpkg(spatial_layers(ctx), out / "layers.gpkg")
     if g is not None:
         paths["gpkg"] = g
     else:

@@ -63,12 +63,15 @@ LABELS = {
     "postcode": "Postcode", "stage": "Stage", "source_file": "File", "row": "Row", "record": "Record",
     "field": "Field", "reason": "Reason", "action": "Action", "check": "Check", "rows_in": "Rows in",
     "accepted": "Accepted", "quarantined": "Quarantined", "balanced": "Balanced",
-    "activity": "Activity", "time band": "Time band", "demand points": "Demand points", "residents": "Residents",
+    "activity": "Activity", "pharmacies_per_10k": "Pharmacies per 10,000",
+    "population_housing_scenario": "Population (housing scenario)", "is_base_year": "Base year",
+    "pharmacies_per_10k_housing": "Pharmacies per 10,000 (housing scenario)", "below_min_rate": "Below threshold", "time band": "Time band", "demand points": "Demand points", "residents": "Residents",
 }
 
 KIND_BY_COL = {
-    "rate": ("rate_per_10k", "rate_per_10k_18plus", "hours_per_10k"),
-    "share": ("share", "share_within", "share_65plus"),
+    "rate": ("rate_per_10k", "rate_per_10k_18plus", "hours_per_10k", "pharmacies_per_10k",
+             "pharmacies_per_10k_housing", "hours_per_10k_housing"),
+    "share": ("share", "share_within", "share_65plus", "share_beyond"),
     "hours": ("weekly_hours",),
     "residents": ("residents_per_pharmacy",),
 }
@@ -318,25 +321,35 @@ def age_chart(demo: pd.DataFrame) -> str:
                             "The counts are in the demography table.", loc["locality"].astype(str).tolist(), series, "%")
 
 
+CHART_PREFERENCE = ("population", "pharmacies_per_10k", "pop_65plus", "change_pct", "value")
+MAX_REPORT_ROWS = 250
+
+
 def projection_charts(name: str, df: pd.DataFrame) -> list[str]:
+    """Line charts of a projection table's main measures by year (one line per locality).
+
+    Only tables with one row per (year, locality) - or per year - are charted.
+    """
     if "year" not in df or df.empty:
         return []
-    value_cols = [c for c in df.columns if c not in ("year", "level", "locality", "provenance", "scenario")
-                  and pd.api.types.is_numeric_dtype(df[c])]
+    d = df[df["level"] == "locality"] if "level" in df and (df["level"] == "locality").any() else df
+    keys = ["year"] + (["locality"] if "locality" in d else [])
+    if d.duplicated(keys).any():
+        return []
+    numeric = [c for c in d.columns if pd.api.types.is_numeric_dtype(d[c]) and not pd.api.types.is_bool_dtype(d[c])]
+    value_cols = [c for c in CHART_PREFERENCE if c in numeric][:2]
+    years = sorted(d["year"].astype(float).unique())
     out = []
-    years = sorted(df["year"].astype(float).unique())
-    for col in value_cols[:3]:
-        if "locality" in df:
-            d = df[df["level"] != "area"] if "level" in df else df
+    for col in value_cols:
+        if "locality" in d:
             series = {str(loc): g.set_index(g["year"].astype(float))[col].reindex(years).astype(float).tolist()
                       for loc, g in d.groupby(d["locality"].astype(str), sort=False)}
-            if len(series) > 8:
-                series = dict(list(series.items())[:8])
+            series = dict(list(series.items())[:8])
         else:
-            g = df.groupby(df["year"].astype(float))[col].sum()
-            series = {LABELS.get(col, col): g.reindex(years).astype(float).tolist()}
+            series = {LABELS.get(col, col): d.set_index(d["year"].astype(float))[col].reindex(years).astype(float).tolist()}
         label = LABELS.get(col, col.replace("_", " "))
-        out.append(charts.line_chart(f"chart-{name}-{col}".replace("_", "-"), f"{label} by year ({name.replace('_', ' ')})",
+        out.append(charts.line_chart(f"chart-{name}-{col}".replace("_", "-"),
+                                     f"{label} by year and locality ({name.replace('_', ' ')})",
                                      f"Line chart of {label} by year; the figures are in the table below.",
                                      years, series, label))
     return out
@@ -466,7 +479,10 @@ def build_model(ctx: "RunContext", maps: list[MapOutput], services: pd.DataFrame
     proj = []
     for name in sorted(k for k in t if k.startswith("projection")):
         if has(name):
-            proj.append({"name": name, "table": table_view(t[name], name, f"Projection table: {name.replace('_', ' ')}"),
+            big = len(t[name]) > MAX_REPORT_ROWS
+            proj.append({"name": name, "rows": len(t[name]), "big": big,
+                         "table": None if big else table_view(t[name], name,
+                                                              f"Projection table: {name.replace('_', ' ')}"),
                          "charts": projection_charts(name, t[name])})
     m["projections"] = proj
     if has("future_rates"):

@@ -51,13 +51,19 @@ GENERIC_KEYS = ("mode", "group_type", "group", "threshold_min", "level", "locali
 
 
 def table_keys(name: str, df: pd.DataFrame) -> list[str]:
-    """The columns whose values identify a row of table ``name``."""
+    """The columns whose values identify a row of table ``name``.
+
+    Known tables use fixed keys; others use the usual key columns plus every other text
+    column (e.g. ``age_band``). :func:`row_keys` adds the row position if that is still not unique.
+    """
     if name in TABLE_KEYS:
         keys = [c for c in TABLE_KEYS[name] if c in df.columns]
     elif name.startswith("coverage"):
         keys = [c for c in COVERAGE_KEYS if c in df.columns]
     else:
         keys = [c for c in GENERIC_KEYS if c in df.columns]
+        keys += [c for c in df.columns if c not in keys and c not in ("provenance", "geometry")
+                 and df[c].dtype == object]
     return keys or [df.columns[0]]
 
 
@@ -76,6 +82,8 @@ def row_keys(name: str, df: pd.DataFrame) -> pd.Series:
     out = parts[0]
     for p in parts[1:]:
         out = out + "|" + p
+    if out.duplicated().any():
+        out = out + "|#" + pd.Series(range(len(df)), index=df.index).astype(str)
     return out
 
 
@@ -381,7 +389,7 @@ def _coverage_findings(ctx: "RunContext", st: Statement, mode: str, gaps: "Gaps"
             n_gaps += gap
             if gaps_only and not gap:
                 continue
-            label = {"area": "{grp}", "locality": "{grp} locality",
+            label = {"area": "the area as a whole", "locality": "{grp} locality",
                      "imd2019_quintile": "IMD 2019 quintile {grp} (1 = most deprived)",
                      "age_65plus": "residents aged 65 and over"}.get(gt, "{grp}")
             st.findings.append(Finding(
@@ -487,32 +495,59 @@ def statement_3(ctx: "RunContext", gaps: "Gaps") -> Statement:
     return st
 
 
+def future_source(ctx: "RunContext") -> tuple[str, pd.DataFrame, str, str] | None:
+    """(table name, table, rate column, population column) of projected provision, if any.
+
+    Prefers a projection table that already holds pharmacies per 10,000 by year
+    (``pharmacies_per_10k``); otherwise the ``future_rates`` table derived here.
+    """
+    for name in sorted(k for k in ctx.tables if k.startswith("projection")):
+        df = ctx.tables[name]
+        if isinstance(df, pd.DataFrame) and not df.empty and \
+                {"year", "locality", "pharmacies", "population", "pharmacies_per_10k"} <= set(df.columns):
+            return name, df, "pharmacies_per_10k", "population"
+    fr = _table(ctx, "future_rates")
+    if fr is not None:
+        return "future_rates", fr, "rate_per_10k", "projected_population"
+    return None
+
+
 def statement_4(ctx: "RunContext", gaps: "Gaps") -> Statement:
     st = Statement(4, TITLES[4])
     thr = float(ctx.cfg.projections.min_rate_per_10k)
-    fr = _table(ctx, "future_rates")
-    if fr is None:
+    src = future_source(ctx)
+    if src is None:
         st.findings.append(Finding(
             "Future needs were not assessed: no population projection table was produced.",
             kind="not_assessed"))
     else:
+        name, fr, rate_col, pop_col = src
+        keys = row_keys(name, fr)
+        fr = fr[fr["is_base_year"].astype(str).str.lower() != "true"] if "is_base_year" in fr else fr
         last_year = fr["year"].max()
         flagged = 0
-        for _, r in fr.iterrows():
-            key = f"{_key_text(r['year'])}|{r['locality']}"
-            below = float(r["rate_per_10k"]) < thr
+        first_below: set[str] = set()
+        for i, r in fr.sort_values(["year"], kind="stable").iterrows():
+            loc = str(r["locality"])
+            below = float(r[rate_col]) < thr
+            # report each locality's first year below the threshold, and every locality's last year
+            if below and loc in first_below and r["year"] != last_year:
+                continue
             if not below and r["year"] != last_year:
                 continue
+            if below:
+                first_below.add(loc)
             flagged += below
+            key = keys[i]
             st.findings.append(Finding(
                 "By {year}, with today's {n} pharmacies and a projected {pop} residents, {loc} would have "
                 "{rate} pharmacies per 10,000 residents" + (", below {thr}: an improvement or better "
                                                              "access would be needed." if below else "."),
-                {"year": Figure("future_rates", key, "year", r["year"], "text"),
-                 "n": Figure("future_rates", key, "pharmacies", r["pharmacies"], "count"),
-                 "pop": Figure("future_rates", key, "projected_population", r["projected_population"], "count"),
-                 "rate": Figure("future_rates", key, "rate_per_10k", r["rate_per_10k"], "rate")},
-                words={"loc": str(r["locality"]), "thr": f"{thr:g}"},
+                {"year": Figure(name, key, "year", r["year"], "text"),
+                 "n": Figure(name, key, "pharmacies", r["pharmacies"], "count"),
+                 "pop": Figure(name, key, pop_col, r[pop_col], "count"),
+                 "rate": Figure(name, key, rate_col, r[rate_col], "rate")},
+                words={"loc": loc, "thr": f"{thr:g}"},
                 rule=f"Future need if the projected rate falls below projections.min_rate_per_10k = {thr:g}.",
                 kind="gap" if below else "finding"))
         if flagged == 0:
@@ -563,7 +598,7 @@ def statement_6(ctx: "RunContext", gaps: "Gaps") -> Statement:
         if res is not None:
             st.findings.append(Finding(
                 MODE_WORDS[mode].capitalize() + ": {note}" + (" These figures are estimates." if res.is_estimate else ""),
-                words={"note": res.method_note}, kind="provisional" if res.is_estimate else "finding"))
+                words={"note": res.method_note.strip().rstrip(".") + "."}, kind="provisional" if res.is_estimate else "finding"))
         else:
             st.findings.append(Finding(_not_assessed_text(ctx, mode), kind="not_assessed"))
     cons = _table(ctx, "consultation_summary")
@@ -609,9 +644,11 @@ def build_statements(ctx: "RunContext", gaps: "Gaps | None" = None) -> list[Stat
         Thresholds; default ``ctx.cfg.gaps``.
     """
     gaps = gaps or ctx.cfg.gaps
-    fr = future_rates(ctx)
-    if fr is not None:
-        ctx.tables["future_rates"] = fr
+    if not any(k.startswith("projection") and isinstance(v, pd.DataFrame) and "pharmacies_per_10k" in v
+               for k, v in ctx.tables.items()):
+        fr = future_rates(ctx)
+        if fr is not None:
+            ctx.tables["future_rates"] = fr
     sts = [statement_1(ctx, gaps), statement_2(ctx, gaps), statement_3(ctx, gaps), statement_4(ctx, gaps),
            statement_5(ctx, gaps), statement_6(ctx, gaps), statement_7(ctx, gaps)]
     _provisional(ctx, sts[0], ("walk",))

@@ -139,11 +139,27 @@ def _recompute(c: _Checks, tables: dict[str, pd.DataFrame]) -> None:
         popmap = dict(zip(prov["locality"].astype(str), prov["population"].astype(float)))
         keys = row_keys("opening_hours", oh)
         for i, r in oh.iterrows():
-            pop = popmap.get(str(r["locality"]))
+            pop = float(r["population"]) if "population" in oh and pd.notna(r["population"]) \
+                else popmap.get(str(r["locality"]))
             if pop and pop > 0 and pd.notna(r["hours_per_10k"]):
                 c.close("recompute", f"opening_hours/{keys[i]}/hours_per_10k",
                         float(r["weekly_hours"]) / pop * 1e4, float(r["hours_per_10k"]),
                         "weekly hours / population x 10,000", rel=1e-4, abs_=5e-3)
+    for name in sorted(k for k in tables if k.startswith("projection")):
+        df = tables[name]
+        if not isinstance(df, pd.DataFrame) or df.empty:
+            continue
+        for rate, num, den in (("pharmacies_per_10k", "pharmacies", "population"),
+                               ("hours_per_10k", "weekly_hours", "population"),
+                               ("pharmacies_per_10k_housing", "pharmacies", "population_housing_scenario")):
+            if {rate, num, den} <= set(df.columns):
+                d = df[den].astype(float).to_numpy()
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    calc = np.where(d > 0, df[num].astype(float).to_numpy() / d * 1e4, np.nan)
+                got = df[rate].astype(float).to_numpy()
+                ok = np.isclose(calc, got, rtol=1e-6, atol=1e-9) | (np.isnan(calc) & np.isnan(got))
+                c.add("recompute", f"{name}/{rate}", f"{len(df)} rows", f"{int(ok.sum())} rows agree", bool(ok.all()),
+                      f"{num} / {den} x 10,000")
     for name in sorted(k for k in tables if k.startswith("coverage_")):
         cov = tables[name]
         if cov.empty or "share_within" not in cov:

@@ -137,6 +137,7 @@ class _Rows:
 
     def __init__(self, quality: QualityLog, strict: bool):
         self.quality, self.strict = quality, strict
+        self.logged: dict[str, int] = {}
 
     def bad(self, label: str, df: pd.DataFrame, mask: np.ndarray, key: str, reason) -> None:
         if not mask.any():
@@ -148,6 +149,7 @@ class _Rows:
             raise InputError(label, str(reasons.iloc[0]), row=int(r["source_row"]))
         for (_, r), why in zip(sub.iterrows(), reasons):
             self.quality.add(STAGE, label, int(r["source_row"]), str(r[key]), str(why), field_=key)
+        self.logged[label] = self.logged.get(label, 0) + len(sub)
 
 
 def parse_gtfs_time(values: pd.Series) -> np.ndarray:
@@ -349,9 +351,10 @@ def load_feed(path: str | Path, quality: QualityLog, strict: bool = False) -> Fe
         final["calendar_dates"] = len(cdates)
     dropped = {}
     for name, n_in in counts.items():
-        kept = final[name]
-        quality.account(f"gtfs:{path.name}:{name}", rd.label(name), n_in, kept, n_in - kept)
-        dropped[name] = n_in - kept
+        # quarantined = rows actually logged, so account() really checks the balance
+        logged = rows.logged.get(rd.label(name), 0)
+        quality.account(f"gtfs:{path.name}:{name}", rd.label(name), n_in, final[name], logged)
+        dropped[name] = logged
     assert counts["stop_times"] == n_in_st
     return Feed(source=str(path), agencies=agencies.reset_index(drop=True),
                 routes=routes.reset_index(drop=True), trips=trips.reset_index(drop=True),

@@ -178,7 +178,10 @@ def test_report_page_loads_and_has_no_axe_violations(page, serve, report_dir):
                           "which an offline browser cannot reach", strict=False)
 def test_report_page_needs_no_network(page, serve, report_dir):
     page.goto(serve(report_dir) + "/report.html")
-    page.wait_for_load_state("load")
+    # map iframes may be lazy: bring each into view so every frame really loads
+    for frame in page.locator("iframe").all():
+        frame.scroll_into_view_if_needed()
+    page.wait_for_load_state("networkidle")
     assert page.external_requests == [], page.external_requests
     assert page.js_errors == [], page.js_errors
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html as htmllib
 import re
 
 import pytest
@@ -31,7 +30,7 @@ def test_report_escapes_names(out):
     html = paths["report"].read_text(encoding="utf-8")
     assert EVIL not in html and "<script" not in html.lower()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert AMP not in html and htmllib.escape(AMP) in html
+    assert AMP not in html and "Smith &amp; Sons &#34;Chemist&#39;s&#34;" in html
     assert "<b>Low</b>" not in html and "&lt;b&gt;Low&lt;/b&gt;" in html
 
 

@@ -44,6 +44,8 @@ def test_gpkg_layers_and_byte_identical(tmp_path):
     assert a.read_bytes() == b.read_bytes()
     layers = {name for name, _ in pyogrio.list_layers(a)}
     assert layers == {"area", "localities", "pharmacies"}
+    from pna.report.exports import spatial_layers
+    assert {"area", "localities", "lsoa", "pharmacies", "demand_walk"} <= set(spatial_layers(synthetic_context(tmp_path / "z")))
     ph = pyogrio.read_dataframe(a, layer="pharmacies")
     assert len(ph) == 6 and ph.crs.to_epsg() == 27700
 

@@ -97,3 +97,10 @@ def test_open_on_arrival_never_quicker(newport):
     first, _ = nearest_open(m, s, sc, window_min=1)
     assert np.isfinite(first).sum() > 30 and (first[np.isfinite(first)] >= 30 - 1e-9).all()
     assert "service day" in note
+
+
+def test_date_without_service_falls_back_and_says_so(newport):
+    cfg, demand, sites, m = newport
+    spec = m.spec.model_copy(update={"date": __import__("datetime").date(2025, 1, 7)})
+    m2 = TransitModel(m.feed, demand, spec, 4.8, 1.3)
+    assert m2.date.isoformat() == "2023-06-06" and "has no services" in m2.method_note

@@ -1,0 +1,42 @@
+"""The assessment page: escaped, accessible, deterministic."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from pna.assess.assessor import assess_application
+from pna.assess.page import write_assessment
+from pna.assess.sites import application_from_mapping
+
+EVIL = 'Evil <script>alert("x")</script> & Co'
+
+
+def _write(ctx, tmp_path, name):
+    app = application_from_mapping({"name": EVIL, "ref": name, "kind": "new", "postcode": "LE1 1WB",
+                                    "services": ["<b>flu</b>"], "hours": {"mon": "09:00-18:00"}})
+    r = assess_application(ctx, app)
+    return write_assessment(r, tmp_path, ctx.cfg.area.name, {m: ctx.models[m].demand for m in ctx.models})
+
+
+def test_escapes_and_accessible(leicester_ctx, tmp_path):
+    paths = _write(leicester_ctx, tmp_path, "evil")
+    html = paths["html"].read_text(encoding="utf-8")
+    assert "<script>alert" not in html and "<b>flu" not in html
+    assert "Evil &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Co" in html
+    assert '<html lang="en">' in html and html.count("<caption>") >= 5 and "<h1>" in html
+    assert "OpenStreetMap" in html and "Text alternative" in html and "Key" in html
+    assert "Estimates." in html and "straight-line" in html
+    # the map sits in srcdoc, escaped once more: no raw script tag from the name inside it either
+    srcdoc = re.search(r'srcdoc="([^"]*)"', html).group(1)
+    assert "<script>alert" not in srcdoc and "&lt;script&gt;alert" not in srcdoc
+    data = json.loads(paths["json"].read_text(encoding="utf-8"))
+    assert data["application"]["name"] == EVIL
+    assert {"coverage", "changes", "nearby", "gaps"} <= set(data["tables"])
+
+
+def test_deterministic(leicester_ctx, tmp_path):
+    a = _write(leicester_ctx, tmp_path / "a", "same")
+    b = _write(leicester_ctx, tmp_path / "b", "same")
+    for k in a:
+        assert a[k].read_bytes() == b[k].read_bytes(), k
