@@ -4,12 +4,13 @@ Run:  .venv/bin/python benchmarks/bench_assess.py [--quick]
 
 For each model — Leicester walk (straight-line estimate, Output Area demand points, the real
 list's pharmacies) and Newport walk and drive (street network on the real OSM extract, LSOA
-demand points, the pharmacies mapped in the extract) — times:
+demand points, the pharmacies mapped in the extract) and Newport transit (real GTFS, RAPTOR over the
+07:00-10:00 window) — times:
 
 * closure of one pharmacy: ``ModeState.what_if(close=[code])`` vs the model's nearest search
   re-run on the site set without it;
-* a new site: one bounded single-source search + element-wise minimum vs the nearest search
-  re-run with the site added;
+* a new site: one bounded single-source search (a RAPTOR run for the timetable model) +
+  element-wise minimum vs the nearest search re-run with the site added;
 * relocation (closure + new) likewise;
 * the whole single-closure resilience table vs one full nearest search per pharmacy;
 * one complete Leicester application assessment (``assess_application``, all modes).
@@ -80,7 +81,8 @@ def leicester():
     try:
         from pna.access.stage import run_access
 
-        models, _ = run_access(cfg, ctx.pharmacies, ctx.lsoa, ctx.localities, ctx.area, ctx.quality)
+        models, _ = run_access(cfg, ctx.pharmacies, ctx.lsoa, ctx.localities, ctx.area, ctx.quality,
+                               isochrone_modes=(), rasters=False)
         ctx.models.update(models)
     except ImportError:
         from pna.access.demand import build_demand_points
@@ -191,7 +193,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     progress.set_quiet(True)
     n, repeats = (5, 1) if args.quick else (20, 3)
-    from pna.assess.assessor import assess_application, mode_states
+    from pna.assess.assessor import assess_application
+    from pna.assess.whatif import mode_states
     from pna.assess.sites import application_from_mapping
 
     ctx, supply = leicester()
@@ -206,6 +209,13 @@ def main(argv=None) -> int:
             return t.min(axis=0)
         results.append(bench_model(f"Newport {mode} (street network)", m, nsites,
                                    list(getattr(ncfg.travel, mode).thresholds_min), n, repeats, exact=exact))
+    from pna.quality import QualityLog
+    from pna.transit.stage import build_model
+
+    tm = build_model(ncfg, nmodels["walk"].demand, QualityLog(), walk_graph=nmodels["walk"].graph)
+    # one repeat: the timetable model caches its last result, which would flatter a repeated full run
+    results.append(bench_model("Newport transit (timetable, RAPTOR over the window)", tm, nsites,
+                               list(ncfg.travel.transit.thresholds_min), min(n, 5), 1))
     t_states, _ = timed(lambda: mode_states(ctx), 1)
     app = application_from_mapping({"name": "Benchmark", "kind": "relocation",
                                     "ods_code": supply["ods_code"].iloc[0], "postcode": "LE1 1WB"})

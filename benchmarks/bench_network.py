@@ -11,7 +11,7 @@ Run:  .venv/bin/python benchmarks/bench_network.py [--quick]
 (c) peak memory: tracemalloc peak of each builder (separate, untimed runs) and the process's
     maximum resident set size.
 Also checks agreement: shortest-path metres on >=50 origin-destination pairs vs OSMnx.
-Writes benchmarks/results/network.json and network.md.
+Writes benchmarks/results/network.json and network.md (a --quick run only prints).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from pna.io import write_json, write_text  # noqa: E402
 DATA = ROOT.parent / "shared" / "pna-data"
 NEWPORT = DATA / "networks" / "newport-2023-06-13.osm.pbf"
 ODS = DATA / "pharmacies" / "ods_edispensary_2025-05.csv"
+RESULTS = ROOT / "benchmarks" / "results"
 EXTRACT_DATE = "20230613"
 TO_BNG = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
 TRAVEL = Travel()
@@ -135,7 +136,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--quick", action="store_true",
                     help="one repeat, 30x30 demand grid, no OSMnx memory run")
     ap.add_argument("--extract", type=Path, default=None)
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="results folder (default benchmarks/results; a --quick run writes nothing unless given)")
     args = ap.parse_args(argv)
     extract = args.extract or NEWPORT
     reps = 1 if args.quick else 3
@@ -220,10 +222,11 @@ def main(argv: list[str] | None = None) -> dict:
             "process_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         }
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    suffix = "-quick" if args.quick else ""
-    write_json(res, args.out / f"network{suffix}.json")
-    write_text(render_md(res), args.out / f"network{suffix}.md")
+    # a quick run only prints, unless told where to write, so it never replaces the full results
+    out = args.out if args.out is not None else (None if args.quick else RESULTS)
+    if out is not None:
+        write_json(res, out / "network.json")
+        write_text(render_md(res), out / "network.md")
     print(render_md(res))
     return res
 
@@ -249,7 +252,7 @@ def render_md(r: dict) -> str:
                      f"| {n['ours_s'] * 1000:.1f} ms | networkx multi_source_dijkstra {n['networkx_s'] * 1000:.0f} ms "
                      f"| {n['ratio']}x |")
     lines.append(f"| peak traced memory, build | {mem['ours_build_tracemalloc_peak_mb']} MB | "
-                 f"OSMnx {mem['osmnx_build_tracemalloc_peak_mb']} MB | |")
+                 f"OSMnx {mem['osmnx_build_tracemalloc_peak_mb'] or '(not measured)'} MB | |")
     lines += ["", f"Process max RSS: {mem['process_maxrss_mb']} MB. Sources: {r['nearest']['sources_note']}.", "",
               "| graph | nodes | edges | dropped nodes | dropped km | components | path agreement vs OSMnx |",
               "|---|---|---|---|---|---|---|"]

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -203,6 +204,33 @@ class StreetGraph:
         pos = np.clip(pos, 0, max(self.n_nodes - 1, 0))
         ok = self.node_osmid[pos] == osmids
         return np.where(ok, pos, -1).astype(np.int64)
+
+    @property
+    def street_km(self) -> float:
+        """Length of street in the graph, each street counted once whatever its directions."""
+        u, v = self.edges["u"].to_numpy(), self.edges["v"].to_numpy()
+        if u.size == 0:
+            return 0.0
+        _, first = np.unique(np.stack([np.minimum(u, v), np.maximum(u, v)], axis=1), axis=0, return_index=True)
+        return float(self.edges["length_m"].to_numpy()[first].sum()) / 1000.0
+
+    def summary(self) -> dict[str, Any]:
+        """Plain numbers about the graph, for run records and method notes."""
+        return {"mode": self.mode, "nodes": self.n_nodes, "edges": self.n_edges,
+                "street_km": round(self.street_km, 1), "dropped": dict(self.dropped),
+                "ways_kept": self.stats.get("ways_kept"), "ways_excluded": self.stats.get("ways_excluded"),
+                **({"maxspeed": self.stats["maxspeed"]} if "maxspeed" in self.stats else {})}
+
+    def describe(self) -> str:
+        """One sentence on what the graph holds and what the largest-component filter left out."""
+        d = self.dropped
+        text = (f"The {self.mode} network has {self.street_km:,.1f} km of OpenStreetMap streets and paths "
+                f"({self.n_nodes:,} nodes)")
+        if d.get("nodes"):
+            how = ("that cannot both reach and be reached from the main network (one-way rules)"
+                   if self.mode == "drive" else "not connected to the main network")
+            text += f"; {d['km']:,.1f} km ({d['nodes']:,} nodes) in {d['components'] - 1:,} pieces {how} were left out"
+        return text + "."
 
     def to_networkx(self) -> "nx.DiGraph":
         """The graph as a ``networkx.DiGraph`` keyed by OSM node id.
@@ -543,7 +571,7 @@ def build_graphs(extract_path: str | Path, cfg: "Config", modes: tuple[str, ...]
                 out[mode] = load_graph(path)
                 info(f"{mode} graph read from cache {path.name}")
                 continue
-            except (OSError, ValueError, KeyError) as exc:  # a corrupt cache file is rebuilt
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:  # rebuilt below
                 info(f"ignoring unreadable graph cache {path}: {exc}")
         todo.append((mode, params, path))
     if todo:

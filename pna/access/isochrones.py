@@ -45,9 +45,34 @@ def reached_segments(graph: "StreetGraph", node_seconds: np.ndarray, budget_s: f
     return np.stack([start, xy_v], axis=1)
 
 
+def catchment_polygon(segments: np.ndarray, buffer_m: float, grid_m: float = 5.0):
+    """Union of the buffered segments (vectorised buffer, then one union).
+
+    Segments are snapped to a ``grid_m`` grid, the two directions of a two-way street are
+    merged, chains are joined (``line_merge``) and simplified within ``grid_m`` before
+    buffering: the same polygon to within a few metres, at a fraction of the cost.
+    """
+    a = np.round(segments[:, 0] / grid_m) * grid_m
+    b = np.round(segments[:, 1] / grid_m) * grid_m
+    swap = (a[:, 0] > b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] > b[:, 1]))
+    lo, hi = np.where(swap[:, None], b, a), np.where(swap[:, None], a, b)
+    key = np.concatenate([lo, hi], axis=1)
+    point = (key[:, :2] == key[:, 2:]).all(axis=1)
+    pts = np.unique(key[point, :2], axis=0)
+    key = np.unique(key[~point], axis=0)
+    parts = []
+    if len(key):
+        merged = shapely.line_merge(shapely.multilinestrings(shapely.linestrings(key.reshape(-1, 2, 2))))
+        parts.append(shapely.simplify(shapely.get_parts(merged), grid_m))
+    if len(pts):  # edge stubs shorter than the grid
+        parts.append(shapely.points(pts))
+    geoms = np.concatenate(parts)
+    return shapely.union_all(shapely.buffer(geoms, buffer_m, quad_segs=4))
+
+
 def network_isochrones(graph: "StreetGraph", sites: gpd.GeoDataFrame, thresholds_min: list[int],
                        max_snap_m: float = 500.0, buffer_m: float = 50.0,
-                       connector_kmh: float | None = None) -> gpd.GeoDataFrame:
+                       connector_kmh: float | None = None, grid_m: float = 5.0) -> gpd.GeoDataFrame:
     """Per pharmacy and threshold, the polygon of streets from which it is reached in time.
 
     Parameters
@@ -64,6 +89,8 @@ def network_isochrones(graph: "StreetGraph", sites: gpd.GeoDataFrame, thresholds
     connector_kmh
         Speed of the site's straight connector to its street node, whose time is taken off
         every budget (None: no connector time).
+    grid_m
+        Precision of the polygons (see :func:`catchment_polygon`).
 
     Returns
     -------
@@ -93,8 +120,7 @@ def network_isochrones(graph: "StreetGraph", sites: gpd.GeoDataFrame, thresholds
             seg = reached_segments(graph, secs, budget)
             if len(seg) == 0:
                 continue
-            lines = shapely.multilinestrings(shapely.linestrings(seg))
-            poly = shapely.buffer(lines, buffer_m, quad_segs=4)
+            poly = catchment_polygon(seg, buffer_m, grid_m)
             rows.append((sites["ods_code"].iloc[k], int(th)))
             geoms.append(poly)
     if not rows:

@@ -72,7 +72,7 @@ def nearest_source_times(graph: StreetGraph, source_nodes: np.ndarray, limit_s: 
     source_offset_s
         Optional seconds added at each source (e.g. the walk from a pharmacy's door to the
         node it snapped to), so the nearest source is chosen with them included; ``inf``
-        offsets disable a source.
+        offsets disable a source. ``limit_s`` then bounds offset + travel.
 
     Returns
     -------

@@ -25,13 +25,12 @@ from ..provenance import cite
 from ..quality import InputError
 from .resilience import gap_minutes
 from .sites import NEAR_M, NOTIFY_M, Application, hours_table, locate, nearby, site_frame
-from .whatif import ModeState, build_state, is_network, site_window
+from .whatif import ModeState, is_network, mode_states, site_window
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..pipeline import RunContext
 
 _TO_WGS84 = Transformer.from_crs(27700, 4326, always_xy=True)
-STATE_KEY = "assess_states"
 
 
 @dataclass
@@ -110,18 +109,6 @@ def _clean(v: Any) -> Any:
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return [_clean(r) for r in df.drop(columns="geometry", errors="ignore").to_dict(orient="records")]
-
-
-def mode_states(ctx: "RunContext") -> dict[str, ModeState]:
-    """Per-mode what-if structures for the run, built once and kept in ``ctx.meta``."""
-    states = ctx.meta.setdefault(STATE_KEY, {})
-    supply = None
-    for mode in sorted(ctx.models):
-        if mode not in states:
-            if supply is None:
-                supply = select_supply(ctx.pharmacies, ctx.cfg)
-            states[mode] = build_state(ctx.models[mode], supply)
-    return states
 
 
 def _thresholds(ctx: "RunContext", mode: str) -> list[int]:
@@ -264,6 +251,9 @@ def assess_application(ctx: "RunContext", application: Application,
     gmin = gap_minutes(cfg)
     supply_codes = set(select_supply(ctx.pharmacies, cfg)["ods_code"])
     notes: list[str] = []
+    if app.site and not app.opens_site:
+        notes.append(f"The site given in the application is not used: a {app.kind} is assessed at "
+                     f"{site['located_by']}.")
     for code in app.closes:
         if code not in supply_codes:
             notes.append(f"{code} is not counted as face-to-face supply in this assessment (distance-selling "
@@ -318,6 +308,11 @@ def assess_application(ctx: "RunContext", application: Application,
             near[f"minutes_{mode}"] = site_to_pharmacies_minutes(model, xy, near_gdf)
         if model.is_estimate:
             notes.append(f"{mode.capitalize()} times are estimates: {model.method_note}")
+    not_computed = [c.removeprefix("minutes_") for c in near.columns
+                    if c.startswith("minutes_") and near[c].isna().all() and len(near)]
+    if not_computed:
+        notes.append(f"Minutes from the site to other pharmacies are not computed for {', '.join(not_computed)}: "
+                     "the timetable model routes from residents' homes only.")
     modes = pd.DataFrame(mode_rows)
     coverage = pd.concat(cov_rows, ignore_index=True) if cov_rows else pd.DataFrame()
     changes = pd.concat(chg_rows, ignore_index=True) if chg_rows else pd.DataFrame()

@@ -112,6 +112,28 @@ def assessment_map(result: AssessmentResult, demand_xy: dict[str, np.ndarray]) -
     return finish_map(m, f"Map: {result.application.name}", "Key", legend), legend
 
 
+def coverage_view(coverage: pd.DataFrame) -> list[dict[str, Any]]:
+    """Per mode: thresholds and one row per group with before → after per threshold."""
+    out = []
+    for mode, g in coverage.groupby("mode", sort=True):
+        ths = sorted(g["threshold_min"].unique())
+        rows = []
+        for (gt, grp), r in g.groupby(["group_type", "group"], sort=False):
+            r = r.set_index("threshold_min")
+            cells = []
+            for t in ths:
+                x = r.loc[t]
+                cells.append({"before": _pct(x["share_before"]), "after": _pct(x["share_after"]),
+                              "change": f"{x['change']:+,.0f}" if abs(x["change"]) >= 0.5 else "no change"})
+            label = {"area": "All residents", "locality": f"{grp} locality",
+                     "imd2019_quintile": f"IMD 2019 quintile {grp}", "age_65plus": "Residents aged 65+"}.get(gt, grp)
+            rows.append({"label": label, "population": r["population"].iloc[0], "cells": cells})
+        first = g.iloc[0]
+        out.append({"mode": mode, "method": first["method"], "is_estimate": bool(first["is_estimate"]),
+                    "thresholds": ths, "rows": rows})
+    return out
+
+
 def _view(df: pd.DataFrame) -> list[dict[str, Any]]:
     return df.drop(columns="geometry", errors="ignore").to_dict(orient="records")
 
@@ -127,11 +149,11 @@ def render_assessment(result: AssessmentResult, area_name: str, demand_xy: dict[
     html = _env().get_template("assessment.html.j2").render(
         r=result, app=result.application, site=result.site, area_name=area_name,
         summary=result.summary, notes=result.notes, modes=_view(result.modes),
-        coverage=_view(result.coverage), gaps=_view(result.gaps), nearby=_view(result.nearby),
+        coverage=coverage_view(result.coverage), gaps=_view(result.gaps), nearby=_view(result.nearby),
         near_modes=[c for c in result.nearby.columns if c.startswith("minutes_")],
         by_locality=_view(by_loc), gap_changes=_view(gap_ch.head(200)) if len(gap_ch) else [],
         n_gap_changes=len(gap_ch), hours=_view(result.hours), legend=legend, map_doc=map_doc,
-        near_km=NEAR_M / 1000, notify_km=NOTIFY_M / 1000)
+        near_km=f"{NEAR_M / 1000:g}", notify_km=f"{NOTIFY_M / 1000:g}")
     return stable_ids(html)
 
 

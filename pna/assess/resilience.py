@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..config import Travel
 from ..provenance import cite
-from .whatif import ModeState, build_state
+from .whatif import ModeState, build_state, mode_states
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..pipeline import RunContext
@@ -123,7 +123,9 @@ def resilience_table(models: Mapping[str, object], pharmacies: gpd.GeoDataFrame,
 def run_resilience(ctx: "RunContext", states: Mapping[str, ModeState] | None = None) -> dict[str, pd.DataFrame]:
     """The resilience stage: ``{"resilience_<mode>": table}`` for ``ctx.tables``.
 
-    Also stores ``ctx.layers["resilience_necessary"]`` (:func:`resilience_layer`) and, for each
+    Reuses (or builds and caches) the per-mode what-if structures of :func:`mode_states`, so
+    a later ``assess_application`` on the same context costs no further precomputation. Also
+    stores ``ctx.layers["resilience_necessary"]`` (:func:`resilience_layer`) and, for each
     mode, a note naming how many pharmacies are necessary at the gap threshold.
     """
     from ..access.supply import select_supply
@@ -134,6 +136,7 @@ def run_resilience(ctx: "RunContext", states: Mapping[str, ModeState] | None = N
                   if hasattr(cfg.travel, m)}
     prov = cite(cfg.inputs.pharmaceutical_list, cfg.inputs.ods_history, cfg.inputs.population,
                 cfg.network.osm_extract, cfg.network.gtfs)
+    states = states if states is not None else mode_states(ctx)
     table = resilience_table(ctx.models, supply, thresholds, states=states, provenance=prov)
     tables = {f"resilience_{m}": table[table["mode"] == m].reset_index(drop=True) for m in sorted(ctx.models)}
     ctx.layers["resilience_necessary"] = resilience_layer(table, ctx.pharmacies, gap_minutes(cfg))

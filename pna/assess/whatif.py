@@ -18,13 +18,18 @@ The minutes agree with re-running the model's nearest search on the changed site
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import geopandas as gpd
 import numpy as np
 
-from ..access.supply import site_xy
+from ..access.supply import select_supply, site_xy
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ..pipeline import RunContext
+
+#: Where :func:`mode_states` keeps the structures in ``ctx.meta``.
+STATE_KEY = "assess_states"
 #: Nearest sites kept per demand point: closing up to K-1 sites never touches the full matrix.
 TOP_K = 3
 
@@ -242,3 +247,16 @@ def build_state(model, sites: gpd.GeoDataFrame) -> ModeState:
         top_idx = np.where(np.isfinite(top_min), top_idx, -1)
     return ModeState(model=model, sites=sites, window=window, top_idx=top_idx, top_min=top_min,
                      site_agg=_rank_median(window))
+
+
+def mode_states(ctx: "RunContext") -> dict[str, ModeState]:
+    """Per-mode what-if structures for a run (``ctx.models`` over the face-to-face supply),
+    built once and kept in ``ctx.meta[STATE_KEY]`` for every later assessment."""
+    states = ctx.meta.setdefault(STATE_KEY, {})
+    supply = None
+    for mode in sorted(ctx.models):
+        if mode not in states:
+            if supply is None:
+                supply = select_supply(ctx.pharmacies, ctx.cfg)
+            states[mode] = build_state(ctx.models[mode], supply)
+    return states

@@ -86,7 +86,7 @@ def col_kind(col: str, s: pd.Series) -> str:
     for kind, cols in KIND_BY_COL.items():
         if col in cols:
             return kind
-    if col in TEXT_NUMERIC or s.dtype == bool or s.dtype == object:
+    if col in TEXT_NUMERIC or col.endswith("year") or s.dtype == bool or s.dtype == object:
         return "text"
     if pd.api.types.is_integer_dtype(s):
         return "count"
@@ -134,7 +134,11 @@ def table_view(df: pd.DataFrame, name: str, caption: str, columns: list[str] | N
 
     Numeric cells carry ``data-ref = name/rowkey/col`` when ``refs`` (so the self-check can find them).
     """
-    cols = [c for c in (columns or [c for c in df.columns if c not in ("provenance", "geometry")]) if c in df.columns]
+    if columns is None:
+        # the level column only separates locality/area/England rows, which the locality name already does
+        skip = {"provenance", "geometry"} | ({"level"} if "locality" in df.columns else set())
+        columns = [c for c in df.columns if c not in skip]
+    cols = [c for c in columns if c in df.columns]
     keys = row_keys(name, df) if refs and len(df) else pd.Series([""] * len(df), index=df.index)
     kinds = {c: col_kind(c, df[c]) for c in cols}
     rows = []
@@ -348,10 +352,11 @@ def projection_charts(name: str, df: pd.DataFrame) -> list[str]:
         else:
             series = {LABELS.get(col, col): d.set_index(d["year"].astype(float))[col].reindex(years).astype(float).tolist()}
         label = LABELS.get(col, col.replace("_", " "))
-        out.append(charts.line_chart(f"chart-{name}-{col}".replace("_", "-"),
-                                     f"{label} by year and locality ({name.replace('_', ' ')})",
-                                     f"Line chart of {label} by year; the figures are in the table below.",
-                                     years, series, label))
+        title = f"{label} by year" + (" and locality" if "locality" in d else "") + f" ({name.replace('_', ' ')})"
+        out.append({"title": title,
+                    "svg": charts.line_chart(f"chart-{name}-{col}".replace("_", "-"), title,
+                                             f"Line chart of {label} by year; the figures are in the table below.",
+                                             years, series, label)})
     return out
 
 
@@ -458,9 +463,11 @@ def build_model(ctx: "RunContext", maps: list[MapOutput], services: pd.DataFrame
             entry["not_assessed"] = _not_assessed_text(ctx, mode)
         else:
             cov = cov.copy()
-            cov["_label"] = cov["group_type"].map({"area": "Area", "locality": "Locality",
-                                                   "imd2019_quintile": "IMD quintile", "age_65plus": "Aged 65+"}
-                                                  ).fillna(cov["group_type"]) + ": " + cov["group"].astype(str)
+            gt, grp = cov["group_type"].astype(str), cov["group"].astype(str)
+            cov["_label"] = np.select([gt == "area", gt == "age_65plus", gt == "locality", gt == "imd2019_quintile"],
+                                      ["Whole area", "Residents aged 65+", "Locality: " + grp,
+                                       "IMD quintile " + grp + np.where(grp == "1", " (most deprived)", "")],
+                                      gt + ": " + grp)
             entry["table"] = pivot_view(cov, f"coverage_{mode}",
                                         f"Share of residents within each time of a pharmacy by {MODE_WORDS[mode]}"
                                         + (" (estimate)" if entry["estimate"] else ""),
@@ -477,7 +484,7 @@ def build_model(ctx: "RunContext", maps: list[MapOutput], services: pd.DataFrame
         sp = t.get("service_provision")
         tv["services"] = table_view(sp, "service_provision", "Pharmacies providing each service, by locality")
     proj = []
-    for name in sorted(k for k in t if k.startswith("projection")):
+    for name in sorted((k for k in t if k.startswith("projection")), key=lambda k: (k != "projection_provision", k)):
         if has(name):
             big = len(t[name]) > MAX_REPORT_ROWS
             proj.append({"name": name, "rows": len(t[name]), "big": big,

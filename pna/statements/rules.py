@@ -116,7 +116,7 @@ def fmt_value(value: Any, kind: str) -> str:
         return f"{v:,.1f}"
     if kind == "residents":
         return f"{v:,.0f}"
-    return f"{v:,.6g}"
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}"
 
 
 def raw_value(value: Any) -> str:

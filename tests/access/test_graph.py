@@ -7,6 +7,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import pytest
+from scipy.sparse.csgraph import connected_components
 
 from pna.access import graph as graph_mod
 from pna.access.graph import (
@@ -20,7 +21,7 @@ from pna.access.graph import (
 )
 from pna.access.osm import read_highways, write_osm_xml
 from pna.access.routing import shortest_path_lengths
-from pna.config import load_config
+from pna.config import Travel, load_config
 
 ROOT = Path(__file__).parents[2]
 STREETS = ROOT / "tests" / "fixtures" / "osm" / "streets.osm"
@@ -120,8 +121,7 @@ def test_disconnected_parts_are_dropped_and_reported(walk, drive):
     # drive keeps the strongly connected part: the one-way dead end 2->22 goes too
     assert 22 in set(walk.node_osmid.tolist()) and 22 not in set(drive.node_osmid.tolist())
     assert drive.dropped["nodes"] == 3 and drive.dropped["components"] == 3
-    n, labels = __import__("scipy.sparse.csgraph", fromlist=["x"]).connected_components(
-        drive.csr, directed=True, connection="strong")
+    n, _ = connected_components(drive.csr, directed=True, connection="strong")
     assert n == 1
 
 
@@ -171,6 +171,12 @@ def test_build_graphs_caches(cfg, monkeypatch):
         update={"walk": cfg.travel.walk.model_copy(update={"speed_kmh": 6.0})})})
     with pytest.raises(AssertionError, match="re-read"):
         build_graphs(STREETS, faster, modes=("walk",))
+    monkeypatch.undo()
+    # a corrupt cache file is ignored and rewritten
+    files[0].write_bytes(b"truncated")
+    rebuilt = build_graphs(STREETS, cfg)
+    assert all(rebuilt[m].edges.equals(first[m].edges) for m in ("walk", "drive"))
+    assert files[0].stat().st_size > 100
 
 
 # --- agreement with OSMnx on the real Newport extract ----------------------------------------
@@ -218,14 +224,9 @@ def test_agrees_with_osmnx_on_newport(newport, mode, tmp_path):
         keep = walk_rules(newport.tags)[0]
         g = build_graph(newport, "walk")
     else:
-        keep = drive_rules(newport.tags, set(SPEEDS) | {"primary", "secondary", "unclassified",
-                                                         "trunk", "motorway_link", "primary_link",
-                                                         "secondary_link", "tertiary_link",
-                                                         "trunk_link", "living_street", "road"})[0]
-        g = build_graph(newport, "drive", drive_speeds_kmh=dict.fromkeys(
-            ["motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link", "secondary",
-             "secondary_link", "tertiary", "tertiary_link", "unclassified", "residential",
-             "living_street", "service", "road"], 30.0))
+        speeds = dict(Travel().drive.highway_speeds_kmh)
+        keep = drive_rules(newport.tags, set(speeds))[0]
+        g = build_graph(newport, "drive", drive_speeds_kmh=speeds)
     G = _osmnx_graph(newport, keep, mode, tmp_path)
     # same largest component, node for node, and the same set of directed street segments
     assert set(G.nodes) == set(g.node_osmid.tolist())
@@ -251,3 +252,14 @@ def test_extract_without_streets_for_a_mode_gives_an_empty_graph(tmp_path):
     t, s = nearest_source_times(g, idx)
     assert t.size == 0 and s.size == 0
     assert build_graph(w, "walk").n_nodes == 2
+
+
+def test_summary_and_description(walk, drive):
+    # the walk square, spurs and rings: every undirected street once
+    u, v = walk.edges["u"], walk.edges["v"]
+    one_way_halves = walk.edges[u < v]["length_m"].sum() / 1000
+    assert walk.street_km == pytest.approx(one_way_halves)      # walk holds both directions of each
+    s = drive.summary()
+    assert s["nodes"] == drive.n_nodes and s["dropped"]["nodes"] == 3 and s["maxspeed"]["unparsed"] == 1
+    text = drive.describe()
+    assert "drive network" in text and "3 nodes" in text and "2 pieces" in text

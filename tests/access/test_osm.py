@@ -89,3 +89,13 @@ def test_newport_pharmacies_are_real_osm_features():
     assert len(ph) >= 9  # the README counts 9 pharmacy nodes; building outlines add more
     assert ph["lon"].between(-3.2, -2.8).all() and ph["lat"].between(51.5, 51.65).all()
     assert not ph.duplicated(["osm_type", "osm_id"]).any()
+
+
+def test_write_osm_xml_subset_with_tag_overrides(tmp_path):
+    out = write_osm_xml(STREETS, tmp_path / "sub.osm", np.array([128, 110, 999]),
+                        tag_overrides={128: {"oneway": "yes"}})
+    w = read_highways(out)
+    assert w.way_id.tolist() == [110, 128]
+    assert w.tags["oneway"].tolist() == ["yes", "yes"]
+    assert w.tags.loc[1, "junction"] == "circular"
+    assert w.node_id.tolist() == [1, 2, 16, 18, 19]

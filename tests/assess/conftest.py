@@ -1,9 +1,5 @@
-"""Real-data fixtures for the assessor: Leicester (straight-line models) and Newport (street network).
-
-The Leicester context is assembled from the stages' public functions (loaders, geography,
-access), so it is the same data ``pna.pipeline.build_context`` produces, minus the stages the
-assessor does not use (provision, projections, report).
-"""
+"""Real-data fixtures for the assessor: the Leicester run (straight-line models) and the Newport
+street network and timetable (real OSM extract and GTFS)."""
 
 from __future__ import annotations
 
@@ -17,50 +13,19 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "pna-data"
 
 
-def _models(cfg, pharmacies, lsoa, localities, area, quality):
-    """The run's travel models: the access stage's when it is there, else its engines directly."""
-    try:
-        from pna.access.stage import run_access
-    except ImportError:
-        run_access = None
-    if run_access is not None:
-        models, _ = run_access(cfg, pharmacies, lsoa, localities, area, quality)
-        models = dict(models)
-        demand = next(iter(models.values())).demand
-    else:
-        from pna.access.demand import build_demand_points
-        from pna.access.straightline import StraightLineModel
-
-        demand = build_demand_points(cfg, lsoa, quality)
-        models = {m: StraightLineModel(demand, m, getattr(cfg.travel, m).speed_kmh, getattr(cfg.travel, m).circuity)
-                  for m in ("walk", "drive")}
-    if "transit" not in models:
-        from pna.transit.stage import build_model
-
-        models["transit"] = build_model(cfg, demand, quality)
-    return models
-
-
 @pytest.fixture(scope="session")
-def leicester_ctx():
+def leicester_ctx(tmp_path_factory):
+    """The real Leicester run context (``pna.pipeline.build_context``), outputs in a temp dir."""
     if not DATA.is_dir():
         pytest.skip(f"shared data not found at {DATA}")
+    from pna import progress
     from pna.config import load_config
-    from pna.geography.area import build_area
-    from pna.geography.assign import place_pharmacies
-    from pna.loaders.pharmacies import national_list
-    from pna.loaders.postcodes import postcode_table
-    from pna.pipeline import RunContext
+    from pna.pipeline import build_context
 
-    cfg = load_config(ROOT / "config" / "leicester.yaml", data_dir=DATA)
-    ctx = RunContext(cfg)
-    national = national_list(cfg, ctx.quality)
-    ctx.area, ctx.lsoa, ctx.localities = build_area(cfg, ctx.quality)
-    ctx.meta["postcodes"] = postcode_table(cfg, ctx.quality)
-    placed = place_pharmacies(cfg, national, ctx.meta["postcodes"], ctx.area, ctx.lsoa, ctx.localities, ctx.quality)
-    ctx.pharmacies = placed[0] if isinstance(placed, tuple) else placed
-    ctx.models.update(_models(cfg, ctx.pharmacies, ctx.lsoa, ctx.localities, ctx.area, ctx.quality))
-    return ctx
+    progress.set_quiet(True)
+    cfg = load_config(ROOT / "config" / "leicester.yaml", data_dir=DATA,
+                      output_dir=tmp_path_factory.mktemp("leicester_out"))
+    return build_context(cfg)
 
 
 @pytest.fixture(scope="session")
@@ -98,3 +63,15 @@ def newport_network():
     models = {m: NetworkModel(graphs[m], demand, cfg, m) for m in ("walk", "drive")}
     assert len(sites) >= 5 and np.isfinite(models["walk"].nearest(sites)[0]).any()
     return cfg, models, sites
+
+
+@pytest.fixture(scope="session")
+def newport_transit(newport_network):
+    """The Newport timetable model (real GTFS; walking legs on the walk graph)."""
+    from pna.quality import QualityLog
+    from pna.transit.stage import build_model
+
+    cfg, models, sites = newport_network
+    model = build_model(cfg, models["walk"].demand, QualityLog(), walk_graph=models["walk"].graph)
+    assert model.method == "timetable"
+    return model

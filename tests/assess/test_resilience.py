@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pna.assess.resilience import resilience_layer, resilience_table, run_resilience
+from pna.assess.resilience import resilience_table, run_resilience
 from pna.assess.whatif import build_state
 
 

@@ -67,3 +67,13 @@ def test_locate_real_postcode(leicester_ctx):
     with pytest.raises(InputError, match="British National Grid"):
         locate({"easting": -5, "northing": 3}, pcs)
     assert site_frame((e, n)).crs.to_epsg() == 27700
+
+
+def test_example_application_file():
+    from pathlib import Path
+
+    import pna.assess
+
+    app = read_application(Path(pna.assess.__file__).parent / "example_application.yaml")
+    assert app.kind == "new" and app.site == {"postcode": "LE3 1UZ"} and app.hours["sat"] == "09:00-13:00"
+    assert app.slug == "example-new-parks" and len(app.services) == 3

@@ -112,3 +112,24 @@ def test_network_closure_and_new_site_match_full_dijkstra(newport_network, newpo
             inside = full <= limit
             assert np.allclose(after[inside], full[inside], atol=1e-6), mode
             assert (~(after <= limit) == ~inside).all()
+
+
+def test_timetable_median_of_nearest_matches_full_run(newport_network, newport_transit):
+    """Timetable models: minimum over sites per departure, then the median over the window."""
+    _, models, sites = newport_network
+    tm = newport_transit
+    st = build_state(tm, sites)
+    assert st.window.shape[2] == len(tm.departures) > 1
+    full, idx = tm.nearest(sites)
+    assert _same(st.minutes(), full, 1e-9) and np.array_equal(st.nearest_index(), idx)
+    for code in sites["ods_code"].iloc[:3]:
+        rest = sites[sites["ods_code"] != code]
+        want, _ = tm.nearest(rest)
+        got, _ = st.what_if(close=[code])
+        assert _same(got, want, 1e-9) and (got >= st.minutes()).all()
+    d = models["walk"].demand
+    sf = site_frame((float(d.geometry.x.iloc[10]) + 40.0, float(d.geometry.y.iloc[10])))
+    code = sites["ods_code"].iloc[0]
+    got, _ = st.what_if(close=[code], add=site_window(tm, sf))
+    want, _ = tm.nearest(pd.concat([sites[sites["ods_code"] != code], sf], ignore_index=True))
+    assert _same(got, want, 1e-9)

@@ -184,3 +184,28 @@ def test_real_leicester_report(tmp_path_factory):
     assert sc["passed"].all(), sc[~sc["passed"]].to_string()
     assert "map_premises" in paths and "map_access_walk" in paths
     assert "Statement 7: Map of premises" in html
+
+
+def test_empty_context_renders_and_says_what_is_missing(tmp_path):
+    from pna.pipeline import RunContext
+    from tests.report.synthetic import _cfg
+
+    ctx = RunContext(cfg=_cfg(tmp_path))
+    paths = render_report(ctx)
+    assert list(paths) == ["report"]
+    html = paths["report"].read_text(encoding="utf-8")
+    for text in ("Provision was not assessed", "Demography was not assessed", "Future needs were not assessed",
+                 "Walking access was not assessed", "The premises map was not drawn"):
+        assert text in html
+
+
+def test_charts_are_accessible_svg():
+    from pna.report import charts
+
+    svg = charts.bar_chart("c1", "Rates <by> area", "desc & more", ["A", "B"], {"rate": [1.5, float("nan")]}, "per 10k")
+    assert svg.startswith('<svg class="chart" id="c1" role="img" aria-labelledby="c1-title c1-desc"')
+    assert '<title id="c1-title">Rates &lt;by&gt; area</title>' in svg and "desc &amp; more" in svg
+    assert svg.count("<rect x=") == 1   # NaN draws no bar
+    line = charts.line_chart("c2", "t", "d", [2025, 2030], {"A": [1, 2], "B": [2, 3]})
+    assert line.count("<polyline") == 2 and ">2030<" in line
+    assert charts.nice_ticks(7.3) == [0, 2, 4, 6, 8]
