@@ -75,9 +75,9 @@ def _geography(ctx: RunContext, national: pd.DataFrame) -> None:
     if getattr(cfg.inputs, "postcodes_from_osm", False) and cfg.network.osm_extract is not None:
         from .access.osm_geocode import postcodes_from_osm
 
-        osm_pc = postcodes_from_osm(cfg.data_path(cfg.network.osm_extract))
+        osm_pc = postcodes_from_osm(cfg.data_path(cfg.network.osm_extract), q).set_index("postcode")
         table = pd.concat([table, osm_pc[~osm_pc.index.isin(table.index)]]) if len(table) else osm_pc
-        ctx.note("Pharmacy postcodes were located from OpenStreetMap address points "
+        ctx.note("Pharmacy postcodes were located from OpenStreetMap pharmacies and address points "
                  "(no official postcode coordinates were supplied for this area).")
     ctx.meta["postcodes"] = table
     if cfg.inputs.pharmaceutical_list is not None:
@@ -88,9 +88,12 @@ def _geography(ctx: RunContext, national: pd.DataFrame) -> None:
         # postcode areas the coordinates cover; those among them that cannot be located are exceptions.
         areas = set(table.index.str.extract(r"^([A-Z]{1,2})", expand=False).dropna())
         cand = national[national["postcode"].str.extract(r"^([A-Z]{1,2})\d", expand=False).isin(areas)]
-        overrides = cfg.project_path(cfg.overrides.geocode) if cfg.overrides.geocode else None
-        located = geocode.geocode(cand, table, overrides, cfg.area.code, q, cfg.area.hwb_name).drop(
-            columns="in_area")
+        if getattr(cfg.inputs, "postcodes_from_osm", False) and cfg.network.osm_extract is not None:
+            located = _locate_from_osm(ctx, cand, table)
+        else:
+            overrides = cfg.project_path(cfg.overrides.geocode) if cfg.overrides.geocode else None
+            located = geocode.geocode(cand, table, overrides, cfg.area.code, q, cfg.area.hwb_name)
+        located = located.drop(columns="in_area", errors="ignore")
         loc_over = cfg.project_path(cfg.overrides.locality) if cfg.overrides.locality else None
         ctx.pharmacies = assign.assign_pharmacies(located, ctx.lsoa, ctx.localities, ctx.area,
                                                   cfg.boundary_bands_km, cfg.locality_boundary_flag_m, loc_over, q)
@@ -99,6 +102,21 @@ def _geography(ctx: RunContext, national: pd.DataFrame) -> None:
                  "coordinates were not considered.")
     for n in notes:
         ctx.note(n)
+
+
+def _locate_from_osm(ctx: RunContext, cand: pd.DataFrame, table: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Place list-shaped rows on OSM pharmacies or OSM postcode points; the rest are exceptions."""
+    from .access.osm_geocode import locate_pharmacies
+
+    cfg, q = ctx.cfg, ctx.quality
+    extract = cfg.data_path(cfg.network.osm_extract)
+    out = locate_pharmacies(cand, extract, table.reset_index(), q)
+    placed = out[out["easting"].notna()].copy()
+    q.account("pharmacies located from OpenStreetMap", extract.name, len(out), len(placed),
+              len(out) - len(placed))
+    placed["postcode_la"] = None
+    return gpd.GeoDataFrame(placed, geometry=gpd.points_from_xy(placed["easting"], placed["northing"]),
+                            crs=27700)
 
 
 def _reconcile(ctx: RunContext, national: pd.DataFrame) -> None:

@@ -64,7 +64,8 @@ def coverage_table(demand: pd.DataFrame, minutes: np.ndarray, thresholds: list[i
     for gtype, name, mask, w in _groups(demand):
         wm = np.where(mask, w, 0.0)
         total = float(wm.sum())
-        inside = within @ wm
+        # same summation as ``total`` (a matrix product sums in another order and can exceed it)
+        inside = np.minimum(np.where(within, wm[None, :], 0.0).sum(axis=1), total)
         for t, pin in zip(th, inside):
             rows.append({"mode": mode, "method": method, "is_estimate": bool(is_estimate),
                          "group_type": gtype, "group": name,

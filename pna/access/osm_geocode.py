@@ -22,6 +22,7 @@ from . import osm
 STAGE = "access.osm_geocode"
 SOURCE_ADDRESS = "osm_address"
 SOURCE_PHARMACY = "osm_pharmacy"
+SOURCE_SECTOR = "osm_sector"
 _TO_BNG = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
 _PC = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})$")
 # Words that say nothing about which pharmacy a name means.
@@ -81,13 +82,15 @@ def _tokens(name: object) -> frozenset[str]:
 
 
 def locate_pharmacies(pharmacies: pd.DataFrame, extract: str | Path, postcodes: pd.DataFrame,
-                      quality: QualityLog | None = None) -> pd.DataFrame:
+                      quality: QualityLog | None = None, sector_fallback: bool = True) -> pd.DataFrame:
     """Place pharmacies on OSM pharmacy points where they match, else at their OSM postcode point.
 
     Matching, in order: an OSM pharmacy with the same postcode and a shared distinctive name
     word; the only OSM pharmacy in that postcode; the only OSM pharmacy anywhere sharing a
     distinctive name word and the postcode's outward code. A pharmacy not matched goes to the
-    mean position of its postcode's OSM addresses; one with neither is an exception.
+    mean position of its postcode's OSM addresses; failing that (if ``sector_fallback``) to the
+    mean of its postcode sector's (``NP20 4``), flagged as approximate; one with none of these
+    is an exception.
 
     Parameters
     ----------
@@ -104,7 +107,7 @@ def locate_pharmacies(pharmacies: pd.DataFrame, extract: str | Path, postcodes: 
     -------
     pandas.DataFrame
         ``pharmacies`` plus ``easting, northing`` (NaN where unlocatable), ``geocode_source``
-        (``osm_pharmacy`` | ``osm_address`` | None), ``osm_ref`` (``node/123`` where matched).
+        (``osm_pharmacy`` | ``osm_address`` | ``osm_sector`` | None), ``osm_ref`` (``node/123`` where matched).
     """
     osm_ph = osm.read_pharmacies(extract)
     x, y = _TO_BNG.transform(osm_ph["lon"].to_numpy(float), osm_ph["lat"].to_numpy(float))
@@ -150,15 +153,77 @@ def locate_pharmacies(pharmacies: pd.DataFrame, extract: str | Path, postcodes: 
         named = pool[pool["tok"].map(lambda t: bool(t & tok))]
         if len(named) == 1:
             take(i, named.iloc[0])
-    # Pass 3: the postcode's OSM address point.
+    # Pass 3: the postcode's OSM address point; pass 4 (if allowed): the postcode sector's.
+    sector_xy = (pcs.assign(sector=pcs.index.str[:-2]).groupby("sector")[["easting", "northing"]].mean().round(1)
+                 if sector_fallback and len(pcs) else pd.DataFrame(columns=["easting", "northing"]))
     for i in out.index[out["geocode_source"].isna()]:
         p = pc.at[i]
         if isinstance(p, str) and p in pcs.index:
             out.loc[i, ["easting", "northing"]] = [pcs.at[p, "easting"], pcs.at[p, "northing"]]
             out.at[i, "geocode_source"] = SOURCE_ADDRESS
+        elif isinstance(p, str) and p[:-2] in sector_xy.index:
+            out.loc[i, ["easting", "northing"]] = sector_xy.loc[p[:-2]].to_numpy()
+            out.at[i, "geocode_source"] = SOURCE_SECTOR
+            if quality is not None:
+                quality.add(STAGE, str(extract), out.at[i, "source_row"] if "source_row" in out else None,
+                            out.at[i, "ods_code"],
+                            f"postcode {p} has no OpenStreetMap address; placed at the mean of the OSM "
+                            f"addresses in sector {p[:-2]} (may be several hundred metres out)",
+                            "postcode", "flagged")
         elif quality is not None:
             quality.add(STAGE, str(extract), out.at[i, "source_row"] if "source_row" in out else None,
                         out.at[i, "ods_code"],
                         f"postcode {out.at[i, 'postcode']} has no OpenStreetMap address or pharmacy "
                         "in the extract; the pharmacy cannot be located", "postcode", "flagged")
     return out
+
+
+def pharmacies_from_osm(cfg, ods_open: pd.DataFrame, quality: QualityLog | None = None,
+                        postcodes: pd.DataFrame | None = None):
+    """Pharmacies for an area with no pharmaceutical list or postcode file, located from OSM.
+
+    Candidates are the ODS rows open on the as-at date whose postcode district (``NP20``) occurs
+    among the extract's OSM addresses: pharmacies elsewhere in the country are not looked for.
+    Candidates that cannot be located are exceptions (see :func:`locate_pharmacies`).
+
+    Parameters
+    ----------
+    cfg
+        Config with ``network.osm_extract`` and ``area.hwb_name``.
+    ods_open
+        ``pna.loaders.pharmacies.pharmacies_open_on(ods, cfg.as_at)``.
+    postcodes
+        From :func:`postcodes_from_osm` (read here if None).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        List-shaped rows (``list_from_ods``) plus ``easting, northing, geometry`` (EPSG:27700),
+        ``geocode_source``, ``osm_ref``; only located rows. ``attrs["notes"]`` says how many
+        were located each way and how many could not be.
+    """
+    import geopandas as gpd
+
+    from ..loaders.pharmacies import list_from_ods
+
+    extract = cfg.data_path(cfg.network.osm_extract)
+    pcs = postcodes_from_osm(extract, quality) if postcodes is None else postcodes
+    districts = set(pcs["postcode"].str.split(" ").str[0])
+    pc = _normalise_postcode(ods_open["postcode"])
+    cand = ods_open[pc.str.split(" ").str[0].isin(districts).fillna(False).to_numpy()]
+    lst = list_from_ods(cand, cfg.area.hwb_name)
+    located = locate_pharmacies(lst, extract, pcs, quality)
+    ok = located["easting"].notna()
+    out = located[ok].reset_index(drop=True)
+    gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["easting"], out["northing"]), crs=27700)
+    counts = located["geocode_source"].value_counts()
+    gdf.attrs["source_file"] = cfg.data_path(cfg.inputs.ods_history).name
+    gdf.attrs["notes"] = [
+        f"No pharmaceutical list or postcode file covers this area: {len(cand)} ODS pharmacies open on "
+        f"{cfg.as_at} in the postcode districts of the OpenStreetMap extract were located from OSM "
+        f"({int(counts.get(SOURCE_PHARMACY, 0))} matched to a mapped pharmacy, "
+        f"{int(counts.get(SOURCE_ADDRESS, 0))} placed at their postcode's OSM addresses, "
+        f"{int(counts.get(SOURCE_SECTOR, 0))} only at their postcode sector's, several hundred metres "
+        "uncertain); "
+        f"{int((~ok).sum())} could not be located (see exceptions)."]
+    return gdf

@@ -16,7 +16,7 @@ import geopandas as gpd
 import numpy as np
 import rasterio
 from rasterio.features import geometry_mask
-from rasterio.transform import from_origin
+from affine import Affine
 
 NODATA = -9999.0
 
@@ -29,7 +29,7 @@ def grid_for(area: gpd.GeoDataFrame, cell_m: float = 100.0) -> tuple[np.ndarray,
     y1 = np.ceil(maxy / cell_m) * cell_m
     cols = int(np.ceil((maxx - x0) / cell_m))
     rows = int(np.ceil((y1 - miny) / cell_m))
-    transform = from_origin(x0, y1, cell_m, cell_m)
+    transform = Affine.translation(x0, y1) @ Affine.scale(cell_m, -cell_m)
     inside = geometry_mask(list(area.geometry), out_shape=(rows, cols), transform=transform, invert=True)
     cx = x0 + (np.arange(cols) + 0.5) * cell_m
     cy = y1 - (np.arange(rows) + 0.5) * cell_m

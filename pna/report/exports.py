@@ -43,7 +43,7 @@ def find_chromium() -> str | None:
 
 
 _PDF_DATE = re.compile(rb"/(CreationDate|ModDate)\s*\(D:[^)]*\)")
-_PDF_NODE_ID = re.compile(rb"/ID \(node(\d+)\)")
+_PDF_NODE_ID = re.compile(rb"\(node(\d+)\)")
 _PDF_ID = re.compile(rb"/ID\s*\[\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*\]")
 
 
@@ -59,7 +59,7 @@ def normalise_pdf(data: bytes) -> bytes:
         a, b = m.group(1), m.group(2)
         return m.group(0).replace(a, b"0" * len(a)).replace(b, b"0" * len(b))
 
-    # Tagged-PDF structure elements carry DOM node ids (/ID (node00000077)) that depend on how
+    # Tagged-PDF structure elements carry DOM node ids ((node00000077), in /ID and /Headers) that depend on how
     # many nodes the browser created before printing; renumber them by first appearance, same width.
     mapping: dict[bytes, bytes] = {}
 
@@ -67,7 +67,7 @@ def normalise_pdf(data: bytes) -> bytes:
         digits = m.group(1)
         if digits not in mapping:
             mapping[digits] = str(len(mapping)).zfill(len(digits)).encode()[-len(digits):]
-        return b"/ID (node" + mapping[digits] + b")"
+        return b"(node" + mapping[digits] + b")"
 
     data = _PDF_NODE_ID.sub(fix_node, data)
     return _PDF_ID.sub(fix_id, _PDF_DATE.sub(fix_date, data))

@@ -1,0 +1,115 @@
+"""The access stage end to end on real data: Newport on its street network, Leicester estimated."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+
+from pna.access.result import AccessResult
+from pna.access.stage import run_access
+from pna.config import load_config
+from pna.geography.area import build_area
+from pna.geography.assign import assign_pharmacies, place_pharmacies
+from pna.loaders.pharmacies import load_ods_history, national_list, pharmacies_open_on
+from pna.loaders.postcodes import postcode_table
+from pna.access.osm_geocode import pharmacies_from_osm
+from pna.quality import QualityLog
+from tests.access.test_demand import DATA, ROOT
+from tests.access.test_engine import newport_graphs
+
+
+def _check_coverage(res: AccessResult, total: float) -> None:
+    cov = res.coverage
+    assert cov["share_within"].between(0, 1).all()
+    for _, g in cov.groupby(["group_type", "group"]):
+        assert g.sort_values("threshold_min")["population_within"].is_monotonic_increasing
+    area = cov[cov["group_type"] == "area"]
+    assert np.allclose(area["population"], total)
+    assert res.demand["population"].sum() == pytest.approx(total)
+    loc = cov[cov["group_type"] == "locality"]
+    for t, g in loc.groupby("threshold_min"):  # localities partition the area
+        assert g["population"].sum() == pytest.approx(total)
+        assert g["population_within"].sum() == pytest.approx(
+            float(area.loc[area["threshold_min"] == t, "population_within"].iloc[0]))
+
+
+@pytest.fixture(scope="module")
+def newport(tmp_path_factory):
+    out = tmp_path_factory.mktemp("newport")
+    cfg = load_config(ROOT / "config" / "newport.yaml", data_dir=DATA, output_dir=out)
+    q = QualityLog()
+    area, lsoa, loc = build_area(cfg, q)
+    ods = load_ods_history(cfg.data_path(cfg.inputs.ods_history), q)
+    located = pharmacies_from_osm(cfg, pharmacies_open_on(ods, cfg.as_at), q)
+    ph = assign_pharmacies(located, lsoa, loc, area, cfg.boundary_bands_km, cfg.locality_boundary_flag_m,
+                           None, q)
+    models, res = run_access(cfg, ph, lsoa, loc, area, q, isochrone_modes=("walk",), graphs=newport_graphs())
+    return cfg, q, lsoa, ph, models, res
+
+
+def test_newport_network_coverage(newport):
+    cfg, q, lsoa, ph, models, res = newport
+    assert set(res) == {"walk", "drive"}
+    total = float(lsoa["pop_total"].sum())
+    assert total == pytest.approx(156447)
+    for mode, r in res.items():
+        assert r.method == "network" and not r.is_estimate
+        assert "Street-network" in r.method_note
+        _check_coverage(r, total)
+        assert not (r.coverage["group_type"] == "imd2019_quintile").any()  # no English IMD in Wales
+    walk = res["walk"].coverage.query("group_type == 'area'").set_index("threshold_min")["share_within"]
+    drive = res["drive"].coverage.query("group_type == 'area'").set_index("threshold_min")["share_within"]
+    # driving is quicker than walking; central Newport is well served on foot
+    assert (drive >= walk - 1e-12).all()
+    assert 0.3 < walk[20] < 0.95 and drive[20] > 0.6
+    # points beyond the extract are inf, not covered, and reported
+    d = res["walk"].demand
+    unsnapped = ~np.isfinite(d["minutes"])
+    assert unsnapped.any()
+    ex = q.table()
+    assert (ex["stage"] == "access.engine").sum() == 2 * int(unsnapped.sum())
+    beyond = res["walk"].extra_tables["beyond_walk"]
+    assert set(d.loc[unsnapped, "point_id"]) <= set(beyond["point_id"])
+
+
+def test_newport_outputs(newport):
+    cfg, q, lsoa, ph, models, res = newport
+    iso = res["walk"].isochrones
+    assert iso is not None and len(iso) > 0 and set(iso["threshold_min"]) <= {5, 10, 15, 20}
+    assert res["drive"].isochrones is None
+    for mode in ("walk", "drive"):
+        p = res[mode].raster_path
+        assert p == cfg.out / "rasters" / f"{mode}_minutes.tif"
+        with rasterio.open(p) as r:
+            a = r.read(1, masked=True)
+            assert r.crs.to_epsg() == 27700
+        assert 0 <= a.min() and a.count() > 1000
+    # the assessor's view: nearest() agrees with times_to() on the chosen pharmacy
+    m = models["walk"]
+    sites = ph.sort_values("ods_code").reset_index(drop=True)
+    t = m.times_to(sites)
+    mins, idx = m.nearest(sites)
+    ok = np.isfinite(mins)
+    np.testing.assert_allclose(t[idx[ok], np.flatnonzero(ok)], mins[ok], rtol=1e-9)
+
+
+def test_leicester_straight_line(tmp_path):
+    cfg = load_config(ROOT / "config" / "leicester.yaml", data_dir=DATA, output_dir=tmp_path)
+    q = QualityLog()
+    area, lsoa, loc = build_area(cfg, q)
+    ph, _ = place_pharmacies(cfg, national_list(cfg, q), postcode_table(cfg, q), area, lsoa, loc, q)
+    models, res = run_access(cfg, ph, lsoa, loc, area, q)
+    for mode, r in res.items():
+        assert r.method == "straight_line" and r.is_estimate
+        assert r.method_note.startswith("Estimate: straight-line distance ×")
+        assert r.coverage["is_estimate"].all()
+        _check_coverage(r, 354036.0)
+        assert len(r.demand) == 969 and (r.demand["source"] == "output_area").all()
+        assert r.raster_path.is_file()
+    walk = res["walk"].coverage.query("group_type == 'area'").set_index("threshold_min")["share_within"]
+    assert walk[20] > 0.95  # a compact city with 81 pharmacies
+    q5 = res["walk"].coverage.query("group_type == 'imd2019_quintile'")
+    assert set(q5["group"]) == {"1", "2", "3", "4", "5"}
+    iso = res["walk"].isochrones
+    assert len(iso) == 4 * len(ph)
