@@ -183,6 +183,10 @@ def build_context(cfg: Config) -> RunContext:
         _reconcile(ctx, national)
     with progress.step("Travel times (walk, drive, public transport)"):
         _access(ctx)
+    with progress.step("Single-closure resilience"):
+        from .assess.resilience import run_resilience
+
+        ctx.tables.update(run_resilience(ctx))
     with progress.step("Provision tables and projections"):
         _provision(ctx)
     ctx.tables["exceptions"] = ctx.quality.table()
@@ -213,6 +217,10 @@ def run(cfg: Config) -> RunContext:
     with progress.step("Writing tables"):
         write_tables(ctx)
     with progress.step("Rendering the report, maps and consultation page"):
+        from .assess.resilience import write_resilience
+
+        write_resilience(ctx, {k: v for k, v in ctx.tables.items() if k.startswith("resilience_")},
+                         cfg.out / "maps")
         render_report(ctx)
         build_consultation_page(ctx)
     with progress.step("Exports (XLSX, GeoPackage, PDF)"):

@@ -58,7 +58,10 @@ def run_access(cfg: Config, pharmacies: gpd.GeoDataFrame, lsoa: gpd.GeoDataFrame
     modes
         Modes to compute.
     isochrone_modes
-        Modes to draw catchment polygons for (default: all of ``modes``).
+        Modes to draw catchment polygons for. Default: every mode for the straight-line
+        estimate (circles are cheap); walk only on a street network, because a drive catchment
+        covers most of a town within minutes (so says little on a map), costs ~1-2 s per
+        pharmacy and threshold to draw, and the drive raster already maps drive times.
     rasters
         Write ``<cfg.out>/rasters/<mode>_minutes.tif``.
     graphs
@@ -73,12 +76,13 @@ def run_access(cfg: Config, pharmacies: gpd.GeoDataFrame, lsoa: gpd.GeoDataFrame
         ``beyond_lsoa_<mode>``.
     """
     del localities  # see docstring
-    isochrone_modes = modes if isochrone_modes is None else isochrone_modes
     with step("access: demand points"):
         demand = build_demand_points(cfg, lsoa, quality)
     sites = select_supply(pharmacies, cfg, quality)
     info(sites.attrs.get("supply_note", ""))
     network = cfg.network.osm_extract is not None
+    if isochrone_modes is None:
+        isochrone_modes = tuple(m for m in modes if m == "walk") if network else tuple(modes)
     if network and graphs is None:
         from .graph import build_graphs
 

@@ -63,6 +63,8 @@ LABELS = {
     "postcode": "Postcode", "stage": "Stage", "source_file": "File", "row": "Row", "record": "Record",
     "field": "Field", "reason": "Reason", "action": "Action", "check": "Check", "rows_in": "Rows in",
     "accepted": "Accepted", "quarantined": "Quarantined", "balanced": "Balanced",
+    "points_beyond": "Demand points beyond", "population_beyond": "Residents beyond",
+    "pop_65plus_beyond": "Aged 65+ beyond", "share_beyond": "Share beyond", "max_minutes": "Longest time (min)",
     "activity": "Activity", "pharmacies_per_10k": "Pharmacies per 10,000",
     "population_housing_scenario": "Population (housing scenario)", "is_base_year": "Base year",
     "pharmacies_per_10k_housing": "Pharmacies per 10,000 (housing scenario)", "below_min_rate": "Below threshold", "time band": "Time band", "demand points": "Demand points", "residents": "Residents",
@@ -457,7 +459,8 @@ def build_model(ctx: "RunContext", maps: list[MapOutput], services: pd.DataFrame
         entry = {"mode": mode, "word": MODE_WORDS[mode], "assessed": cov is not None,
                  "estimate": mode_is_estimate(ctx, mode) if cov is not None else False,
                  "method_note": res.method_note if res is not None else "", "map": m["maps"].get(f"access_{mode}"),
-                 "not_assessed": "", "table": None, "threshold": getattr(cfg.gaps, f"{mode}_minutes")}
+                 "not_assessed": "", "table": None, "beyond": None,
+                 "threshold": getattr(cfg.gaps, f"{mode}_minutes")}
         if cov is None:
             from ..statements.rules import _not_assessed_text
             entry["not_assessed"] = _not_assessed_text(ctx, mode)
@@ -478,6 +481,14 @@ def build_model(ctx: "RunContext", maps: list[MapOutput], services: pd.DataFrame
                                             + (" (estimate)" if entry["estimate"] else ""),
                                             "_label", "threshold_min", "population_within", f"t-coverage-pop-{mode}",
                                             "count", "Group", "{} min")
+            beyond = t.get(f"beyond_lsoa_{mode}")
+            if isinstance(beyond, pd.DataFrame) and not beyond.empty and len(beyond) <= MAX_REPORT_ROWS:
+                entry["beyond"] = table_view(
+                    beyond, f"beyond_lsoa_{mode}",
+                    f"LSOAs with residents beyond {entry['threshold']} minutes by {MODE_WORDS[mode]}",
+                    [c for c in ("lsoa11_code", "locality", "imd2019_quintile", "points_beyond", "population_beyond",
+                                 "pop_65plus_beyond", "population", "share_beyond", "max_minutes") if c in beyond],
+                    f"t-beyond-{mode}")
         access.append(entry)
     m["access"] = access
     if services is not None:

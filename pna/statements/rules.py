@@ -434,8 +434,12 @@ def statement_2(ctx: "RunContext", gaps: "Gaps") -> Statement:
         if coverage_table(ctx, mode) is None:
             st.findings.append(Finding(_not_assessed_text(ctx, mode), kind="not_assessed"))
             continue
-        n_gaps += _coverage_findings(ctx, st, mode, gaps,
-                                     ("area", "locality", "imd2019_quintile", "age_65plus"), gaps_only=True)
+        n_mode = _coverage_findings(ctx, st, mode, gaps,
+                                    ("area", "locality", "imd2019_quintile", "age_65plus"), gaps_only=True)
+        if n_mode == 0:
+            # say so explicitly, with the area figure the rule was applied to
+            _coverage_findings(ctx, st, mode, gaps, ("area",))
+        n_gaps += n_mode
     if n_gaps == 0:
         st.findings.insert(0, Finding(
             "No gap in the provision of necessary services was identified under the rules below.",

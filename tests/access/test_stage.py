@@ -44,7 +44,7 @@ def newport(tmp_path_factory):
     located = pharmacies_from_osm(cfg, pharmacies_open_on(ods, cfg.as_at), q)
     ph = assign_pharmacies(located, lsoa, loc, area, cfg.boundary_bands_km, cfg.locality_boundary_flag_m,
                            None, q)
-    models, res = run_access(cfg, ph, lsoa, loc, area, q, isochrone_modes=("walk",), graphs=newport_graphs())
+    models, res = run_access(cfg, ph, lsoa, loc, area, q, graphs=newport_graphs())
     return cfg, q, lsoa, ph, models, res
 
 

@@ -52,10 +52,11 @@ def test_gpkg_layers_and_byte_identical(tmp_path):
 
 def test_normalise_pdf_keeps_length():
     raw = b"%PDF-1.4\n/CreationDate (D:20261124020000+00'00') /ModDate(D:20261124020000+00'00')\n" \
-          b"/ID [<0123ABCD><4567EF01>]\n%%EOF"
+          b"/ID [<0123ABCD><4567EF01>]\n<</ID (node00000077)>> <</Headers [(node00000077) (node00000081)]>>\n%%EOF"
     out = normalise_pdf(raw)
     assert len(out) == len(raw)
     assert b"2026" not in out and b"0123ABCD" not in out and b"D:20200101000000Z" in out
+    assert b"<</ID (node00000000)>> <</Headers [(node00000000) (node00000001)]>>" in out
 
 
 @pytest.mark.skipif(find_chromium() is None, reason="Chromium not installed")
