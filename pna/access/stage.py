@@ -118,6 +118,9 @@ def run_access(cfg: Config, pharmacies: gpd.GeoDataFrame, lsoa: gpd.GeoDataFrame
             if rasters:
                 raster = write_time_raster(model, sites, area, cfg.out / "rasters" / f"{mode}_minutes.tif")
             note = model.method_note
+            if network and mode not in isochrone_modes:
+                note = (f"{note}. No {mode} catchment polygons were drawn: each covers most of the "
+                        "area within minutes")
             supply = sites.attrs.get("supply_note")
             if supply:
                 note = f"{note}. {supply}"

@@ -289,8 +289,13 @@ def _pharmacy_record(row: pd.Series) -> dict[str, Any]:
             "hours": [_day_hours(row, d) for d in DAYS]}
 
 
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December")
+
+
 def _fmt_date(d: dt.date) -> str:
-    return f"{d.day} {d.strftime('%B %Y')}"
+    """``31 December 2023`` whatever the machine's locale."""
+    return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
 
 
 def consultation_data(ctx: "RunContext", postcodes: pd.DataFrame | None = None,

@@ -77,3 +77,27 @@ def test_write_exports_notes_missing_chromium(tmp_path, monkeypatch):
     paths = write_exports(ctx)
     assert "pdf" not in paths and {"xlsx", "gpkg"} <= set(paths)
     assert any("Chromium is not installed" in n for n in ctx.notes)
+
+
+@pytest.mark.e2e
+def test_real_leicester_exports_byte_identical(tmp_path):
+    from pathlib import Path
+
+    from pna.config import load_config
+    from pna.pipeline import build_context
+    from pna.report.exports import spatial_layers
+
+    root = Path(__file__).resolve().parents[2]
+    if not (root.parent / "shared" / "pna-data").is_dir():
+        pytest.skip("shared data not present")
+    ctx = build_context(load_config(root / "config" / "leicester.yaml", output_dir=tmp_path / "out"))
+    x1 = export_xlsx(ctx.tables, tmp_path / "a.xlsx").read_bytes()
+    x2 = export_xlsx(ctx.tables, tmp_path / "b.xlsx").read_bytes()
+    assert x1 == x2
+    g1 = export_gpkg(spatial_layers(ctx), tmp_path / "a.gpkg").read_bytes()
+    g2 = export_gpkg(spatial_layers(ctx), tmp_path / "b.gpkg").read_bytes()
+    assert g1 == g2
+    wb = load_workbook(tmp_path / "a.xlsx", read_only=True)
+    assert len(wb.sheetnames) == len(ctx.tables) + 1 and all(len(n) <= 31 for n in wb.sheetnames)
+    assert {n for n, _ in pyogrio.list_layers(tmp_path / "a.gpkg")} >= {"area", "localities", "lsoa", "pharmacies",
+                                                                         "demand_walk"}

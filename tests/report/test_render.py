@@ -162,9 +162,9 @@ def test_table_view_formats_and_refs():
     assert tv.rows[1][2].ref == "provision/B/rate_per_10k" and tv.provenance == "src"
 
 
-@pytest.mark.e2e
-def test_real_leicester_report(tmp_path_factory):
-    """The full report from the real Leicester context (pna.pipeline.build_context)."""
+@pytest.fixture(scope="module")
+def leicester(tmp_path_factory):
+    """The real Leicester context (pna.pipeline.build_context) and its rendered report."""
     if not DATA.is_dir():
         pytest.skip("shared data not present")
     from pna.config import load_config
@@ -173,7 +173,13 @@ def test_real_leicester_report(tmp_path_factory):
     cfg = load_config(ROOT / "config" / "leicester.yaml", output_dir=tmp_path_factory.mktemp("leicester_report"))
     ctx = build_context(cfg)
     paths = render_report(ctx)
-    html = paths["report"].read_text(encoding="utf-8")
+    return ctx, paths, paths["report"].read_text(encoding="utf-8")
+
+
+@pytest.mark.e2e
+def test_real_leicester_report(leicester):
+    """The full report from the real Leicester context."""
+    ctx, paths, html = leicester
     prov = ctx.tables["provision"]
     area = prov[prov["level"] == "area"].iloc[0]
     assert 70 <= area["pharmacies"] <= 90
@@ -182,30 +188,23 @@ def test_real_leicester_report(tmp_path_factory):
         assert f'<th scope="row">{loc}</th>' in html
     sc = ctx.tables["selfcheck"]
     assert sc["passed"].all(), sc[~sc["passed"]].to_string()
-    assert "map_premises" in paths and "map_access_walk" in paths
-    assert "Statement 7: Map of premises" in html
+    assert {"map_premises", "map_access_walk", "map_rates", "map_imd"} <= set(paths)
+    assert "Statement 7: Map of premises" in html and "No service data was supplied" in html
 
 
-def test_empty_context_renders_and_says_what_is_missing(tmp_path):
-    from pna.pipeline import RunContext
-    from tests.report.synthetic import _cfg
+@pytest.mark.e2e
+def test_real_gap_statements_follow_the_rate_rule(leicester):
+    from pna.statements.rules import build_statements
 
-    ctx = RunContext(cfg=_cfg(tmp_path))
-    paths = render_report(ctx)
-    assert list(paths) == ["report"]
-    html = paths["report"].read_text(encoding="utf-8")
-    for text in ("Provision was not assessed", "Demography was not assessed", "Future needs were not assessed",
-                 "Walking access was not assessed", "The premises map was not drawn"):
-        assert text in html
+    ctx, _, _ = leicester
+    prov = ctx.tables["provision"]
+    loc = prov[prov["level"] == "locality"]
 
+    def gap_localities(threshold: float) -> set[str]:
+        c = ctx.cfg.model_copy(update={"gaps": ctx.cfg.gaps.model_copy(update={"min_rate_per_10k": threshold})})
+        st2 = build_statements(type(ctx)(**{**ctx.__dict__, "cfg": c}))[1]
+        return {f.words["loc"] for f in st2.findings if f.kind == "gap" and "loc" in f.words}
 
-def test_charts_are_accessible_svg():
-    from pna.report import charts
-
-    svg = charts.bar_chart("c1", "Rates <by> area", "desc & more", ["A", "B"], {"rate": [1.5, float("nan")]}, "per 10k")
-    assert svg.startswith('<svg class="chart" id="c1" role="img" aria-labelledby="c1-title c1-desc"')
-    assert '<title id="c1-title">Rates &lt;by&gt; area</title>' in svg and "desc &amp; more" in svg
-    assert svg.count("<rect x=") == 1   # NaN draws no bar
-    line = charts.line_chart("c2", "t", "d", [2025, 2030], {"A": [1, 2], "B": [2, 3]})
-    assert line.count("<polyline") == 2 and ">2030<" in line
-    assert charts.nice_ticks(7.3) == [0, 2, 4, 6, 8]
+    for thr in (ctx.cfg.gaps.min_rate_per_10k, 2.5):
+        assert gap_localities(thr) == set(loc.loc[loc["rate_per_10k"] < thr, "locality"])
+    assert gap_localities(2.5) > gap_localities(ctx.cfg.gaps.min_rate_per_10k)
