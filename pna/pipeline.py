@@ -214,15 +214,16 @@ def run(cfg: Config) -> RunContext:
 
     ensure_dir(cfg.out)
     ctx = build_context(cfg)
-    with progress.step("Writing tables"):
-        write_tables(ctx)
     with progress.step("Rendering the report, maps and consultation page"):
         from .assess.resilience import write_resilience
 
         write_resilience(ctx, {k: v for k, v in ctx.tables.items() if k.startswith("resilience_")},
-                         cfg.out / "maps")
+                         cfg.out / "resilience")
         render_report(ctx)
         build_consultation_page(ctx)
+    with progress.step("Writing tables"):
+        # After rendering: the report adds the statements and self-check tables.
+        write_tables(ctx)
     with progress.step("Exports (XLSX, GeoPackage, PDF)"):
         exports.export_all(ctx)
     write_json({"area": cfg.area.model_dump(), "as_at": cfg.as_at.isoformat(),

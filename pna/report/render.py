@@ -18,8 +18,7 @@ Optional inputs read here (paths relative to the project root):
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -462,8 +461,8 @@ def build_model(ctx: "RunContext", maps: list[MapOutput], services: pd.DataFrame
                  "not_assessed": "", "table": None, "beyond": None,
                  "threshold": getattr(cfg.gaps, f"{mode}_minutes")}
         if cov is None:
-            from ..statements.rules import _not_assessed_text
-            entry["not_assessed"] = _not_assessed_text(ctx, mode)
+            from ..statements.rules import not_assessed_text
+            entry["not_assessed"] = not_assessed_text(ctx, mode)
         else:
             cov = cov.copy()
             gt, grp = cov["group_type"].astype(str), cov["group"].astype(str)

@@ -432,7 +432,7 @@ def statement_2(ctx: "RunContext", gaps: "Gaps") -> Statement:
                     kind="gap"))
     for mode in MODES:
         if coverage_table(ctx, mode) is None:
-            st.findings.append(Finding(_not_assessed_text(ctx, mode), kind="not_assessed"))
+            st.findings.append(Finding(not_assessed_text(ctx, mode), kind="not_assessed"))
             continue
         n_mode = _coverage_findings(ctx, st, mode, gaps,
                                     ("area", "locality", "imd2019_quintile", "age_65plus"), gaps_only=True)
@@ -452,7 +452,7 @@ def statement_2(ctx: "RunContext", gaps: "Gaps") -> Statement:
     return st
 
 
-def _not_assessed_text(ctx: "RunContext", mode: str) -> str:
+def not_assessed_text(ctx: "RunContext", mode: str) -> str:
     if mode == "transit":
         if ctx.cfg.network.gtfs is None:
             return "Public transport access was not assessed: no timetable (GTFS) was supplied."
@@ -604,7 +604,7 @@ def statement_6(ctx: "RunContext", gaps: "Gaps") -> Statement:
                 MODE_WORDS[mode].capitalize() + ": {note}" + (" These figures are estimates." if res.is_estimate else ""),
                 words={"note": res.method_note.strip().rstrip(".") + "."}, kind="provisional" if res.is_estimate else "finding"))
         else:
-            st.findings.append(Finding(_not_assessed_text(ctx, mode), kind="not_assessed"))
+            st.findings.append(Finding(not_assessed_text(ctx, mode), kind="not_assessed"))
     cons = _table(ctx, "consultation_summary")
     if ctx.cfg.optional.consultation is None or cons is None:
         st.findings.append(Finding(
