@@ -124,8 +124,8 @@ class TransitSpec(ModeSpec):
 
 
 class Travel(_Strict):
-    walk: ModeSpec = ModeSpec(speed_kmh=4.8, circuity=1.3)
-    drive: DriveSpec = DriveSpec(circuity=1.35)
+    walk: ModeSpec = ModeSpec(speed_kmh=4.8, circuity=1.33)
+    drive: DriveSpec = DriveSpec(circuity=1.57)
     transit: TransitSpec = TransitSpec(thresholds_min=[5, 10, 15, 20, 30])
     exclude_distance_selling: bool = True
     max_snap_m: float = 500.0

@@ -21,7 +21,7 @@ def ensure_dir(path: Path) -> Path:
     return path
 
 
-def write_csv(df: pd.DataFrame, path: Path, float_format: str = "%.6g") -> Path:
+def write_csv(df: pd.DataFrame, path: Path, float_format: str = "%.10g") -> Path:
     """Write a CSV with fixed float formatting and Unix line endings (opens in Excel)."""
     ensure_dir(path.parent)
     data = df.drop(columns="geometry", errors="ignore")

@@ -84,39 +84,28 @@ def _geography(ctx: RunContext, national: pd.DataFrame) -> None:
         ctx.pharmacies, notes = assign.place_pharmacies(cfg, national, table, ctx.area, ctx.lsoa,
                                                         ctx.localities, q)
     else:
-        # No list: membership is decided by location. Candidates are the open ODS pharmacies in the
-        # postcode areas the coordinates cover; those among them that cannot be located are exceptions.
-        areas = set(table.index.str.extract(r"^([A-Z]{1,2})", expand=False).dropna())
-        cand = national[national["postcode"].str.extract(r"^([A-Z]{1,2})\d", expand=False).isin(areas)]
+        # No list: membership is decided by location, among the open ODS pharmacies.
         if getattr(cfg.inputs, "postcodes_from_osm", False) and cfg.network.osm_extract is not None:
-            located = _locate_from_osm(ctx, cand, table)
+            from .access.osm_geocode import pharmacies_from_osm
+
+            located = pharmacies_from_osm(cfg, national, q, postcodes=table.reset_index())
+            located["postcode_la"] = None
+            for n in located.attrs.get("notes", []):
+                ctx.note(n)
         else:
             overrides = cfg.project_path(cfg.overrides.geocode) if cfg.overrides.geocode else None
+            districts = set(table.index.str.split(" ").str[0])
+            cand = national[national["postcode"].str.split(" ").str[0].isin(districts)]
             located = geocode.geocode(cand, table, overrides, cfg.area.code, q, cfg.area.hwb_name)
+            ctx.note(f"{len(national) - len(cand)} open ODS pharmacies in postcode districts outside the "
+                     "available postcode coordinates were not considered.")
         located = located.drop(columns="in_area", errors="ignore")
         loc_over = cfg.project_path(cfg.overrides.locality) if cfg.overrides.locality else None
         ctx.pharmacies = assign.assign_pharmacies(located, ctx.lsoa, ctx.localities, ctx.area,
                                                   cfg.boundary_bands_km, cfg.locality_boundary_flag_m, loc_over, q)
         notes = list(ctx.pharmacies.attrs.get("notes", []))
-        ctx.note(f"{len(national) - len(cand)} open ODS pharmacies in postcode areas outside the available "
-                 "coordinates were not considered.")
     for n in notes:
         ctx.note(n)
-
-
-def _locate_from_osm(ctx: RunContext, cand: pd.DataFrame, table: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Place list-shaped rows on OSM pharmacies or OSM postcode points; the rest are exceptions."""
-    from .access.osm_geocode import locate_pharmacies
-
-    cfg, q = ctx.cfg, ctx.quality
-    extract = cfg.data_path(cfg.network.osm_extract)
-    out = locate_pharmacies(cand, extract, table.reset_index(), q)
-    placed = out[out["easting"].notna()].copy()
-    q.account("pharmacies located from OpenStreetMap", extract.name, len(out), len(placed),
-              len(out) - len(placed))
-    placed["postcode_la"] = None
-    return gpd.GeoDataFrame(placed, geometry=gpd.points_from_xy(placed["easting"], placed["northing"]),
-                            crs=27700)
 
 
 def _reconcile(ctx: RunContext, national: pd.DataFrame) -> None:

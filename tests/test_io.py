@@ -16,7 +16,7 @@ def test_write_csv_deterministic(tmp_path):
     df = pd.DataFrame({"x": [1 / 3, 2.0], "y": ["a", "b"]})
     p1, p2 = write_csv(df, tmp_path / "a.csv"), write_csv(df, tmp_path / "b.csv")
     assert p1.read_bytes() == p2.read_bytes()
-    assert p1.read_text().splitlines()[1] == "0.333333,a"
+    assert p1.read_text().splitlines()[1] == "0.3333333333,a"
 
 
 def test_normalise_zip_fixes_dates(tmp_path):

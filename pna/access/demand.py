@@ -63,10 +63,9 @@ def read_output_areas(cfg: Config) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """
     poly_path = cfg.data_path(cfg.inputs.output_areas)
     pop_path = cfg.data_path(cfg.inputs.output_area_population)
+    uri = _oa_polygon_uri(poly_path)
     try:
-        polys = gpd.read_file(_oa_polygon_uri(poly_path))
-    except InputError:
-        raise
+        polys = gpd.read_file(uri)
     except Exception as exc:  # GDAL errors carry no file name of ours
         raise InputError(poly_path, f"cannot read Output Area polygons: {exc}") from exc
     code = _pick(polys.columns, OA_CODE_COLUMNS, poly_path, "Output Area code")
@@ -215,8 +214,8 @@ def build_demand_points(cfg: Config, lsoa: gpd.GeoDataFrame,
     else:
         pts = _lsoa_points(lsoa, pd.Index(lsoa["lsoa11_code"]))
     attrs = lsoa.set_index("lsoa11_code")
-    pts["locality"] = attrs["locality"].reindex(pts["lsoa11_code"]).to_numpy() \
-        if "locality" in attrs else None
+    pts["locality"] = (attrs["locality"].reindex(pts["lsoa11_code"]).to_numpy()
+                       if "locality" in attrs else None)
     pts["imd2019_quintile"] = (attrs["imd2019_quintile"].reindex(pts["lsoa11_code"]).to_numpy()
                                if "imd2019_quintile" in attrs else np.nan)
     pts = pts[DEMAND_COLUMNS].sort_values("point_id", kind="stable").reset_index(drop=True)

@@ -178,7 +178,7 @@ def locate_pharmacies(pharmacies: pd.DataFrame, extract: str | Path, postcodes: 
     return out
 
 
-def pharmacies_from_osm(cfg, ods_open: pd.DataFrame, quality: QualityLog | None = None,
+def pharmacies_from_osm(cfg, candidates: pd.DataFrame, quality: QualityLog | None = None,
                         postcodes: pd.DataFrame | None = None):
     """Pharmacies for an area with no pharmaceutical list or postcode file, located from OSM.
 
@@ -190,8 +190,9 @@ def pharmacies_from_osm(cfg, ods_open: pd.DataFrame, quality: QualityLog | None 
     ----------
     cfg
         Config with ``network.osm_extract`` and ``area.hwb_name``.
-    ods_open
-        ``pna.loaders.pharmacies.pharmacies_open_on(ods, cfg.as_at)``.
+    candidates
+        List-shaped rows (``pna.loaders.pharmacies.list_from_ods`` of the ODS rows open on the
+        as-at date, classified), for every area; only those in the extract's districts are kept.
     postcodes
         From :func:`postcodes_from_osm` (read here if None).
 
@@ -204,16 +205,16 @@ def pharmacies_from_osm(cfg, ods_open: pd.DataFrame, quality: QualityLog | None 
     """
     import geopandas as gpd
 
-    from ..loaders.pharmacies import list_from_ods
-
     extract = cfg.data_path(cfg.network.osm_extract)
     pcs = postcodes_from_osm(extract, quality) if postcodes is None else postcodes
     districts = set(pcs["postcode"].str.split(" ").str[0])
-    pc = _normalise_postcode(ods_open["postcode"])
-    cand = ods_open[pc.str.split(" ").str[0].isin(districts).fillna(False).to_numpy()]
-    lst = list_from_ods(cand, cfg.area.hwb_name)
-    located = locate_pharmacies(lst, extract, pcs, quality)
+    pc = _normalise_postcode(candidates["postcode"])
+    cand = candidates[pc.str.split(" ").str[0].isin(districts).fillna(False).to_numpy()]
+    located = locate_pharmacies(cand, extract, pcs, quality)
     ok = located["easting"].notna()
+    if quality is not None:
+        quality.account("pharmacies located from OpenStreetMap", extract.name, len(located), int(ok.sum()),
+                        int((~ok).sum()))
     out = located[ok].reset_index(drop=True)
     gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["easting"], out["northing"]), crs=27700)
     counts = located["geocode_source"].value_counts()

@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..loaders.hours import DAYS
 from ..quality import InputError
+from .sites import day_range
 
 
 def _hours(specs: list[str] | None) -> dict[str, str]:
@@ -23,12 +23,10 @@ def _hours(specs: list[str] | None) -> dict[str, str]:
         days, sep, text = spec.partition("=")
         if not sep:
             raise InputError("--hours", f"{spec!r}: expected DAY=HH:MM-HH:MM or DAY-DAY=... (e.g. mon-fri=09:00-18:00)")
-        a, _, b = days.strip().lower().partition("-")
-        a, b = a[:3], (b or a)[:3]
-        if a not in DAYS or b not in DAYS or DAYS.index(b) < DAYS.index(a):
+        named = day_range(days)
+        if named is None:
             raise InputError("--hours", f"{spec!r}: {days!r} is not a day or a day range like mon-fri")
-        for d in DAYS[DAYS.index(a):DAYS.index(b) + 1]:
-            out[d] = text.strip()
+        out.update({d: text.strip() for d in named})
     return out
 
 

@@ -105,6 +105,23 @@ def _codes(value: Any) -> tuple[str, ...]:
     return tuple(str(v).strip().upper() for v in value)
 
 
+_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def day_range(text: str) -> list[str] | None:
+    """``"mon"``, ``"Monday"`` or ``"mon-fri"`` -> the days it names (``DAYS`` codes); None if not days."""
+    def one(t: str) -> int | None:
+        t = t.strip().lower()
+        hits = [i for i, name in enumerate(_DAY_NAMES) if len(t) >= 3 and name.startswith(t)]
+        return hits[0] if hits else None
+
+    a, _, b = text.partition("-")
+    i, j = one(a), one(b or a)
+    if i is None or j is None or j < i:
+        return None
+    return list(DAYS[i:j + 1])
+
+
 def application_from_mapping(raw: Mapping[str, Any], source: str = "application") -> Application:
     """Validate a mapping (from YAML/JSON or CLI flags) into an :class:`Application`.
 
@@ -150,13 +167,14 @@ def application_from_mapping(raw: Mapping[str, Any], source: str = "application"
         raise InputError(source, "hours must map days (mon..sun) to opening times like 09:00-18:00")
     hours: dict[str, str] = {}
     for day, text in hours_raw.items():
-        d = str(day).strip().lower()[:3]
-        if d not in DAYS:
-            raise InputError(source, f"hours: {day!r} is not a day (mon..sun)")
+        days = day_range(str(day))
+        if days is None:
+            raise InputError(source, f"hours: {day!r} is not a day or a day range like mon-fri")
         try:
-            hours[d] = format_day(parse_day("CLOSED" if text is None else str(text)))
+            value = format_day(parse_day("CLOSED" if text is None else str(text)))
         except HoursError as exc:
-            raise InputError(source, f"hours for {d}: {exc.reason}") from None
+            raise InputError(source, f"hours for {day}: {exc.reason}") from None
+        hours.update({d: value for d in days})
     services = raw.get("services") or ()
     if isinstance(services, str):
         services = [s.strip() for s in services.split(",") if s.strip()]

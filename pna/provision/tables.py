@@ -24,6 +24,7 @@ CATEGORIES = [
     "weekdays + Saturday morning only",
     "weekdays only",
     "other",
+    "hours unknown",
 ]
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -33,6 +34,11 @@ def is_pharmacy(df: pd.DataFrame) -> pd.Series:
     if "is_dac" in df:
         return ~df["is_dac"].fillna(False).astype(bool)
     return pd.Series(True, index=df.index)
+
+
+def total_weekly_hours(ph: pd.DataFrame) -> float:
+    """Sum of weekly hours; unknown hours (no list, e.g. Wales) make the total unknown, not smaller."""
+    return float(ph["weekly_hours"].sum()) if ph["weekly_hours"].notna().all() else float("nan")
 
 
 def _rate(num: float, den: float) -> float:
@@ -112,8 +118,10 @@ def opening_hours_table(pharmacies: pd.DataFrame, lsoa: pd.DataFrame, localities
     rows = []
     for level, name, ph in _groups(pharmacies, localities, area_name):
         population = float(pop.get(name, np.nan)) if level == "locality" else float(lsoa["pop_total"].sum())
-        hours = float(ph["weekly_hours"].sum())
+        known = ph["weekly_hours"].notna()
+        hours = total_weekly_hours(ph)
         rows.append({"level": level, "locality": name, "population": population, "pharmacies": len(ph),
+                     "hours_unknown": int((~known).sum()),
                      "weekly_hours": hours, "hours_per_10k": _rate(hours, population),
                      "late_weekday": int(ph["late_weekday"].sum()), "sat_pm": int(ph["sat_pm"].sum()),
                      "sunday": int(ph["sunday"].sum())})
@@ -127,7 +135,7 @@ def boundary_bands_table(pharmacies: pd.DataFrame, bands: list[str], sources: li
         ph = pharmacies[(pharmacies["band"] == band) & is_pharmacy(pharmacies)]
         row = {"band": band, "pharmacies": len(ph), "hundred_hour": int(ph["is_100_hour"].sum()),
                "distance_selling": int(ph["is_distance_selling"].sum()), "lps": int(ph["is_lps"].sum()),
-               "weekly_hours": float(ph["weekly_hours"].sum()), "late_weekday": int(ph["late_weekday"].sum()),
+               "weekly_hours": total_weekly_hours(ph), "late_weekday": int(ph["late_weekday"].sum()),
                "sat_pm": int(ph["sat_pm"].sum()), "sunday": int(ph["sunday"].sum())}
         counts = ph["opening_category"].value_counts()
         row.update({cat: int(counts.get(cat, 0)) for cat in CATEGORIES})

@@ -93,6 +93,7 @@ def col_kind(col: str, s: pd.Series) -> str:
         return "count"
     if pd.api.types.is_float_dtype(s):
         v = s.dropna().to_numpy()
+        v = v[np.isfinite(v)]
         return "count" if v.size and np.all(np.abs(v - np.round(v)) < 1e-9) else "number"
     return "text"
 

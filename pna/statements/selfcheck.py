@@ -202,7 +202,8 @@ def _sums(c: _Checks, tables: dict[str, pd.DataFrame]) -> None:
         for col in cols:
             if col in df:
                 c.close("sums", f"{name}: localities sum to area ({col})", float(area[col].iloc[0]),
-                        float(loc[col].astype(float).sum()), "sum of locality rows", rel=1e-9, abs_=0.5)
+                        float(loc[col].astype(float).sum(skipna=False)), "sum of locality rows", rel=1e-9,
+                        abs_=0.5)
     demo = tables.get("demography")
     if demo is not None and not demo.empty:
         age = [c_ for c_ in ("age_0_17", "age_18_64", "age_65plus") if c_ in demo]

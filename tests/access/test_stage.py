@@ -7,11 +7,12 @@ import pytest
 import rasterio
 
 from pna.access.result import AccessResult
+from pna.access.supply import select_supply
 from pna.access.stage import run_access
 from pna.config import load_config
 from pna.geography.area import build_area
 from pna.geography.assign import assign_pharmacies, place_pharmacies
-from pna.loaders.pharmacies import load_ods_history, national_list, pharmacies_open_on
+from pna.loaders.pharmacies import classify, list_from_ods, load_ods_history, national_list, pharmacies_open_on
 from pna.loaders.postcodes import postcode_table
 from pna.access.osm_geocode import pharmacies_from_osm
 from pna.quality import QualityLog
@@ -41,7 +42,7 @@ def newport(tmp_path_factory):
     q = QualityLog()
     area, lsoa, loc = build_area(cfg, q)
     ods = load_ods_history(cfg.data_path(cfg.inputs.ods_history), q)
-    located = pharmacies_from_osm(cfg, pharmacies_open_on(ods, cfg.as_at), q)
+    located = pharmacies_from_osm(cfg, classify(list_from_ods(pharmacies_open_on(ods, cfg.as_at), cfg.area.hwb_name), cfg), q)
     ph = assign_pharmacies(located, lsoa, loc, area, cfg.boundary_bands_km, cfg.locality_boundary_flag_m,
                            None, q)
     models, res = run_access(cfg, ph, lsoa, loc, area, q, graphs=newport_graphs())
@@ -112,4 +113,4 @@ def test_leicester_straight_line(tmp_path):
     q5 = res["walk"].coverage.query("group_type == 'imd2019_quintile'")
     assert set(q5["group"]) == {"1", "2", "3", "4", "5"}
     iso = res["walk"].isochrones
-    assert len(iso) == 4 * len(ph)
+    assert len(iso) == 4 * len(select_supply(ph, cfg))

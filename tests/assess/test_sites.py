@@ -77,3 +77,15 @@ def test_example_application_file():
     app = read_application(Path(pna.assess.__file__).parent / "example_application.yaml")
     assert app.kind == "new" and app.site == {"postcode": "LE3 1UZ"} and app.hours["sat"] == "09:00-13:00"
     assert app.slug == "example-new-parks" and len(app.services) == 3
+
+
+def test_day_ranges_in_mappings():
+    from pna.assess.sites import application_from_mapping, day_range
+
+    assert day_range("mon-fri") == ["mon", "tue", "wed", "thu", "fri"]
+    assert day_range("Saturday") == ["sat"]
+    assert day_range("fri-mon") is None and day_range("mo") is None and day_range("monkey") is None
+    app = application_from_mapping({"kind": "new", "site": {"postcode": "LE1 1AA"},
+                                    "hours": {"mon-fri": "09:00-18:00", "sat": "09:00-13:00"}})
+    assert app.hours["wed"] == app.hours["fri"] != app.hours["sat"]
+    assert "sun" not in app.hours

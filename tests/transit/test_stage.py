@@ -52,10 +52,10 @@ def test_run_transit_without_gtfs_is_labelled_estimate(inputs):
     assert (res.method, res.is_estimate) == ("straight_line", True)
     assert res.method_note.startswith("Estimate: no bus timetable") and "12 km/h" in res.method_note
     d = demand.geometry
-    # 12 km/h = 200 m/min, x1.3 circuity
+    # 12 km/h = 200 m/min, times the configured circuity
     x = np.hypot(sites.geometry.x.to_numpy()[:, None] - d.x.to_numpy()[None],
                  sites.geometry.y.to_numpy()[:, None] - d.y.to_numpy()[None]).min(axis=0)
-    assert np.allclose(res.demand["minutes"], x * 1.3 / 200.0)
+    assert np.allclose(res.demand["minutes"], x * cfg.travel.transit.circuity / 200.0)
 
 
 def test_run_transit_walk_graph(inputs):
