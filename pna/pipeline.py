@@ -136,12 +136,30 @@ def _access(ctx: RunContext) -> None:
     demand = results["walk"].demand
     t_model, t_result = run_transit(cfg, ctx.pharmacies, demand, q, walk_graph=walk_graph)
     ctx.models["transit"], ctx.access["transit"] = t_model, t_result
+    _open_scenarios(ctx)
     for mode, res in ctx.access.items():
         ctx.tables[f"coverage_{mode}"] = res.coverage
         for name, table in res.extra_tables.items():
             ctx.tables[name] = table
         if res.is_estimate:
             ctx.note(f"{mode.capitalize()} travel times are estimates. {res.method_note}")
+
+
+def _open_scenarios(ctx: RunContext) -> None:
+    """Who can reach a pharmacy that is open when they arrive: weekday evening, Saturday, Sunday."""
+    from .access.open_now import scenario_table
+    from .access.supply import select_supply
+
+    cfg = ctx.cfg
+    sites = select_supply(ctx.pharmacies, cfg)
+    if "hours_known" in sites and not sites["hours_known"].fillna(False).astype(bool).any():
+        ctx.note("Access to an open pharmacy at set times was not assessed: opening hours are unknown.")
+        return
+    demand = ctx.access["walk"].demand
+    thresholds = {m: list(getattr(cfg.travel, m).thresholds_min) for m in ctx.models}
+    cite = "; ".join(dict.fromkeys(r.coverage["provenance"].iloc[0] for r in ctx.access.values()
+                                   if len(r.coverage)))
+    ctx.tables["open_access"] = scenario_table(ctx.models, sites, demand, thresholds, provenance=cite)
 
 
 def _provision(ctx: RunContext) -> None:

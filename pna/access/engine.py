@@ -73,9 +73,8 @@ class NetworkModel:
     -----
     A trip is: straight connector from the home to its street node (at
     :func:`connector_speed_kmh`), the network route, and the straight connector from the
-    pharmacy's street node to the pharmacy. In :meth:`nearest` the nearest pharmacy is chosen
-    on network time between street nodes (compiled multi-source search) and its own connector
-    leg is then added; pharmacies stand on streets, so the connector rarely changes the choice.
+    pharmacy's street node to the pharmacy. In :meth:`nearest` each pharmacy's connector leg
+    is the start-up offset of one compiled multi-source search, so the choice is exact.
     """
 
     method = "network"
@@ -144,14 +143,17 @@ class NetworkModel:
         n = self.graph.n_nodes
         if ok.size == 0:
             return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
-        secs, src = self._routing.nearest_source_times(self.graph, node[ok], limit_s=limit_s, reverse=True)
+        # Each pharmacy's own connector leg is a start-up offset of the search, so the nearest
+        # pharmacy is chosen with it included (exact, not chosen first and corrected after).
+        secs, src = self._routing.nearest_source_times(self.graph, node[ok], limit_s=limit_s, reverse=True,
+                                                       source_offset_s=conn[ok])
         secs = np.asarray(secs, dtype=float)
         src = np.asarray(src, dtype=np.int64)
         reached = (src >= 0) & np.isfinite(secs)
         site_idx = np.full(n, -1, dtype=np.int64)
         site_idx[reached] = ok[src[reached]]
         out = np.full(n, np.inf)
-        out[reached] = secs[reached] + conn[site_idx[reached]]
+        out[reached] = secs[reached]
         return out, site_idx
 
     def nearest(self, sites: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -491,6 +491,29 @@ def build_model(ctx: "RunContext", maps: list[MapOutput], services: pd.DataFrame
                     f"t-beyond-{mode}")
         access.append(entry)
     m["access"] = access
+    if has("open_access"):
+        oa = t["open_access"].copy()
+        oa["_label"] = oa["scenario"].astype(str) + ", " + oa["mode"].map(MODE_WORDS).fillna(oa["mode"]) + \
+            np.where(oa["is_estimate"].astype(bool), " (estimate)", "")
+        tv["open_access"] = pivot_view(oa, "open_access", "Share of residents who can reach a pharmacy that is open "
+                                       "when they arrive, leaving at the time shown", "_label", "threshold_min",
+                                       "share_within", "t-open-access", "share", "Leaving at, by", "{} min")
+    res_tables = []
+    for mode in MODES:
+        r = t.get(f"resilience_{mode}")
+        if not isinstance(r, pd.DataFrame) or r.empty:
+            continue
+        thr = getattr(cfg.gaps, f"{mode}_minutes")
+        top = r[(r["threshold_min"] == thr) & r["necessary"].astype(bool)]
+        if top.empty:
+            continue
+        res_tables.append(table_view(
+            top.head(MAX_REPORT_ROWS), f"resilience_{mode}",
+            f"Pharmacies whose closure alone would leave residents beyond {thr} minutes by {MODE_WORDS[mode]}"
+            + (" (estimate)" if bool(top["is_estimate"].iloc[0]) else ""),
+            [c for c in ("rank", "ods_code", "trading_name", "postcode", "locality", "population_losing",
+                         "pop_65plus_losing", "max_minutes_after") if c in top], f"t-resilience-{mode}"))
+    m["resilience"] = res_tables
     if services is not None:
         sp = t.get("service_provision")
         tv["services"] = table_view(sp, "service_provision", "Pharmacies providing each service, by locality")
