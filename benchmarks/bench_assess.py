@@ -247,7 +247,7 @@ def main(argv=None) -> int:
                          f"{v['speedup']:.1f}× | {v['max_abs_diff_min']:.2g} |")
         lines.append(f"| {res['model']} | | | resilience table (all sites) | {res['resilience_incremental_s'] * 1e3:.1f} | "
                      f"{res['resilience_full_s'] * 1e3:.1f} | {res['resilience_speedup']:.1f}× | |")
-    lines += ["", f"Precompute (per-site minutes, K nearest): " + "; ".join(
+    lines += ["", "Precompute (per-site minutes, K nearest): " + "; ".join(
         f"{r['model']} {r['precompute_s'] * 1e3:.1f} ms" for r in results) + ".", "",
         f"One complete Leicester assessment (all {len(ctx.models)} modes, incl. coverage tables): "
         f"{t_assess * 1e3:.0f} ms after building the states once ({t_states * 1e3:.0f} ms).", "",

@@ -34,7 +34,7 @@ from pna.config import load_config  # noqa: E402
 from pna.io import write_json, write_text  # noqa: E402
 from pna.quality import QualityLog  # noqa: E402
 from pna.transit.gtfs import load_feed  # noqa: E402
-from pna.transit.model import TransitModel, hhmm_to_s  # noqa: E402
+from pna.transit.model import TransitModel  # noqa: E402
 from pna.transit.raptor import INF, WalkLinks, route_many  # noqa: E402
 from pna.transit.reference import TimeExpandedGraph  # noqa: E402
 

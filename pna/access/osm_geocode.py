@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from pyproj import Transformer
 
+from ..loaders.postcodes import normalise_postcodes
 from ..quality import QualityLog
 from . import osm
 
@@ -28,12 +29,6 @@ _PC = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})$")
 # Words that say nothing about which pharmacy a name means.
 _STOP = frozenset({"PHARMACY", "PHARMACIES", "CHEMIST", "CHEMISTS", "LTD", "LIMITED", "THE", "AND", "&",
                    "UK", "PLC", "STORE", "STORES", "NEWPORT", "SUPERSTORE", "INSTORE", "IN"})
-
-
-def _normalise_postcode(values: pd.Series) -> pd.Series:
-    s = values.astype("string").str.upper().str.replace(r"\s+", "", regex=True)
-    m = s.str.extract(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
-    return (m[0] + " " + m[1]).where(m[0].notna())
 
 
 def postcodes_from_osm(extract: str | Path, quality: QualityLog | None = None) -> pd.DataFrame:
@@ -54,7 +49,7 @@ def postcodes_from_osm(extract: str | Path, quality: QualityLog | None = None) -
         (``osm_address``), sorted by postcode.
     """
     pts = osm.read_address_points(extract)
-    pc = _normalise_postcode(pts["postcode"])
+    pc = normalise_postcodes(pts["postcode"])
     bad = pc.isna()
     if quality is not None:
         for r in pts[bad].itertuples():
@@ -112,7 +107,7 @@ def locate_pharmacies(pharmacies: pd.DataFrame, extract: str | Path, postcodes: 
     osm_ph = osm.read_pharmacies(extract)
     x, y = _TO_BNG.transform(osm_ph["lon"].to_numpy(float), osm_ph["lat"].to_numpy(float))
     osm_ph = osm_ph.assign(easting=np.round(x, 1), northing=np.round(y, 1),
-                           pc=_normalise_postcode(osm_ph["postcode"]),
+                           pc=normalise_postcodes(osm_ph["postcode"]),
                            tok=osm_ph["name"].map(_tokens) if len(osm_ph) else [],
                            ref=osm_ph["osm_type"] + "/" + osm_ph["osm_id"].astype(str))
     out = pharmacies.copy()
@@ -120,7 +115,7 @@ def locate_pharmacies(pharmacies: pd.DataFrame, extract: str | Path, postcodes: 
     out["northing"] = np.nan
     out["geocode_source"] = None
     out["osm_ref"] = None
-    pc = _normalise_postcode(out["postcode"])
+    pc = normalise_postcodes(out["postcode"])
     pcs = postcodes.set_index("postcode") if "postcode" in postcodes.columns else postcodes
     used: set[str] = set()
     toks = out["trading_name"].map(_tokens) if "trading_name" in out else pd.Series(
@@ -208,7 +203,7 @@ def pharmacies_from_osm(cfg, candidates: pd.DataFrame, quality: QualityLog | Non
     extract = cfg.data_path(cfg.network.osm_extract)
     pcs = postcodes_from_osm(extract, quality) if postcodes is None else postcodes
     districts = set(pcs["postcode"].str.split(" ").str[0])
-    pc = _normalise_postcode(candidates["postcode"])
+    pc = normalise_postcodes(candidates["postcode"])
     cand = candidates[pc.str.split(" ").str[0].isin(districts).fillna(False).to_numpy()]
     located = locate_pharmacies(cand, extract, pcs, quality)
     ok = located["easting"].notna()

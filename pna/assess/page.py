@@ -12,7 +12,7 @@ import pandas as pd
 from pyproj import Transformer
 
 from ..io import stable_ids, write_csv, write_json, write_text
-from ..report.maps import OSM_ATTRIBUTION, esc
+from ..report.maps import OSM_ATTRIBUTION, esc, legend_html
 from .assessor import AssessmentResult
 from .sites import NEAR_M, NOTIFY_M
 
@@ -43,17 +43,6 @@ def _num(v: Any, dp: int = 0) -> str:
 
 def _pct(v: Any) -> str:
     return "–" if v is None or not np.isfinite(float(v)) else f"{100 * float(v):.1f}%"
-
-
-def legend_html(title: str, items: list[tuple[str, str]]) -> str:
-    """A visible legend panel for a folium map (escaped text)."""
-    rows = "".join(f'<li><span style="display:inline-block;width:14px;height:14px;margin-right:6px;'
-                   f'vertical-align:middle;border:1px solid #212b32;background:{c}"></span>{esc(t)}</li>'
-                   for t, c in items)
-    return (f'<div class="pna-legend" role="region" aria-label="Legend" style="position:absolute;z-index:1000;'
-            f'bottom:24px;left:10px;background:#fff;color:#212b32;padding:8px 10px;border:1px solid #425563;'
-            f'font:14px/1.4 Arial,sans-serif"><strong>{esc(title)}</strong>'
-            f'<ul style="list-style:none;margin:4px 0 0;padding:0">{rows}</ul></div>')
 
 
 def finish_map(m: folium.Map, title: str, legend_title: str, legend: list[tuple[str, str]]) -> str:

@@ -28,6 +28,7 @@ from scipy.spatial import cKDTree
 
 from ..io import write_text
 from ..loaders.hours import DAYS, HoursError, is_blank, parse_day
+
 from ..provenance import PROVENANCE_COLUMN
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -91,14 +92,6 @@ def readable_case(text: object) -> str:
     # keep full postcodes (outward + inward) upper case
     return re.sub(r"\b([A-Z]{1,2}[0-9][A-Z0-9]?) ([0-9][A-Za-z]{2})\b",
                   lambda m: f"{m.group(1)} {m.group(2).upper()}", out)
-
-
-def normalise_postcode(text: object) -> str | None:
-    """``"le11aa"`` → ``"LE1 1AA"``; None if it is not a UK postcode (same rule as the page)."""
-    if text is None:
-        return None
-    m = _POSTCODE.match(re.sub(r"\s+", "", str(text)).upper())
-    return f"{m.group(1)} {m.group(2)}" if m else None
 
 
 def _day_hours(row: pd.Series, day: str) -> list[list[int]] | str | None:

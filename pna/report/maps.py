@@ -111,11 +111,12 @@ def base_map(ctx: "RunContext") -> folium.Map:
     return m
 
 
-def _legend_html(title: str, items: list[tuple[str, str]]) -> str:
+def legend_html(title: str, items: list[tuple[str, str]]) -> str:
+    """A visible legend panel for a folium map (escaped text)."""
     rows = "".join(f'<li><span style="display:inline-block;width:14px;height:14px;margin-right:6px;'
                    f'vertical-align:middle;border:1px solid #212b32;background:{c}"></span>{esc(lbl)}</li>'
                    for lbl, c in items)
-    return (f'<div class="pna-legend" style="position:absolute;z-index:1000;bottom:24px;left:10px;'
+    return (f'<div class="pna-legend" role="region" aria-label="Legend" style="position:absolute;z-index:1000;bottom:24px;left:10px;'
             f'background:#fff;color:#212b32;padding:8px 10px;border:1px solid #425563;font:14px/1.4 Arial,sans-serif;'
             f'max-width:45%"><strong>{esc(title)}</strong><ul style="list-style:none;margin:4px 0 0;padding:0">'
             f'{rows}</ul></div>')
@@ -126,7 +127,7 @@ _VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>', re.S)
 
 def save_map(m: folium.Map, path: Path, title: str, legend_title: str, legend: list[tuple[str, str]]) -> Path:
     """Render ``m`` with a legend, a page title and language, and stable ids; write it to ``path``."""
-    m.get_root().html.add_child(folium.Element(_legend_html(legend_title, legend)))
+    m.get_root().html.add_child(folium.Element(legend_html(legend_title, legend)))
     folium.LayerControl(collapsed=True).add_to(m)
     text = m.get_root().render()
     text = text.replace("<html>", '<html lang="en">', 1)

@@ -61,7 +61,7 @@ class TimeExpandedGraph:
         self.adj: list[list[tuple[int, int]]] = []
         for s, ts in self.times.items():
             for k in range(self.K + 1):
-                prev = None
+                prev, last_t = None, 0
                 for t in ts:
                     n = self._node(("B", s, t, k))
                     if prev is not None:

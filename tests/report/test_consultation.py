@@ -16,8 +16,9 @@ import pytest
 from shapely.geometry import box
 
 from pna.report.consultation import (area_postcodes, build_consultation_page, consultation_data,
-                                     json_for_script, normalise_postcode, postcode_minutes,
-                                     readable_case, render_consultation_html)
+                                     json_for_script, postcode_minutes, readable_case,
+                                     render_consultation_html)
+from pna.loaders.postcodes import normalise_postcode
 from tests.report.conftest import EVIL, context_with_output, nearest_face_to_face
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pna.report.render import load_consultation, load_services, render_report, table_view
+from pna.report.render import render_report, table_view
 from tests.report.synthetic import synthetic_context
 
 ROOT = Path(__file__).resolve().parents[2]

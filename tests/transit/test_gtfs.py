@@ -101,7 +101,7 @@ def test_broken_references_quarantined_and_counted(tmp_path):
     assert any("trip_id TX not in trips.txt" in r for r in s["reason"])
     assert len(feed.trips) == 3 and len(feed.stop_times) == 7
     acc = q.accounting_table().set_index("check")
-    row = acc.loc[f"gtfs:f:stop_times"]
+    row = acc.loc["gtfs:f:stop_times"]
     assert (row["rows_in"], row["accepted"], row["quarantined"]) == (9, 7, 2)
 
 
