@@ -129,6 +129,8 @@ class Travel(_Strict):
     transit: TransitSpec = TransitSpec(thresholds_min=[5, 10, 15, 20, 30])
     exclude_distance_selling: bool = True
     max_snap_m: float = 500.0
+    isochrone_modes: list[Literal["walk", "drive"]] = Field(
+        default=["walk", "drive"], description="Modes whose per-pharmacy catchment polygons are drawn")
 
 
 class Network(_Strict):

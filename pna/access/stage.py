@@ -82,7 +82,7 @@ def run_access(cfg: Config, pharmacies: gpd.GeoDataFrame, lsoa: gpd.GeoDataFrame
     info(sites.attrs.get("supply_note", ""))
     network = cfg.network.osm_extract is not None
     if isochrone_modes is None:
-        isochrone_modes = tuple(m for m in modes if m == "walk") if network else tuple(modes)
+        isochrone_modes = tuple(m for m in modes if m in cfg.travel.isochrone_modes)
     if network and graphs is None:
         from .graph import build_graphs
 
@@ -119,8 +119,7 @@ def run_access(cfg: Config, pharmacies: gpd.GeoDataFrame, lsoa: gpd.GeoDataFrame
                 raster = write_time_raster(model, sites, area, cfg.out / "rasters" / f"{mode}_minutes.tif")
             note = model.method_note
             if network and mode not in isochrone_modes:
-                note = (f"{note}. No {mode} catchment polygons were drawn: each covers most of the "
-                        "area within minutes")
+                note = (f"{note}. No {mode} catchment polygons were drawn (travel.isochrone_modes)")
             supply = sites.attrs.get("supply_note")
             if supply:
                 note = f"{note}. {supply}"
