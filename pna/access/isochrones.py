@@ -25,24 +25,32 @@ def _empty() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"ods_code": [], "threshold_min": []}, geometry=[], crs=27700)
 
 
-def reached_segments(graph: "StreetGraph", node_seconds: np.ndarray, budget_s: float) -> np.ndarray:
-    """Line segments (k, 2, 2) of the network from which the site is reached within ``budget_s``.
+def edge_fractions(graph: "StreetGraph", node_seconds: np.ndarray, budget_s: float) -> np.ndarray:
+    """Per edge u→v, the fraction next to v from which the site is reached within ``budget_s``.
 
     ``node_seconds`` is the time from each node *to* the site. A point a fraction ``f`` along
     edge u→v reaches the site via v in ``(1 − f)·t_e + T[v]``, so the reached part of the edge is
     the stretch next to v of fraction ``min(1, (budget − T[v]) / t_e)``; edges whose v is not
     reached contribute nothing (the reverse edge v→u covers the other direction where it exists).
     """
+    t = graph.edges["time_s"].to_numpy(float)
+    tv = node_seconds[graph.edges["v"].to_numpy()]
+    return np.clip((budget_s - tv) / np.maximum(t, 1e-9), 0.0, 1.0)
+
+
+def segments_of(graph: "StreetGraph", frac: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
+    """Line segments (k, 2, 2): the reached stretch of each kept edge (edges are straight)."""
+    keep = frac > 0 if keep is None else keep & (frac > 0)
     e = graph.edges
-    u = e["u"].to_numpy()
-    v = e["v"].to_numpy()
-    t = e["time_s"].to_numpy(float)
-    tv = node_seconds[v]
-    frac = np.clip((budget_s - tv) / np.maximum(t, 1e-9), 0.0, 1.0)
-    keep = frac > 0
-    xy_u, xy_v, f = graph.node_xy[u[keep]], graph.node_xy[v[keep]], frac[keep]
-    start = xy_v + (xy_u - xy_v) * f[:, None]  # edges are straight between OSM nodes
+    u, v = e["u"].to_numpy()[keep], e["v"].to_numpy()[keep]
+    xy_u, xy_v, f = graph.node_xy[u], graph.node_xy[v], frac[keep]
+    start = xy_v + (xy_u - xy_v) * f[:, None]
     return np.stack([start, xy_v], axis=1)
+
+
+def reached_segments(graph: "StreetGraph", node_seconds: np.ndarray, budget_s: float) -> np.ndarray:
+    """Line segments (k, 2, 2) of the network from which the site is reached within ``budget_s``."""
+    return segments_of(graph, edge_fractions(graph, node_seconds, budget_s))
 
 
 def catchment_polygon(segments: np.ndarray, buffer_m: float, grid_m: float = 5.0):
@@ -113,14 +121,21 @@ def network_isochrones(graph: "StreetGraph", sites: gpd.GeoDataFrame, thresholds
         if node[k] < 0:
             continue
         secs = dijkstra(graph.csr_reverse, directed=True, indices=int(node[k]), limit=limit)
+        # Catchments nest: each threshold adds only the streets not already wholly reached
+        # to the previous polygon, so the large unions are not redone per threshold.
+        prev_frac, poly = np.zeros(len(graph.edges)), None
         for th in sorted(thresholds_min):
             budget = th * 60.0 - conn_s[k]
             if budget <= 0:
                 continue
-            seg = reached_segments(graph, secs, budget)
-            if len(seg) == 0:
+            frac = edge_fractions(graph, secs, budget)
+            seg = segments_of(graph, frac, keep=prev_frac < 1.0)
+            if len(seg):
+                part = catchment_polygon(seg, buffer_m, grid_m)
+                poly = part if poly is None else shapely.union(poly, part)
+            prev_frac = frac
+            if poly is None:
                 continue
-            poly = catchment_polygon(seg, buffer_m, grid_m)
             rows.append((sites["ods_code"].iloc[k], int(th)))
             geoms.append(poly)
     if not rows:

@@ -63,3 +63,20 @@ def test_straightline_circles():
     r10 = 80 * 10 / 1.3
     a = iso[iso["threshold_min"] == 10].geometry.area.to_numpy()
     np.testing.assert_allclose(a, np.pi * r10 ** 2, rtol=0.01)
+
+
+def test_incremental_catchments_equal_direct_union():
+    """Each threshold's polygon, built by adding newly reached streets to the previous one,
+    is the polygon of all streets reached at that threshold (drive, one-way streets)."""
+    from pna.access.isochrones import catchment_polygon
+
+    g = newport_graphs()["drive"]
+    sites = osm_sites().head(2)
+    iso = network_isochrones(g, sites, [5, 10, 15], buffer_m=50)
+    node, _ = snap(g, np.c_[sites.geometry.x, sites.geometry.y], 500)
+    for code, n in zip(sites["ods_code"], node):
+        secs = dijkstra(g.csr_reverse, directed=True, indices=int(n), limit=15 * 60)
+        for th in (5, 10, 15):
+            direct = catchment_polygon(reached_segments(g, secs, th * 60), 50)
+            got = iso[(iso["ods_code"] == code) & (iso["threshold_min"] == th)].geometry.iloc[0]
+            assert direct.symmetric_difference(got).area / direct.area < 0.005

@@ -76,9 +76,13 @@ def test_newport_network_coverage(newport):
 
 def test_newport_outputs(newport):
     cfg, q, lsoa, ph, models, res = newport
-    iso = res["walk"].isochrones
-    assert iso is not None and len(iso) > 0 and set(iso["threshold_min"]) <= {5, 10, 15, 20}
-    assert res["drive"].isochrones is None
+    for mode in cfg.travel.isochrone_modes:
+        iso = res[mode].isochrones
+        assert iso is not None and len(iso) > 0 and set(iso["threshold_min"]) <= {5, 10, 15, 20}
+        # catchments nest: a longer time never covers less
+        for _, g in iso.groupby("ods_code"):
+            areas = g.sort_values("threshold_min").geometry.area.to_numpy()
+            assert (np.diff(areas) >= -1e-6).all()
     for mode in ("walk", "drive"):
         p = res[mode].raster_path
         assert p == cfg.out / "rasters" / f"{mode}_minutes.tif"
