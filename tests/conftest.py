@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 from pathlib import Path
 
 import pytest
@@ -22,3 +24,29 @@ def leicester_cfg(data_dir):
     from pna.config import load_config
 
     return load_config(ROOT / "config" / "leicester.yaml", data_dir=data_dir)
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="session")
+def leicester_runs(tmp_path_factory, data_dir):
+    """Two runs into the same folder (as `make pna` twice would): digests of each, and the last run."""
+    from pna.config import load_config
+    from pna.pipeline import run
+
+    out = tmp_path_factory.mktemp("leicester")
+    cfg = load_config(ROOT / "config" / "leicester.yaml", data_dir=data_dir, output_dir=out)
+    digests = []
+    for _ in range(2):
+        shutil.rmtree(out)
+        ctx = run(cfg)
+        digests.append(_digests(out))
+    return digests, (ctx, out)
+
+
+@pytest.fixture(scope="session")
+def leicester(leicester_runs):
+    return leicester_runs[1]

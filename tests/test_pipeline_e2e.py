@@ -2,41 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-import shutil
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
-from pna.config import load_config
-from pna.pipeline import run
-
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.e2e
-
-
-def _digests(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-@pytest.fixture(scope="session")
-def leicester_runs(tmp_path_factory, data_dir):
-    """Two runs into the same folder (as `make pna` twice would): digests of each, and the last run."""
-    out = tmp_path_factory.mktemp("leicester")
-    cfg = load_config(ROOT / "config" / "leicester.yaml", data_dir=data_dir, output_dir=out)
-    digests = []
-    for _ in range(2):
-        shutil.rmtree(out)
-        ctx = run(cfg)
-        digests.append(_digests(out))
-    return digests, (ctx, out)
-
-
-@pytest.fixture(scope="session")
-def leicester(leicester_runs):
-    return leicester_runs[1]
 
 
 def test_outputs_exist(leicester):

@@ -203,3 +203,37 @@ def test_pharmacy_name_with_script_is_shown_as_text(browser, serve, evil_site_di
     pg.wait_for_timeout(100)
     assert dialogs == []
     context.close()
+
+
+def test_real_leicester_report_has_no_axe_violations(page, serve, leicester):
+    """The report `make pna` writes for Leicester, not only the synthetic one."""
+    _, out = leicester
+    page.goto(serve(out) + "/report.html")
+    assert page.locator("h1").count() == 1
+    violations = axe_violations(page)
+    assert not violations, describe(violations)
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    violations = axe_violations(page)
+    assert not violations, describe(violations)
+
+
+def test_assessment_page_has_no_axe_violations(page, serve, leicester, tmp_path):
+    """The one-page application assessment NHS England reviewers read."""
+    from pna.assess.assessor import assess_application
+    from pna.assess.page import write_assessment
+    from pna.assess.sites import application_from_mapping
+
+    ctx, _ = leicester
+    app = application_from_mapping({"kind": "new", "name": "Proposed <b>pharmacy</b>", "site": {"postcode": "LE3 1UZ"},
+                                    "hours": {"mon-fri": "09:00-18:30", "sat": "09:00-13:00"}})
+    paths = write_assessment(assess_application(ctx, app), tmp_path, ctx.cfg.area.name,
+                             {m: r.demand for m, r in ctx.access.items()})
+    html = Path(paths["html"]) if "html" in paths else next(Path(p) for p in paths.values() if str(p).endswith(".html"))
+    page.goto(serve(html.parent) + "/" + html.name)
+    assert page.locator("h1").count() == 1
+    # the name is text, never markup
+    assert page.locator("b", has_text="pharmacy").count() == 0
+    assert "<b>pharmacy</b>" in page.locator("body").inner_text()
+    violations = axe_violations(page)
+    assert not violations, describe(violations)
