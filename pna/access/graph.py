@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
 
     from ..config import Config
+    from .routing import RoutingCore
 
 #: Bump when the builder's rules change so cached graphs are rebuilt.
 BUILD_VERSION = 3
@@ -190,6 +191,17 @@ class StreetGraph:
         """Like ``csr`` but weighted by metres."""
         return _csr(self.edges["u"].to_numpy(), self.edges["v"].to_numpy(),
                     self.edges["length_m"].to_numpy(), self.n_nodes)
+
+    @cached_property
+    def routing_core(self) -> "RoutingCore":
+        """``csr`` with its pass-through chains contracted (``pna.access.routing.contract``).
+
+        Built on first use (tens of milliseconds for a city) and reused by every multi-source
+        search on this graph, so ``csr`` must not be modified in place afterwards.
+        """
+        from .routing import contract
+
+        return contract(self.csr)
 
     @cached_property
     def kdtree(self):
