@@ -12,6 +12,7 @@ import pandas as pd
 from pyproj import Transformer
 
 from ..io import stable_ids, write_csv, write_json, write_text
+from ..report import vendor
 from ..report.maps import OSM_ATTRIBUTION, esc, legend_html
 from .assessor import AssessmentResult
 from .sites import NEAR_M, NOTIFY_M
@@ -45,8 +46,15 @@ def _pct(v: Any) -> str:
     return "–" if v is None or not np.isfinite(float(v)) else f"{100 * float(v):.1f}%"
 
 
-def finish_map(m: folium.Map, title: str, legend_title: str, legend: list[tuple[str, str]]) -> str:
-    """Render a map to a complete HTML document: legend, title, language, stable ids."""
+def finish_map(m: folium.Map, title: str, legend_title: str, legend: list[tuple[str, str]],
+               vendored: bool | None = None) -> str:
+    """Render a map to a complete HTML document: legend, title, language, stable ids.
+
+    Only Leaflet is loaded: from ``lib/`` beside the document when ``vendored`` (default: when a
+    vendored copy exists; the writer copies it there with :func:`pna.report.vendor.copy_leaflet`),
+    else from the CDN.
+    """
+    vendor.use_leaflet_only(m, vendor.leaflet_dir() is not None if vendored is None else vendored)
     m.get_root().html.add_child(folium.Element(legend_html(legend_title, legend)))
     folium.LayerControl(collapsed=True).add_to(m)
     text = m.get_root().render().replace("<html>", '<html lang="en">', 1)
@@ -91,8 +99,14 @@ def assessment_map(result: AssessmentResult, demand_xy: dict[str, np.ndarray]) -
                                 fill_color=GAIN_COLOUR if r.change == "gain" else LOSS_COLOUR,
                                 tooltip=(f"{esc(r.point_id)} ({r.population:,.0f} residents): {g.mode} "
                                          f"{r.minutes_before:.1f} → {r.minutes_after:.1f} min")).add_to(pts)
-    folium.Marker([s["lat"], s["lon"]], tooltip=esc(result.application.name),
-                  icon=folium.Icon(color="red", icon="plus")).add_to(m)
+    # A plain HTML icon: folium.Icon needs awesome-markers and Bootstrap, which the maps do not load.
+    site_icon = folium.DivIcon(
+        html=(f'<div style="width:18px;height:18px;border-radius:50%;background:{SITE_COLOUR};border:3px solid #fff;'
+              'box-shadow:0 0 0 2px #212b32;color:#fff;font:bold 16px/18px Arial,sans-serif;text-align:center">'
+              '+</div>'),
+        icon_size=(24, 24), icon_anchor=(12, 12), class_name="pna-site")
+    folium.Marker([s["lat"], s["lon"]], tooltip=esc(result.application.name), icon=site_icon,
+                  title=f"Site: {result.application.name}").add_to(m)  # JSON-encoded by folium: plain text
     legend = [("Proposed or affected site", SITE_COLOUR), ("Other pharmacy", OTHER_COLOUR),
               ("Applicant's own pharmacy", OWN_COLOUR),
               ("Residents brought within the gap threshold", GAIN_COLOUR),
@@ -135,9 +149,10 @@ def render_assessment(result: AssessmentResult, area_name: str, demand_xy: dict[
     if len(gap_ch):
         gap_ch = gap_ch[gap_ch["threshold_min"] == gap_ch["gap_minutes"]]
     by_loc = result.changes_by_group[result.changes_by_group["group_type"] == "locality"]
+    notes = list(result.notes) + ([vendor.CDN_NOTE] if vendor.leaflet_dir() is None else [])
     html = _env().get_template("assessment.html.j2").render(
         r=result, app=result.application, site=result.site, area_name=area_name,
-        summary=result.summary, notes=result.notes, modes=_view(result.modes),
+        summary=result.summary, notes=notes, modes=_view(result.modes),
         coverage=coverage_view(result.coverage), gaps=_view(result.gaps), nearby=_view(result.nearby),
         near_modes=[c for c in result.nearby.columns if c.startswith("minutes_")],
         by_locality=_view(by_loc), gap_changes=_view(gap_ch.head(200)) if len(gap_ch) else [],
@@ -156,6 +171,7 @@ def write_assessment(result: AssessmentResult, out_root: Path, area_name: str,
     xy = {m: {pid: (g.x, g.y) for pid, g in zip(d["point_id"], d.geometry)} for m, d in demand.items()}
     paths = {"html": write_text(render_assessment(result, area_name, xy), out / "assessment.html"),
              "json": write_json(result.to_json(), out / "assessment.json")}
+    vendor.copy_leaflet(out)  # the map in the page's srcdoc resolves lib/ against the page
     for name, df in result.tables().items():
         paths[name] = write_csv(df, out / f"{name}.csv")
     return paths

@@ -219,6 +219,7 @@ def write_resilience(ctx: "RunContext", tables: Mapping[str, pd.DataFrame], out_
     """Write each ``resilience_<mode>`` table as CSV and a map (with its text table) per mode at
     the gap threshold, under ``out_dir``."""
     from ..io import write_csv, write_text
+    from ..report.vendor import copy_leaflet
     from .page import finish_map
 
     written = []
@@ -234,5 +235,6 @@ def write_resilience(ctx: "RunContext", tables: Mapping[str, pd.DataFrame], out_
                   ("Not necessary at this threshold", "#768692")]
         doc = finish_map(m, f"Pharmacies necessary for {mode} access within {t} minutes", "Key", legend)
         written.append(write_text(doc, out_dir / f"{name}_map.html"))
+        written += [p for p in copy_leaflet(out_dir) if p not in written]
         written.append(write_csv(necessary_text(df, mode, t), out_dir / f"{name}_map_text.csv"))
     return written

@@ -23,6 +23,7 @@ import pandas as pd
 import shapely
 
 from ..io import stable_ids, write_text
+from . import vendor
 
 if TYPE_CHECKING:
     from ..pipeline import RunContext
@@ -116,7 +117,8 @@ def legend_html(title: str, items: list[tuple[str, str]]) -> str:
     rows = "".join(f'<li><span style="display:inline-block;width:14px;height:14px;margin-right:6px;'
                    f'vertical-align:middle;border:1px solid #212b32;background:{c}"></span>{esc(lbl)}</li>'
                    for lbl, c in items)
-    return (f'<div class="pna-legend" role="region" aria-label="Legend" style="position:absolute;z-index:1000;bottom:24px;left:10px;'
+    # bottom:64px clears the scale bar Leaflet puts in the bottom-left corner
+    return (f'<div class="pna-legend" role="region" aria-label="Legend" style="position:absolute;z-index:1000;bottom:64px;left:10px;'
             f'background:#fff;color:#212b32;padding:8px 10px;border:1px solid #425563;font:14px/1.4 Arial,sans-serif;'
             f'max-width:45%"><strong>{esc(title)}</strong><ul style="list-style:none;margin:4px 0 0;padding:0">'
             f'{rows}</ul></div>')
@@ -125,17 +127,24 @@ def legend_html(title: str, items: list[tuple[str, str]]) -> str:
 _VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>', re.S)
 
 
-def save_map(m: folium.Map, path: Path, title: str, legend_title: str, legend: list[tuple[str, str]]) -> Path:
-    """Render ``m`` with a legend, a page title and language, and stable ids; write it to ``path``."""
+def save_map(m: folium.Map, path: Path, title: str, legend_title: str, legend: list[tuple[str, str]],
+             vendored: bool | None = None) -> Path:
+    """Render ``m`` with a legend, a page title and language, and stable ids; write it to ``path``.
+
+    Only Leaflet is loaded: from ``lib/`` beside the map when ``vendored`` (default: when a
+    vendored copy exists, see :mod:`pna.report.vendor`), else from the CDN.
+    """
+    vendor.use_leaflet_only(m, vendor.leaflet_dir() is not None if vendored is None else vendored)
     m.get_root().html.add_child(folium.Element(legend_html(legend_title, legend)))
     folium.LayerControl(collapsed=True).add_to(m)
     text = m.get_root().render()
     text = text.replace("<html>", '<html lang="en">', 1)
     text = text.replace("<head>", f"<head>\n    <title>{esc(title)}</title>", 1)
     # Let people zoom the page (WCAG 1.4.4); folium disables it by default.
-    # One main landmark and a level-one heading, so the map page stands on its own (axe best practice).
+    # One main landmark and a level-one heading, so the map page stands on its own (axe best practice);
+    # main takes the full height, or the map (height 100% of its parent) collapses to nothing.
     hidden = "position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap"
-    text = text.replace("<body>", f'<body>\n<main>\n<h1 style="{hidden}">{esc(title)}</h1>', 1)
+    text = text.replace("<body>", f'<body>\n<main style="height:100%">\n<h1 style="{hidden}">{esc(title)}</h1>', 1)
     text = text.replace("</body>", "</main>\n</body>", 1)
     text = _VIEWPORT.sub('<meta name="viewport" content="width=device-width, initial-scale=1.0" />', text, count=1)
     text = "\n".join(line.rstrip() for line in stable_ids(text).splitlines()) + "\n"
@@ -370,11 +379,18 @@ def imd_map(ctx: "RunContext", out_dir: Path) -> MapOutput | None:
 
 
 def write_maps(ctx: "RunContext", services: pd.DataFrame | None = None) -> list[MapOutput]:
-    """Write every map that the context supports to ``cfg.out/maps``; returns them in report order."""
+    """Write every map that the context supports to ``cfg.out/maps``; returns them in report order.
+
+    The vendored Leaflet is copied to ``maps/lib``; without one the maps use the CDN and the run
+    notes that they need an internet connection.
+    """
     out_dir = ctx.cfg.out / "maps"
     maps: list[MapOutput | None] = [premises_map(ctx, out_dir)]
     maps += [access_map(ctx, mode, out_dir) for mode in ("walk", "drive", "transit")]
     maps += [opening_hours_map(ctx, out_dir)]
     maps += service_maps(ctx, services, out_dir)
     maps += [rates_map(ctx, out_dir), imd_map(ctx, out_dir)]
-    return [m for m in maps if m is not None]
+    maps = [m for m in maps if m is not None]
+    if maps and not vendor.copy_leaflet(out_dir):
+        ctx.note(vendor.CDN_NOTE)
+    return maps

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.report.conftest import EVIL
+from tests.report.conftest import EVIL, in_ci
 
 pytestmark = pytest.mark.browser
 
@@ -174,16 +174,77 @@ def test_report_page_loads_and_has_no_axe_violations(page, serve, report_dir):
     assert not violations, describe(violations)
 
 
-@pytest.mark.xfail(reason="the report's folium maps load Leaflet, jQuery and Bootstrap from CDNs, "
-                          "which an offline browser cannot reach", strict=False)
+TILE_HOSTS = ("https://tile.openstreetmap.org/",)
+
+
+def failed_requests(page) -> list[str]:
+    """Requests the offline guard refused, less the map tiles (which are expected to need the network)."""
+    return [u for u in page.external_requests if not u.startswith(TILE_HOSTS)]
+
+
+def drawn_layers(frame) -> int:
+    """Leaflet's vector layers drawn with a visible size, after checking the map itself has one."""
+    box = frame.locator(".leaflet-container").bounding_box()
+    assert box and box["width"] > 200 and box["height"] > 200, box
+    return frame.evaluate("[...document.querySelectorAll('.leaflet-interactive')]"
+                          ".filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; })"
+                          ".length")
+
+
+def require_vendored(folder: Path) -> None:
+    if not (folder / "lib" / "leaflet.js").is_file():
+        msg = "no vendored Leaflet: run `python -m pna.report.vendor` (make install does) with npm available"
+        if in_ci():
+            pytest.fail(msg)
+        pytest.skip(msg)
+
+
 def test_report_page_needs_no_network(page, serve, report_dir):
-    page.goto(serve(report_dir) + "/report.html")
-    # map iframes may be lazy: bring each into view so every frame really loads
-    for frame in page.locator("iframe").all():
+    maps = sorted((report_dir / "maps").glob("*.html"))
+    assert len(maps) >= 5
+    require_vendored(report_dir / "maps")
+    base = serve(report_dir)
+    page.goto(base + "/report.html")
+    # map iframes are lazy: bring each into view so every frame really loads
+    frames = page.locator("iframe.map-frame").all()
+    assert len(frames) == len(maps)
+    for frame in frames:
         frame.scroll_into_view_if_needed()
     page.wait_for_load_state("networkidle")
-    assert page.external_requests == [], page.external_requests
+    assert failed_requests(page) == [], failed_requests(page)
     assert page.js_errors == [], page.js_errors
+    # each framed map drew its data layers in Leaflet
+    drawn = [f for f in page.frames if f.url.endswith(".html") and "/maps/" in f.url]
+    assert sorted(f.url.rsplit("/", 1)[1] for f in drawn) == [p.name for p in maps]
+    for f in drawn:
+        assert f.locator(".leaflet-container").count() == 1, f.url
+        assert drawn_layers(f) > 0, f.url
+
+
+def test_map_pages_need_no_network_and_have_no_axe_violations(page, serve, report_dir):
+    require_vendored(report_dir / "maps")
+    base = serve(report_dir)
+    bad = {}
+    for path in sorted((report_dir / "maps").glob("*.html")):
+        html = path.read_text(encoding="utf-8")
+        # only Leaflet, from lib/ beside the map: no jQuery, Bootstrap or icon fonts, nothing from a CDN
+        assert re.findall(r'<script src="([^"]+)"', html) == ["lib/leaflet.js"], path.name
+        assert re.findall(r'<link rel="stylesheet" href="([^"]+)"', html) == ["lib/leaflet.css"], path.name
+        page.goto(f"{base}/maps/{path.name}")
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("typeof L !== 'undefined' && L.version") == "1.9.3"
+        assert drawn_layers(page) > 0, path.name
+        assert page.locator(".pna-legend li").count() > 0, path.name
+        # the layer control's icon comes from lib/images
+        icon = page.locator(".leaflet-control-layers-toggle")
+        assert icon.count() == 1
+        assert "lib/images/layers.png" in icon.evaluate("e => getComputedStyle(e).backgroundImage")
+        violations = axe_violations(page)
+        if violations:
+            bad[path.name] = describe(violations)
+    assert failed_requests(page) == [], failed_requests(page)
+    assert page.js_errors == [], page.js_errors
+    assert not bad, "\n".join(f"[{k}]\n{v}" for k, v in bad.items())
 
 
 def test_pharmacy_name_with_script_is_shown_as_text(browser, serve, evil_site_dir):
@@ -235,5 +296,14 @@ def test_assessment_page_has_no_axe_violations(page, serve, leicester, tmp_path)
     # the name is text, never markup
     assert page.locator("b", has_text="pharmacy").count() == 0
     assert "<b>pharmacy</b>" in page.locator("body").inner_text()
+    # the map in the page's srcdoc draws its layers with the Leaflet copied beside the page
+    require_vendored(html.parent)
+    page.wait_for_load_state("networkidle")
+    frame = next(f for f in page.frames if f != page.main_frame)
+    assert drawn_layers(frame) > 0
+    # the site marker is plain HTML, named as text
+    assert frame.locator(".pna-site").get_attribute("title") == "Site: Proposed <b>pharmacy</b>"
+    assert failed_requests(page) == [], failed_requests(page)
+    assert page.js_errors == [], page.js_errors
     violations = axe_violations(page)
     assert not violations, describe(violations)

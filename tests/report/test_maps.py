@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pna.report import vendor
 from pna.report.maps import esc, minute_bins, premises_type, to_wgs84, write_maps
 from tests.report.synthetic import synthetic_context
 
@@ -35,7 +36,7 @@ def test_each_map_has_attribution_legend_title_and_lang(maps):
         assert "OpenStreetMap\\u003c/a\\u003e contributors" in html
         assert 'class="pna-legend"' in html and all(esc(lbl) in html for lbl, _ in m.legend)
         assert '<html lang="en">' in html and f"<title>{esc(m.title)}</title>" in html
-        assert "user-scalable=no" not in html and "<main>" in html and "<h1 " in html
+        assert "user-scalable=no" not in html and '<main style="height:100%">' in html and "<h1 " in html
         assert not m.table.empty and m.table_caption
 
 
@@ -77,3 +78,31 @@ def test_helpers():
     g = to_wgs84(gpd.GeoDataFrame(geometry=[Point(455123.456, 300987.654)], crs=27700), simplify_m=0)
     x = g.geometry.iloc[0].x
     assert np.isclose(x, round(x, 6), atol=0, rtol=0)
+
+
+def _assets(html: str) -> tuple[list[str], list[str]]:
+    return (re.findall(r'<script src="([^"]+)"', html), re.findall(r'<link rel="stylesheet" href="([^"]+)"', html))
+
+
+def test_maps_load_only_the_vendored_leaflet_beside_them(maps):
+    ctx, ms = maps
+    src = vendor.leaflet_dir()
+    if src is None:
+        pytest.skip("no vendored Leaflet (python -m pna.report.vendor)")
+    for m in ms:
+        assert _assets(m.path.read_text(encoding="utf-8")) == (["lib/leaflet.js"], ["lib/leaflet.css"]), m.slug
+    lib = ctx.cfg.out / "maps" / "lib"
+    for name in vendor.LEAFLET_FILES:
+        assert (lib / name).read_bytes() == (src / name).read_bytes()
+    assert vendor.CDN_NOTE not in ctx.notes
+
+
+def test_without_a_vendored_copy_maps_use_the_cdn_and_say_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("PNA_VENDOR_DIR", str(tmp_path / "empty"))
+    ctx = synthetic_context(tmp_path / "out")
+    ms = write_maps(ctx)
+    for m in ms:
+        js, css = _assets(m.path.read_text(encoding="utf-8"))
+        assert js == [f"{vendor.LEAFLET_CDN}/leaflet.js"] and css == [f"{vendor.LEAFLET_CDN}/leaflet.css"]
+    assert not (ctx.cfg.out / "maps" / "lib").exists()
+    assert ctx.notes.count(vendor.CDN_NOTE) == 1
