@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pna.access.demand import build_demand_points  # noqa: E402
-from pna.access.osm import read_pharmacies  # noqa: E402
+from pna.access.osm import pharmacy_sites  # noqa: E402
 from pna.config import load_config  # noqa: E402
 from pna.io import write_json, write_text  # noqa: E402
 from pna.quality import QualityLog  # noqa: E402
@@ -59,11 +59,9 @@ def newport_lsoa(cfg) -> gpd.GeoDataFrame:
 
 def osm_pharmacies(cfg) -> gpd.GeoDataFrame:
     """OpenStreetMap pharmacies of the Newport extract as supply sites."""
-    ph = read_pharmacies(cfg.data_path(cfg.network.osm_extract))
-    g = gpd.GeoDataFrame(ph, geometry=gpd.points_from_xy(ph["lon"], ph["lat"]), crs=4326).to_crs(27700)
-    g["ods_code"] = g["ref_ods"].fillna("osm:" + g["osm_type"] + "/" + g["osm_id"].astype(str))
+    g = pharmacy_sites(cfg.data_path(cfg.network.osm_extract))
     g["in_area"], g["dist_to_area_m"] = True, 0.0
-    return g.sort_values("ods_code").reset_index(drop=True)
+    return g
 
 
 def main(argv: list[str] | None = None) -> dict:

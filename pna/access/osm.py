@@ -216,6 +216,23 @@ def read_pharmacies(path: str | Path) -> pd.DataFrame:
     return df
 
 
+def pharmacy_sites(path: str | Path):
+    """The pharmacies mapped in an extract as supply sites (a GeoDataFrame in EPSG:27700).
+
+    ``ods_code`` is the tagged NHS ODS code where there is one, else ``osm:<type>/<id>``;
+    ``trading_name`` is the OSM name. Sorted by ``ods_code``. Used where no pharmaceutical list
+    places pharmacies, e.g. to exercise the engines on an extract alone.
+    """
+    import geopandas as gpd
+
+    ph = read_pharmacies(path)
+    g = gpd.GeoDataFrame(ph, geometry=gpd.points_from_xy(ph["lon"].to_numpy(float), ph["lat"].to_numpy(float)),
+                         crs=4326).to_crs(27700)
+    g["ods_code"] = g["ref_ods"].fillna("osm:" + g["osm_type"] + "/" + g["osm_id"].astype(str))
+    g["trading_name"] = g["name"].fillna("")
+    return g.sort_values("ods_code", kind="stable").reset_index(drop=True)
+
+
 def read_address_points(path: str | Path) -> pd.DataFrame:
     """Every node or way carrying ``addr:postcode``, as a point.
 

@@ -12,7 +12,7 @@ from shapely.geometry import Point
 
 from pna.access.engine import NetworkModel, TravelModel, connector_speed_kmh
 from pna.access.graph import build_graphs
-from pna.access.osm import read_pharmacies
+from pna.access.osm import pharmacy_sites
 from pna.config import load_config
 from pna.quality import QualityLog
 from tests.access.test_demand import DATA, ROOT
@@ -33,10 +33,7 @@ def newport_graphs():
 def osm_sites() -> gpd.GeoDataFrame:
     """The pharmacies mapped in the Newport extract, as sites."""
     cfg = newport_cfg()
-    ph = read_pharmacies(cfg.data_path(cfg.network.osm_extract))
-    g = gpd.GeoDataFrame({"ods_code": ph["osm_type"] + "/" + ph["osm_id"].astype(str)},
-                         geometry=gpd.points_from_xy(ph["lon"], ph["lat"]), crs=4326).to_crs(27700)
-    return g
+    return pharmacy_sites(cfg.data_path(cfg.network.osm_extract))[["ods_code", "geometry"]]
 
 
 @pytest.fixture(scope="module")

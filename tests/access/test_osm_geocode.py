@@ -29,7 +29,7 @@ def test_postcode_table(postcodes):
     assert pc["easting"].between(310000, 345000).all() and pc["northing"].between(175000, 200000).all()
     assert q.accounting_table()["balanced"].all()
     # Boots on Commercial Street is tagged NP20 1UE: the postcode point is within 150 m of it
-    boots = osm_sites().set_index("ods_code").geometry["node/1241319513"]
+    boots = osm_sites().set_index("ods_code").geometry["osm:node/1241319513"]
     row = pc.set_index("postcode").loc["NP20 1UE"]
     assert np.hypot(row["easting"] - boots.x, row["northing"] - boots.y) < 150
 

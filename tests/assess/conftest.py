@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
 import pytest
 
@@ -44,7 +43,7 @@ def newport_network():
     from pna.access.demand import build_demand_points
     from pna.access.engine import NetworkModel
     from pna.access.graph import build_graphs
-    from pna.access.osm import read_pharmacies
+    from pna.access.osm import pharmacy_sites
     from pna.config import load_config
     from pna.geography.area import build_area
     from pna.quality import QualityLog
@@ -55,11 +54,7 @@ def newport_network():
     demand = build_demand_points(cfg, lsoa, q)
     extract = cfg.data_path(cfg.network.osm_extract)
     graphs = build_graphs(extract, cfg)
-    osm = read_pharmacies(extract)
-    sites = gpd.GeoDataFrame({"ods_code": [f"OSM{i:02d}" for i in range(len(osm))],
-                              "trading_name": osm["name"].fillna("").to_numpy()},
-                             geometry=gpd.points_from_xy(osm["lon"].to_numpy(float), osm["lat"].to_numpy(float)),
-                             crs=4326).to_crs(27700)
+    sites = pharmacy_sites(extract)[["ods_code", "trading_name", "geometry"]]
     models = {m: NetworkModel(graphs[m], demand, cfg, m) for m in ("walk", "drive")}
     assert len(sites) >= 5 and np.isfinite(models["walk"].nearest(sites)[0]).any()
     return cfg, models, sites

@@ -18,7 +18,7 @@ ROOT = __import__("pathlib").Path(__file__).parents[2]
 def newport_inputs(cfg):
     """Newport LSOA11 demand points (mid-2020 population) and the OSM pharmacies of the extract."""
     from pna.access.demand import build_demand_points
-    from pna.access.osm import read_pharmacies
+    from pna.access.osm import pharmacy_sites
     lk = pd.read_csv(cfg.data_dir / "lookups/lookup_lsoa11_ltla21.csv", dtype=str)
     codes = sorted(lk.loc[lk["ltla21_code"] == cfg.area.code, "lsoa11_code"])
     poly = gpd.read_file(cfg.data_path(cfg.inputs.lsoa_boundaries))
@@ -30,11 +30,9 @@ def newport_inputs(cfg):
         .reindex(poly["lsoa11_code"]).to_numpy(float)
     poly["locality"], poly["imd2019_quintile"] = "Newport", np.nan
     demand = build_demand_points(cfg, poly.sort_values("lsoa11_code").reset_index(drop=True))
-    ph = read_pharmacies(cfg.data_path(cfg.network.osm_extract))
-    sites = gpd.GeoDataFrame(ph, geometry=gpd.points_from_xy(ph["lon"], ph["lat"]), crs=4326).to_crs(27700)
-    sites["ods_code"] = sites["ref_ods"].fillna("osm:" + sites["osm_type"] + "/" + sites["osm_id"].astype(str))
+    sites = pharmacy_sites(cfg.data_path(cfg.network.osm_extract))
     sites["in_area"], sites["dist_to_area_m"] = True, 0.0
-    return demand, sites.sort_values("ods_code").reset_index(drop=True)
+    return demand, sites
 
 
 @pytest.fixture(scope="module")
