@@ -24,10 +24,8 @@ benchmarks/results/assess.json and assess.md.
 from __future__ import annotations
 
 import argparse
-import gc
 import platform
 import sys
-import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -36,22 +34,12 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from timing import best_of  # noqa: E402  (benchmarks/timing.py)
 
 from pna import progress  # noqa: E402
 from pna.io import write_json, write_text  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "pna-data"
-
-
-def timed(fn, repeats: int) -> tuple[float, object]:
-    """Best wall time of ``repeats`` calls, and the last result."""
-    best, out = np.inf, None
-    for _ in range(repeats):
-        gc.collect()
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def _diff(a: np.ndarray, b: np.ndarray) -> float:
@@ -126,7 +114,7 @@ def bench_model(label: str, model, sites: gpd.GeoDataFrame, thresholds: list[int
 
     exact = exact or (lambda s: model.nearest(s)[0])
     limit = float(max(thresholds))
-    t_pre, st = timed(lambda: build_state(model, sites), 1)
+    t_pre, st = best_of(lambda: build_state(model, sites), 1)
     codes = sites["ods_code"].tolist()[:n]
     dem = model.demand
     if hasattr(model, "demand_node"):
@@ -136,29 +124,29 @@ def bench_model(label: str, model, sites: gpd.GeoDataFrame, thresholds: list[int
     rows = {"closure": [], "new": [], "relocation": []}
     diffs = {"closure": 0.0, "new": 0.0, "relocation": 0.0}
     for code in codes:
-        ti, got = timed(lambda: st.what_if(close=[code])[0], repeats)
+        ti, got = best_of(lambda: st.what_if(close=[code])[0], repeats)
         rest = sites[sites["ods_code"] != code]
-        tf, _ = timed(lambda: model.nearest(rest), repeats)
+        tf, _ = best_of(lambda: model.nearest(rest), repeats)
         diffs["closure"] = max(diffs["closure"], _diff(got, exact(rest)))
         rows["closure"].append((ti, tf))
     for i, xy in enumerate(new_xy):
         sf = site_frame(xy)
-        ti, got = timed(lambda: st.what_if(add=site_window(model, sf, limit_min=limit))[0], repeats)
+        ti, got = best_of(lambda: st.what_if(add=site_window(model, sf, limit_min=limit))[0], repeats)
         plus = pd.concat([sites, sf], ignore_index=True)
-        tf, _ = timed(lambda: model.nearest(plus), repeats)
+        tf, _ = best_of(lambda: model.nearest(plus), repeats)
         want = exact(plus)
         inside = want <= limit
         diffs["new"] = max(diffs["new"], _diff(got[inside], want[inside]))
         rows["new"].append((ti, tf))
         code = codes[i % len(codes)]
-        ti, got = timed(lambda: st.what_if(close=[code], add=site_window(model, sf, limit_min=limit))[0], repeats)
+        ti, got = best_of(lambda: st.what_if(close=[code], add=site_window(model, sf, limit_min=limit))[0], repeats)
         moved = pd.concat([sites[sites["ods_code"] != code], sf], ignore_index=True)
-        tf, _ = timed(lambda: model.nearest(moved), repeats)
+        tf, _ = best_of(lambda: model.nearest(moved), repeats)
         want = exact(moved)
         inside = want <= limit
         diffs["relocation"] = max(diffs["relocation"], _diff(got[inside], want[inside]))
         rows["relocation"].append((ti, tf))
-    t_res, _ = timed(lambda: closure_losses(st, thresholds), 1)
+    t_res, _ = best_of(lambda: closure_losses(st, thresholds), 1)
     pop = model.demand["population"].to_numpy(float)
 
     def full_res():
@@ -167,7 +155,7 @@ def bench_model(label: str, model, sites: gpd.GeoDataFrame, thresholds: list[int
             m, _ = model.nearest(sites[sites["ods_code"] != code])
             out.append([pop[~(m <= t)].sum() for t in thresholds])
         return out
-    t_res_full, _ = timed(full_res, 1)
+    t_res_full, _ = best_of(full_res, 1)
     quick = model.nearest(sites)[0]
     mismatch = int((np.abs(np.where(np.isfinite(quick), quick, -1) - np.where(np.isfinite(st.minutes()),
                                                                              st.minutes(), -1)) > 1e-6).sum())
@@ -220,10 +208,10 @@ def main(argv=None) -> int:
     # one repeat: the timetable model caches its last result, which would flatter a repeated full run
     results.append(bench_model("Newport transit (timetable, RAPTOR over the window)", tm, nsites,
                                list(ncfg.travel.transit.thresholds_min), min(n, 5), 1))
-    t_states, _ = timed(lambda: mode_states(ctx), 1)
+    t_states, _ = best_of(lambda: mode_states(ctx), 1)
     app = application_from_mapping({"name": "Benchmark", "kind": "relocation",
                                     "ods_code": supply["ods_code"].iloc[0], "postcode": "LE1 1WB"})
-    t_assess, r = timed(lambda: assess_application(ctx, app), repeats)
+    t_assess, r = best_of(lambda: assess_application(ctx, app), repeats)
     summary = {"python": platform.python_version(), "machine": platform.machine(),
                "scenarios_per_kind": n, "repeats": repeats, "models": results,
                "leicester_assessment": {"modes": sorted(ctx.models), "build_states_s": t_states,

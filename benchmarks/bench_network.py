@@ -22,7 +22,6 @@ import platform
 import resource
 import sys
 import tempfile
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from pyproj import Transformer
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from timing import best_of  # noqa: E402  (benchmarks/timing.py)
 
 from pna.access.graph import build_graph, drive_rules, walk_rules  # noqa: E402
 from pna.access.osm import read_address_points, read_highways, read_pharmacies, write_osm_xml  # noqa: E402
@@ -50,16 +50,6 @@ TO_BNG = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
 TRAVEL = Travel()
 DRIVE = dict(drive_speeds_kmh=dict(TRAVEL.drive.highway_speeds_kmh),
              congestion_factor=TRAVEL.drive.congestion_factor)
-
-
-def best_of(fn, repeats: int) -> tuple[float, object]:
-    best, out = np.inf, None
-    for _ in range(repeats):
-        gc.collect()
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def peak_mb(fn) -> float:
