@@ -212,6 +212,11 @@ class Config(_Strict):
         p = Path(rel)
         return p if p.is_absolute() else self.project_root / p
 
+    def override_path(self, name: str) -> Path | None:
+        """The configured override table ``overrides.<name>`` (``geocode`` | ``locality``), or None."""
+        rel = getattr(self.overrides, name)
+        return self.project_path(rel) if rel else None
+
     @property
     def out(self) -> Path:
         return self.output_dir if self.output_dir.is_absolute() else self.project_root / self.output_dir

@@ -93,14 +93,14 @@ def _geography(ctx: RunContext, national: pd.DataFrame) -> None:
             for n in located.attrs.get("notes", []):
                 ctx.note(n)
         else:
-            overrides = cfg.project_path(cfg.overrides.geocode) if cfg.overrides.geocode else None
+            overrides = cfg.override_path("geocode")
             districts = set(table.index.str.split(" ").str[0])
             cand = national[national["postcode"].str.split(" ").str[0].isin(districts)]
             located = geocode.geocode(cand, table, overrides, cfg.area.code, q, cfg.area.hwb_name)
             ctx.note(f"{len(national) - len(cand)} open ODS pharmacies in postcode districts outside the "
                      "available postcode coordinates were not considered.")
         located = located.drop(columns="in_area", errors="ignore")
-        loc_over = cfg.project_path(cfg.overrides.locality) if cfg.overrides.locality else None
+        loc_over = cfg.override_path("locality")
         ctx.pharmacies = assign.assign_pharmacies(located, ctx.lsoa, ctx.localities, ctx.area,
                                                   cfg.boundary_bands_km, cfg.locality_boundary_flag_m, loc_over, q)
         notes = list(ctx.pharmacies.attrs.get("notes", []))

@@ -78,3 +78,9 @@ def test_not_yaml(tmp_path):
     p.write_text("area: [unclosed")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(p)
+
+
+def test_override_paths(leicester_cfg):
+    assert leicester_cfg.override_path("geocode") == leicester_cfg.project_root / "config/overrides/leicester_geocode.csv"
+    cfg = leicester_cfg.model_copy(update={"overrides": leicester_cfg.overrides.model_copy(update={"locality": None})})
+    assert cfg.override_path("locality") is None

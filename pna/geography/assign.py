@@ -363,8 +363,8 @@ def place_pharmacies(cfg: Config, national_list: pd.DataFrame, postcodes: pd.Dat
         ``ctx.pharmacies`` (sorted: area first, then by band and ODS code) and plain notes.
     """
     hwb = cfg.area.hwb_name
-    geo_ov = cfg.project_path(cfg.overrides.geocode) if cfg.overrides.geocode else None
-    loc_ov = cfg.project_path(cfg.overrides.locality) if cfg.overrides.locality else None
+    geo_ov = cfg.override_path("geocode")
+    loc_ov = cfg.override_path("locality")
     list_src = cfg.inputs.pharmaceutical_list or cfg.inputs.ods_history
     src_file = national_list.attrs.get("source_file", cfg.data_path(list_src).name)
     own = national_list[national_list["hwb"].astype(str).str.strip() == hwb]
