@@ -7,7 +7,7 @@ import sys
 
 from . import progress
 from .config import ConfigError, load_config
-from .quality import InputError
+from .errors import InputError
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -17,12 +17,14 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .errors import ConfigError
+from .modes import Mode
+
 DATA_DIR_ENV = "PNA_DATA_DIR"
 DEFAULT_DATA_DIR = "../shared/pna-data"
 
 
-class ConfigError(ValueError):
-    """A configuration file is missing, malformed or refers to missing inputs."""
+__all__ = ["Config", "DataSource", "load_config", "ConfigError"]
 
 
 class _Strict(BaseModel):
@@ -132,6 +134,11 @@ class Travel(_Strict):
     isochrone_modes: list[Literal["walk", "drive"]] = Field(
         default=["walk", "drive"], description="Modes whose per-pharmacy catchment polygons are drawn")
 
+    def spec(self, mode: Mode | str) -> ModeSpec:
+        """The settings of one mode (``walk``, ``drive`` or ``transit``)."""
+        spec: ModeSpec = getattr(self, Mode(mode).value)
+        return spec
+
 
 class Network(_Strict):
     osm_extract: DataSource | None = None
@@ -170,6 +177,11 @@ class Gaps(_Strict):
     drive_minutes: int = 15
     min_share_covered: float = Field(default=0.95, gt=0, le=1)
     min_rate_per_10k: float = Field(default=2.0, ge=0)
+
+    def minutes(self, mode: Mode | str) -> int:
+        """The gap threshold in minutes for one mode."""
+        return {Mode.WALK: self.walk_minutes, Mode.DRIVE: self.drive_minutes,
+                Mode.TRANSIT: self.transit_minutes}[Mode(mode)]
 
 
 class Config(_Strict):

@@ -1,29 +1,42 @@
-"""Progress messages for long steps (stderr only, so outputs stay deterministic)."""
+"""Progress messages for long steps, through the standard ``logging`` module.
+
+Messages go to the ``pna`` logger; the CLI attaches a stderr handler (``--quiet`` and
+``--verbose`` set its level), so outputs stay deterministic and library users decide.
+"""
 
 from __future__ import annotations
 
-import sys
+import logging
 import time
 from contextlib import contextmanager
 from typing import Iterator
 
-_quiet = False
+__all__ = ["logger", "info", "step", "configure"]
 
-
-def set_quiet(quiet: bool) -> None:
-    global _quiet
-    _quiet = quiet
+logger = logging.getLogger("pna")
 
 
 def info(msg: str) -> None:
-    if not _quiet:
-        print(f"[pna] {msg}", file=sys.stderr, flush=True)
+    """Log one progress message at INFO level."""
+    logger.info(msg)
 
 
 @contextmanager
 def step(name: str) -> Iterator[None]:
-    """Print when a step starts and how long it took."""
-    info(f"{name} ...")
+    """Log when a step starts and how long it took."""
+    logger.info("%s ...", name)
     t0 = time.perf_counter()
     yield
-    info(f"{name} done in {time.perf_counter() - t0:.1f}s")
+    logger.info("%s done in %.1fs", name, time.perf_counter() - t0)
+
+
+def configure(*, quiet: bool = False, verbose: bool = False) -> None:
+    """Send ``pna`` log records to stderr as ``[pna] message`` (the CLI calls this once)."""
+    handler = next((h for h in logger.handlers if getattr(h, "_pna", False)), None)
+    if handler is None:
+        handler = logging.StreamHandler()
+        handler._pna = True  # type: ignore[attr-defined]
+        handler.setFormatter(logging.Formatter("[pna] %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
+    logger.propagate = False

@@ -11,16 +11,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+__all__ = ["QualityLog", "Accounting", "EXCEPTION_COLUMNS"]
+
 EXCEPTION_COLUMNS = ["stage", "source_file", "row", "record", "field", "reason", "action"]
-
-
-class InputError(ValueError):
-    """An input cannot be used at all (missing file, wrong columns, broken encoding)."""
-
-    def __init__(self, file: str, reason: str, row: int | None = None):
-        self.file, self.reason, self.row = str(file), reason, row
-        where = f"{file}" + (f", row {row}" if row is not None else "")
-        super().__init__(f"{where}: {reason}")
 
 
 @dataclass

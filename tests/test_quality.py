@@ -1,6 +1,7 @@
 import pytest
 
-from pna.quality import InputError, QualityLog
+from pna.quality import QualityLog
+from pna.errors import InputError
 
 
 def test_accounting_balances_and_raises():

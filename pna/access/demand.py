@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config
-from ..quality import InputError, QualityLog
+from ..quality import QualityLog
+from ..errors import InputError
 
 STAGE = "access.demand"
 DEMAND_COLUMNS = ["point_id", "population", "pop_65plus", "lsoa11_code", "locality",

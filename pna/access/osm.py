@@ -14,7 +14,7 @@ import numpy as np
 import osmium
 import pandas as pd
 
-from ..quality import InputError
+from ..errors import InputError
 
 #: Way tags the street-graph builder looks at.
 HIGHWAY_TAGS: tuple[str, ...] = (

@@ -22,7 +22,7 @@ from ..access.coverage import coverage_table
 from ..access.supply import select_supply
 from ..loaders.hours import DAYS
 from ..provenance import cite
-from ..quality import InputError
+from ..errors import InputError
 from .resilience import gap_minutes
 from .sites import NEAR_M, NOTIFY_M, Application, hours_table, locate, nearby, site_frame
 from .whatif import ModeState, is_network, mode_states, site_window

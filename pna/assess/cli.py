@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..quality import InputError
+from ..errors import InputError
 from .sites import day_range
 
 

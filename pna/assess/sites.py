@@ -22,7 +22,7 @@ from pyproj import Transformer
 
 from ..loaders.hours import DAYS, HoursError, format_day, hours_of, parse_day
 from ..loaders.postcodes import normalise_postcode
-from ..quality import InputError
+from ..errors import InputError
 
 KINDS = ("new", "relocation", "consolidation", "closure")
 #: Regulation distances (straight line): the 1.6 km "within 1.6 km of another pharmacy"

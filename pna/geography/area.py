@@ -17,7 +17,8 @@ from ..loaders.deprivation import load_imd2019
 from ..loaders.localities import load_localities
 from ..loaders.population import BAND_COLUMNS, GROUP_COLUMNS, age_groups, load_sape
 from ..provenance import with_provenance
-from ..quality import InputError, QualityLog
+from ..quality import QualityLog
+from ..errors import InputError
 
 STAGE = "geography"
 POPULATION_COLUMNS = GROUP_COLUMNS + BAND_COLUMNS

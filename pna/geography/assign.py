@@ -19,7 +19,8 @@ import shapely
 
 from ..config import Config
 from ..loaders.postcodes import normalise_postcodes
-from ..quality import InputError, QualityLog
+from ..quality import QualityLog
+from ..errors import InputError
 from .geocode import CRS, geocode, postcode_index, read_geocode_overrides
 
 STAGE = "geography"

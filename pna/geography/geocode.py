@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from ..loaders.postcodes import normalise_postcode, normalise_postcodes
-from ..quality import InputError, QualityLog
+from ..quality import QualityLog
+from ..errors import InputError
 
 STAGE = "geocode"
 CRS = "EPSG:27700"

@@ -13,7 +13,7 @@ import geopandas as gpd
 import pyogrio
 
 from ..config import Config, DataSource
-from ..quality import InputError
+from ..errors import InputError
 
 CRS = "EPSG:27700"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..quality import InputError
+from ..errors import InputError
 
 # Column names in the tidy extracts and in the MHCLG "File 1/2" spreadsheets saved as CSV.
 _RANK = ["IMD_rank", "Index of Multiple Deprivation (IMD) Rank",

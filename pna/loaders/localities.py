@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config
-from ..quality import InputError
+from ..errors import InputError
 
 
 def _msoa_names(cfg: Config, codes: list[str]) -> pd.Series:

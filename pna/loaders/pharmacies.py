@@ -19,7 +19,8 @@ import pandas as pd
 
 from ..config import Config, DataSource
 from ..provenance import PROVENANCE_COLUMN, with_provenance
-from ..quality import InputError, QualityLog
+from ..quality import QualityLog
+from ..errors import InputError
 from .hours import DAYS, HoursError, normalise_day, summarise_hours
 
 LIST_STAGE = "pharmaceutical list"

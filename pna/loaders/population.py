@@ -8,7 +8,8 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from ..quality import InputError, QualityLog
+from ..quality import QualityLog
+from ..errors import InputError
 
 STAGE = "population"
 AGE_COLUMNS = [str(a) for a in range(90)] + ["90+"]

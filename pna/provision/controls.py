@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..quality import InputError, QualityLog
+from ..quality import QualityLog
+from ..errors import InputError
 
 STAGE = "projections"
 ALL_AGES = "all ages"

@@ -42,7 +42,8 @@ import pandas as pd
 from ..config import Config, DataSource
 from ..loaders.population import age_groups, load_sape
 from ..provenance import cite, with_provenance
-from ..quality import InputError, QualityLog
+from ..quality import QualityLog
+from ..errors import InputError
 from .controls import (ALL_AGES, OVER_65, STAGE, control_series, dwellings_by_year, load_controls,
                        load_housing, normalise_age_group)
 

@@ -30,7 +30,7 @@ from markupsafe import Markup
 from ..io import write_text
 from ..progress import info
 from ..provenance import with_provenance
-from ..quality import InputError
+from ..errors import InputError
 from ..statements.rules import (MODE_WORDS, MODES, Figure, build_statements, coverage_table, fmt_value,
                                 mode_is_estimate, raw_value, row_keys, statements_table)
 from ..statements.selfcheck import figures_in_html, run_selfcheck

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 from pyproj import Transformer
 
-from ..quality import InputError, QualityLog
+from ..quality import QualityLog
+from ..errors import InputError
 
 STAGE = "transit"
 DAY_COLUMNS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]

@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from ..quality import InputError
+from ..errors import InputError
 from .gtfs import DAY_COLUMNS, Feed
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pna.access.osm import read_address_points, read_highways, read_pharmacies, write_osm_xml
-from pna.quality import InputError
+from pna.errors import InputError
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "osm"
 STREETS = FIXTURES / "streets.osm"

@@ -9,7 +9,7 @@ from pna.assess.assessor import assess_application
 from pna.assess.resilience import resilience_table
 from pna.assess.sites import application_from_mapping, site_frame
 from pna.assess.whatif import site_window
-from pna.quality import InputError
+from pna.errors import InputError
 
 
 def test_new_pharmacy_only_gains(leicester_ctx):

@@ -7,7 +7,7 @@ import pytest
 
 from pna.assess.sites import (application_from_mapping, locate, nearby, read_application, site_frame,
                               slugify)
-from pna.quality import InputError
+from pna.errors import InputError
 
 
 def _pharmacies():

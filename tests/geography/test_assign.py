@@ -17,7 +17,8 @@ from pna.geography.assign import (
 )
 from pna.loaders.population import BAND_COLUMNS
 from pna.loaders.postcodes import postcode_table
-from pna.quality import InputError, QualityLog
+from pna.quality import QualityLog
+from pna.errors import InputError
 
 from .test_geocode import read_list
 

@@ -9,7 +9,7 @@ import pytest
 
 from pna.config import DataSource, Localities, load_config
 from pna.loaders.localities import load_localities
-from pna.quality import InputError
+from pna.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "pna-data"

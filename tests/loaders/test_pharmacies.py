@@ -14,7 +14,8 @@ from pna.loaders.pharmacies import (LIST_COLUMNS, ODS_COLUMNS, RECONCILE_COLUMNS
                                     list_from_ods, load_ods_history, load_pharmaceutical_list,
                                     national_list, normalise_postcode, normalise_postcodes, ods_history,
                                     pharmacies_open_on, reconcile)
-from pna.quality import InputError, QualityLog
+from pna.quality import QualityLog
+from pna.errors import InputError
 
 ROOT = Path(__file__).parents[2]
 FIX = ROOT / "tests" / "fixtures" / "pharmacies"

@@ -12,7 +12,8 @@ from pna.config import load_config
 from pna.loaders.postcodes import (
     load_codepoint, load_postcode_directory, normalise_postcode, normalise_postcodes, postcode_table,
 )
-from pna.quality import InputError, QualityLog
+from pna.quality import QualityLog
+from pna.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "pna-data"

@@ -10,7 +10,8 @@ import pytest
 
 from pna.provision.controls import (ALL_AGES, OVER_65, control_series, dwellings_by_year, interpolate_controls,
                                     load_controls, load_housing, normalise_age_group)
-from pna.quality import InputError, QualityLog
+from pna.quality import QualityLog
+from pna.errors import InputError
 
 DATA = Path(__file__).parents[2].parent / "shared" / "pna-data"
 PUBLISHED = DATA / "projections" / "leicester_published_projection_figures.csv"
