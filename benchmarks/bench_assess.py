@@ -106,19 +106,21 @@ def newport():
 
 
 def bench_model(label: str, model, sites: gpd.GeoDataFrame, thresholds: list[int], n: int, repeats: int,
-                exact=None) -> dict:
-    """Incremental vs full for closures, new sites and relocations on one model."""
+                exact=None, new_site_points: gpd.GeoDataFrame | None = None, graph=None) -> dict:
+    """Incremental vs full for closures, new sites and relocations on one model.
+
+    ``new_site_points`` (default: the model's demand points) place the new sites; ``graph``
+    (a street model's ``StreetGraph``) adds the share of nodes a bounded search reaches.
+    """
     from pna.assess.resilience import closure_losses
     from pna.assess.sites import site_frame
-    from pna.assess.whatif import build_state, site_window
+    from pna.assess.whatif import build_state
 
     exact = exact or (lambda s: model.nearest(s)[0])
     limit = float(max(thresholds))
     t_pre, st = best_of(lambda: build_state(model, sites), 1)
     codes = sites["ods_code"].tolist()[:n]
-    dem = model.demand
-    if hasattr(model, "demand_node"):
-        dem = dem[model.demand_node >= 0]
+    dem = model.demand if new_site_points is None else new_site_points
     step = max(len(dem) // n, 1)
     new_xy = [(float(g.x) + 37.0, float(g.y) - 23.0) for g in dem.sort_values("point_id").geometry.iloc[::step][:n]]
     rows = {"closure": [], "new": [], "relocation": []}
@@ -131,7 +133,7 @@ def bench_model(label: str, model, sites: gpd.GeoDataFrame, thresholds: list[int
         rows["closure"].append((ti, tf))
     for i, xy in enumerate(new_xy):
         sf = site_frame(xy)
-        ti, got = best_of(lambda: st.what_if(add=site_window(model, sf, limit_min=limit))[0], repeats)
+        ti, got = best_of(lambda: st.what_if(add=model.window(sf, limit_min=limit))[0], repeats)
         plus = pd.concat([sites, sf], ignore_index=True)
         tf, _ = best_of(lambda: model.nearest(plus), repeats)
         want = exact(plus)
@@ -139,7 +141,7 @@ def bench_model(label: str, model, sites: gpd.GeoDataFrame, thresholds: list[int
         diffs["new"] = max(diffs["new"], _diff(got[inside], want[inside]))
         rows["new"].append((ti, tf))
         code = codes[i % len(codes)]
-        ti, got = best_of(lambda: st.what_if(close=[code], add=site_window(model, sf, limit_min=limit))[0], repeats)
+        ti, got = best_of(lambda: st.what_if(close=[code], add=model.window(sf, limit_min=limit))[0], repeats)
         moved = pd.concat([sites[sites["ods_code"] != code], sf], ignore_index=True)
         tf, _ = best_of(lambda: model.nearest(moved), repeats)
         want = exact(moved)
@@ -160,11 +162,11 @@ def bench_model(label: str, model, sites: gpd.GeoDataFrame, thresholds: list[int
     mismatch = int((np.abs(np.where(np.isfinite(quick), quick, -1) - np.where(np.isfinite(st.minutes()),
                                                                              st.minutes(), -1)) > 1e-6).sum())
     reach = None
-    if hasattr(model, "graph") and new_xy:
+    if graph is not None and new_xy:
         from pna.access import routing
 
-        node, _ = routing.snap(model.graph, np.array(new_xy[:1]), model.max_snap_m)
-        d = routing.times_from_sources(model.graph, node, limit_s=limit * 60.0)[0]
+        node, _ = routing.snap(graph, np.array(new_xy[:1]), model.max_snap_m)
+        d = routing.times_from_sources(graph, node, limit_s=limit * 60.0)[0]
         reach = float(np.isfinite(d).mean())
     out = {"model": label, "method": model.method, "bounded_search_nodes_reached_share": reach, "demand_points": len(model.demand), "sites": len(sites),
            "precompute_s": t_pre, "resilience_incremental_s": t_res, "resilience_full_s": t_res_full,
@@ -186,7 +188,7 @@ def main(argv=None) -> int:
     progress.set_quiet(True)
     n, repeats = (5, 1) if args.quick else (20, 3)
     from pna.assess.assessor import assess_application
-    from pna.assess.whatif import mode_states
+    from pna.assess.whatif import build_states
     from pna.assess.sites import application_from_mapping
 
     ctx, supply = leicester()
@@ -200,7 +202,8 @@ def main(argv=None) -> int:
             t = m.times_to(s)
             return t.min(axis=0)
         results.append(bench_model(f"Newport {mode} (street network)", m, nsites,
-                                   list(getattr(ncfg.travel, mode).thresholds_min), n, repeats, exact=exact))
+                                   list(getattr(ncfg.travel, mode).thresholds_min), n, repeats, exact=exact,
+                                   new_site_points=m.demand[m.demand_node >= 0], graph=m.graph))
     from pna.quality import QualityLog
     from pna.transit.stage import build_model
 
@@ -208,7 +211,7 @@ def main(argv=None) -> int:
     # one repeat: the timetable model caches its last result, which would flatter a repeated full run
     results.append(bench_model("Newport transit (timetable, RAPTOR over the window)", tm, nsites,
                                list(ncfg.travel.transit.thresholds_min), min(n, 5), 1))
-    t_states, _ = best_of(lambda: mode_states(ctx), 1)
+    t_states, _ = best_of(lambda: build_states(models=ctx.models, supply=supply), 1)
     app = application_from_mapping({"name": "Benchmark", "kind": "relocation",
                                     "ods_code": supply["ods_code"].iloc[0], "postcode": "LE1 1WB"})
     t_assess, r = best_of(lambda: assess_application(ctx, app), repeats)

@@ -71,7 +71,7 @@ def write_mode_xml(extract: Path, tmp: Path) -> dict[str, Path]:
     ways = read_highways(extract)
     keep = {"walk": walk_rules(ways.tags)[0],
             "drive": drive_rules(ways.tags, set(DRIVE["drive_speeds_kmh"]))[0]}
-    return {m: write_osm_xml(extract, tmp / f"{m}.osm", ways.way_id[k]) for m, k in keep.items()}
+    return {m: write_osm_xml(extract, tmp / f"{m}.osm", way_ids=ways.way_id[k]) for m, k in keep.items()}
 
 
 def osmnx_build(xml: dict[str, Path], simplify: bool) -> dict:

@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
     sites = osm_pharmacies(cfg)
     model = TransitModel(feed, demand, spec, cfg.travel.walk.speed_kmh, cfg.travel.walk.circuity,
                          source=cfg.network.gtfs.cite())
-    deps = model.departures
+    deps = model.departure_s
     n_o, n_d = len(demand), len(deps)
 
     tt = model.timetable()
@@ -94,11 +94,11 @@ def main(argv: list[str] | None = None) -> dict:
     runs = []
     for _ in range(3):
         t0 = time.perf_counter()
-        arr = route_many(tt, links, deps, n_o, spec.max_transfers)
+        arr = route_many(tt, links, departures=deps, n_origins=n_o, max_transfers=spec.max_transfers)
         runs.append(time.perf_counter() - t0)
     t_vec = min(runs)
     tracemalloc.start()
-    route_many(tt, links, deps, n_o, spec.max_transfers)
+    route_many(tt, links, departures=deps, n_origins=n_o, max_transfers=spec.max_transfers)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
 
@@ -113,17 +113,19 @@ def main(argv: list[str] | None = None) -> dict:
         sel = a_o == o
         one = WalkLinks(access=(np.zeros(sel.sum(), np.int64), a_s[sel], a_w[sel]), transfer=links.transfer,
                         egress=links.egress, direct=links.direct[:, [o]])
-        naive[(o, d)] = route_many(tt, one, deps[[d]], 1, spec.max_transfers)[:, 0, 0]
+        naive[(o, d)] = route_many(tt, one, departures=deps[[d]], n_origins=1,
+                                   max_transfers=spec.max_transfers)[:, 0, 0]
     t_naive = (time.perf_counter() - t0) / len(pairs)
     # naive 2: brute-force time-expanded Dijkstra per query
     t0 = time.perf_counter()
-    ref = TimeExpandedGraph(feed, model.date, tt.stop_ids, links, spec.max_transfers)
+    ref = TimeExpandedGraph(feed, model.date, stop_ids=tt.stop_ids, links=links,
+                            max_transfers=spec.max_transfers)
     t_ref_build = time.perf_counter() - t0
     horizon = spec.max_journey_min * 60
     t0 = time.perf_counter()
     agree = total = 0
     for o, d in pairs:
-        r = ref.earliest_arrival(o, int(deps[d]), horizon)
+        r = ref.earliest_arrival(o, int(deps[d]), horizon_s=horizon)
         r = np.where(r - deps[d] <= horizon, r, INF)
         v = np.where(arr[:, o, d] - deps[d] <= horizon, arr[:, o, d], INF)
         nv = np.where(naive[(o, d)] - deps[d] <= horizon, naive[(o, d)], INF)
@@ -144,7 +146,7 @@ def main(argv: list[str] | None = None) -> dict:
     g_links = gm.walk_links(tt, np.column_stack([sites.geometry.x, sites.geometry.y]))
     t_glinks = time.perf_counter() - t0
     t0 = time.perf_counter()
-    route_many(tt, g_links, deps, n_o, spec.max_transfers)
+    route_many(tt, g_links, departures=deps, n_origins=n_o, max_transfers=spec.max_transfers)
     t_groute = time.perf_counter() - t0
     g_minutes, _ = gm.nearest(sites)
     pop = demand["population"].to_numpy(float)

@@ -1,53 +1,113 @@
-"""Command line: ``pna run --config config/leicester.yaml`` (and ``pna assess``)."""
+"""Command line: argument parsing, logging and error handling for ``pna run`` and ``pna assess``.
+
+The commands themselves live in :mod:`pna.pipeline` (the only orchestrator); its ``main``
+hands them to :func:`run_cli`, so nothing here imports the pipeline.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
 import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from . import progress
-from .config import ConfigError, load_config
-from .errors import InputError
+from .assess.sites import Application, application_from_mapping, day_range, read_application
+from .errors import InputError, PnaError
+
+__all__ = ["build_parser", "run_cli", "application_from_args"]
+
+Command = Callable[[argparse.Namespace], int]
+log = logging.getLogger("pna")
 
 
-def _run(args: argparse.Namespace) -> int:
-    from .pipeline import run
-
-    cfg = load_config(args.config, data_dir=args.data_dir, output_dir=args.output_dir)
-    ctx = run(cfg)
-    progress.info(f"Done: outputs in {cfg.out}")
-    for note in ctx.notes:
-        progress.info(f"note: {note}")
-    return 0
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", required=True, help="area YAML, e.g. config/leicester.yaml")
+    p.add_argument("--data-dir", help="data directory (default: $PNA_DATA_DIR or ../shared/pna-data)")
+    p.add_argument("--output-dir", help="output directory (default: the config's output_dir)")
+    p.add_argument("--quiet", action="store_true", help="only warnings and errors")
+    p.add_argument("--verbose", action="store_true", help="debug messages, and a traceback on error")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``pna`` argument parser with its ``run`` and ``assess`` subcommands."""
     p = argparse.ArgumentParser(prog="pna", description="Pharmaceutical Needs Assessment pipeline")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run the whole assessment for one area")
-    r.add_argument("--config", required=True, help="area YAML, e.g. config/leicester.yaml")
-    r.add_argument("--data-dir", help="data directory (default: $PNA_DATA_DIR or ../shared/pna-data)")
-    r.add_argument("--output-dir", help="output directory (default: the config's output_dir)")
-    r.add_argument("--quiet", action="store_true", help="no progress messages")
-    r.set_defaults(func=_run)
-    try:
-        from .assess.cli import add_assess_parser
-    except ImportError:
-        pass
-    else:
-        add_assess_parser(sub)
+    _common(r)
+    a = sub.add_parser("assess", help="assess an application: new, relocation, consolidation or closure")
+    _common(a)
+    a.add_argument("--application", help="YAML or JSON application file (else use the flags below)")
+    a.add_argument("--kind", choices=["new", "relocation", "consolidation", "closure"], default="new")
+    a.add_argument("--name", help="premises name")
+    a.add_argument("--ref", help="reference (names the output folder)")
+    a.add_argument("--postcode", help="site postcode")
+    a.add_argument("--easting", type=float)
+    a.add_argument("--northing", type=float)
+    a.add_argument("--lon", type=float)
+    a.add_argument("--lat", type=float)
+    a.add_argument("--ods-code", action="append", help="ODS code(s) relocating, closing or consolidating")
+    a.add_argument("--consolidate-at", help="consolidation: one of the ODS codes, or 'new' for the site")
+    a.add_argument("--hours", action="append", help="opening hours, e.g. mon-fri=09:00-18:00 (repeat)")
+    a.add_argument("--services", help="comma-separated services offered")
+    a.add_argument("--resilience", action="store_true",
+                   help="also write the single-closure resilience tables and maps")
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+def _hours(specs: Sequence[str] | None) -> dict[str, str]:
+    """``["mon-fri=09:00-18:00", "sat=CLOSED"]`` -> per-day text."""
+    out: dict[str, str] = {}
+    for spec in specs or []:
+        days, sep, text = spec.partition("=")
+        if not sep:
+            raise InputError("--hours", f"{spec!r}: expected DAY=HH:MM-HH:MM or DAY-DAY=... (e.g. mon-fri=09:00-18:00)")
+        named = day_range(days)
+        if named is None:
+            raise InputError("--hours", f"{spec!r}: {days!r} is not a day or a day range like mon-fri")
+        out.update({d: text.strip() for d in named})
+    return out
+
+
+def application_from_args(args: argparse.Namespace) -> Application:
+    """The application described by ``--application`` or by the flags."""
+    if args.application:
+        return read_application(args.application)
+    raw: dict[str, Any] = {"kind": args.kind, "name": args.name, "ref": args.ref,
+                           "postcode": args.postcode, "easting": args.easting, "northing": args.northing,
+                           "lon": args.lon, "lat": args.lat, "ods_codes": args.ods_code,
+                           "consolidate_at": args.consolidate_at, "hours": _hours(args.hours),
+                           "services": args.services}
+    return application_from_mapping({k: v for k, v in raw.items() if v not in (None, [], {})},
+                                    source="command line")
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def run_cli(argv: Sequence[str] | None, *, commands: Mapping[str, Command]) -> int:
+    """Parse ``argv``, configure logging and run the chosen command.
+
+    Any :class:`~pna.errors.PnaError` becomes one line on stderr and exit code 2 (with the
+    traceback under ``--verbose``); Ctrl-C exits 130 and SIGTERM 143 with one line.
+    """
     args = build_parser().parse_args(argv)
-    progress.set_quiet(getattr(args, "quiet", False))
+    progress.configure(quiet=args.quiet, verbose=args.verbose)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
-        return args.func(args)
-    except (ConfigError, InputError) as exc:
+        return commands[args.command](args)
+    except PnaError as exc:
+        if args.verbose:
+            log.exception("error")
         print(f"error: {exc}", file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except SystemExit as exc:
+        if exc.code == 143:
+            print("terminated", file=sys.stderr)
+        raise

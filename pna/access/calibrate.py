@@ -8,16 +8,17 @@ make to a pharmacy, so the configured values can cite a measurement.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .graph import StreetGraph
+from ..config import Config
+from ..io import write_json
+from ..modes import Mode
+from .graph import StreetGraph, build_graphs
 
 
-def calibrate_circuity(graph: "StreetGraph", n_pairs: int = 2000, seed: int = 0,
+def calibrate_circuity(graph: StreetGraph, n_pairs: int = 2000, *, seed: int = 0,
                        min_m: float = 200.0, max_m: float = 3000.0, n_origins: int = 100) -> dict:
     """Ratio of shortest network distance to straight-line distance for sampled node pairs.
 
@@ -71,11 +72,23 @@ def calibrate_circuity(graph: "StreetGraph", n_pairs: int = 2000, seed: int = 0,
             "n_origins": int(len(origins)), "n_unreachable_dropped": lost, "by_band": by_band}
 
 
-def write_calibration(cfg, path, n_pairs: int = 2000, seed: int = 0) -> dict:
-    """Measure walk and drive circuity on ``cfg.network.osm_extract`` and write them as JSON."""
-    from ..io import write_json
-    from .graph import build_graphs
+def write_calibration(cfg: Config, path: str | Path, *, n_pairs: int = 2000, seed: int = 0) -> dict:
+    """Measure walk and drive circuity on ``cfg.network.osm_extract`` and write them as JSON.
 
+    Parameters
+    ----------
+    cfg
+        Config with ``network.osm_extract`` and the configured circuity factors.
+    path
+        The JSON file written.
+    n_pairs, seed
+        As :func:`calibrate_circuity`.
+
+    Returns
+    -------
+    dict
+        What was written.
+    """
     src = cfg.network.osm_extract
     if src is None:
         raise ValueError("calibration needs network.osm_extract in the config")
@@ -91,7 +104,7 @@ def write_calibration(cfg, path, n_pairs: int = 2000, seed: int = 0) -> dict:
         "extract_file": src.path,
         "graph_sha256": {m: g.source_sha256 for m, g in graphs.items()},
         "modes": {m: calibrate_circuity(g, n_pairs=n_pairs, seed=seed) for m, g in graphs.items()},
-        "configured": {"walk": cfg.travel.walk.circuity, "drive": cfg.travel.drive.circuity},
+        "configured": {Mode.WALK: cfg.travel.walk.circuity, Mode.DRIVE: cfg.travel.drive.circuity},
     }
     write_json(out, Path(path))
     return out

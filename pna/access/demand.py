@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config
-from ..quality import QualityLog
+from ..crs import BNG, to_bng
 from ..errors import InputError
+from ..quality import QualityLog
 
 STAGE = "access.demand"
 DEMAND_COLUMNS = ["point_id", "population", "pop_65plus", "lsoa11_code", "locality",
@@ -72,7 +73,7 @@ def read_output_areas(cfg: Config) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     code = _pick(polys.columns, OA_CODE_COLUMNS, poly_path, "Output Area code")
     if polys.crs is None:
         raise InputError(poly_path, "Output Area polygons have no coordinate reference system")
-    polys = polys[[code, "geometry"]].rename(columns={code: "oa_code"}).to_crs(27700)
+    polys = to_bng(polys[[code, "geometry"]].rename(columns={code: "oa_code"}))
     polys["source_row"] = np.arange(1, len(polys) + 1)
 
     head = pd.read_csv(pop_path, nrows=0, encoding="utf-8-sig")
@@ -96,7 +97,7 @@ def _lsoa_points(lsoa: gpd.GeoDataFrame, codes: pd.Index) -> gpd.GeoDataFrame:
         "pop_65plus": sub["pop_65plus"].astype(float).to_numpy(),
         "lsoa11_code": sub["lsoa11_code"].to_numpy(),
         "source": "lsoa",
-    }, geometry=sub.geometry.representative_point().to_numpy(), crs=27700)
+    }, geometry=sub.geometry.representative_point().to_numpy(), crs=BNG)
 
 
 def _oa_points(cfg: Config, lsoa: gpd.GeoDataFrame, quality: QualityLog | None) -> gpd.GeoDataFrame:
@@ -175,7 +176,7 @@ def _oa_points(cfg: Config, lsoa: gpd.GeoDataFrame, quality: QualityLog | None) 
         "pop_65plus": weight * tot["pop_65plus"].to_numpy(),
         "lsoa11_code": oa_ok["lsoa11_code"].to_numpy(),
         "source": "output_area",
-    }, geometry=oa_ok.geometry.to_numpy(), crs=27700)
+    }, geometry=oa_ok.geometry.to_numpy(), crs=BNG)
 
     # LSOAs with no usable OA still need their residents: fall back to one LSOA point.
     missing = sorted(area_codes - set(oa_pts["lsoa11_code"]))
@@ -209,7 +210,7 @@ def build_demand_points(cfg: Config, lsoa: gpd.GeoDataFrame,
         source, geometry``, sorted by ``point_id``; ``population`` sums to
         ``lsoa.pop_total.sum()``.
     """
-    lsoa = lsoa.to_crs(27700) if lsoa.crs is not None and lsoa.crs.to_epsg() != 27700 else lsoa
+    lsoa = to_bng(lsoa) if lsoa.crs is not None else lsoa
     if cfg.inputs.output_areas is not None and cfg.inputs.output_area_population is not None:
         pts = _oa_points(cfg, lsoa, quality)
     else:
@@ -223,4 +224,4 @@ def build_demand_points(cfg: Config, lsoa: gpd.GeoDataFrame,
     total, expect = float(pts["population"].sum()), float(lsoa["pop_total"].sum())
     if not np.isclose(total, expect, rtol=1e-9, atol=1e-6):
         raise AssertionError(f"demand points sum to {total}, not the area total {expect}")
-    return gpd.GeoDataFrame(pts, geometry="geometry", crs=27700)
+    return gpd.GeoDataFrame(pts, geometry="geometry", crs=BNG)

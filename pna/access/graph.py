@@ -20,21 +20,24 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+import shapely
 from pyproj import Geod, Transformer
 from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
+from ..config import Config
+from ..crs import BNG, WGS84
+from ..modes import Mode
 from ..progress import info
+from .core import RoutingCore, contract
 from .osm import OsmWays, read_highways
 
 if TYPE_CHECKING:  # pragma: no cover
-    import geopandas as gpd
     import networkx as nx
-
-    from ..config import Config
-    from .routing import RoutingCore
 
 #: Bump when the builder's rules change so cached graphs are rebuilt.
 BUILD_VERSION = 3
@@ -43,7 +46,8 @@ EARTH_RADIUS_M = 6_371_009.0
 # Edge lengths are geodesics on the WGS84 ellipsoid: a sphere (OSMnx's haversine) reads
 # east-west streets ~0.3% short at British latitudes, and a projected grid only suits one country.
 _GEOD = Geod(ellps="WGS84")
-MODES = ("walk", "drive")
+#: The modes a street graph is built for.
+MODES: tuple[Mode, ...] = (Mode.WALK, Mode.DRIVE)
 
 #: Highway classes a pedestrian may use (motorways never; trunk roads unless ``foot=no``).
 WALK_HIGHWAYS = frozenset({
@@ -153,7 +157,7 @@ class StreetGraph:
         How the ways were read: ways kept/excluded by reason, maxspeed parsing counts.
     """
 
-    mode: str
+    mode: Mode
     node_osmid: np.ndarray
     node_xy: np.ndarray
     csr: sp.csr_matrix
@@ -171,15 +175,12 @@ class StreetGraph:
         return int(len(self.edges))
 
     @cached_property
-    def edge_geometry(self) -> "gpd.GeoSeries":
+    def edge_geometry(self) -> gpd.GeoSeries:
         """Straight LineStrings (EPSG:27700), one per row of ``edges``."""
-        import geopandas as gpd
-        import shapely
-
         u = self.edges["u"].to_numpy()
         v = self.edges["v"].to_numpy()
         coords = np.stack([self.node_xy[u], self.node_xy[v]], axis=1)
-        return gpd.GeoSeries(shapely.linestrings(coords), index=self.edges.index, crs="EPSG:27700")
+        return gpd.GeoSeries(shapely.linestrings(coords), index=self.edges.index, crs=BNG)
 
     @cached_property
     def csr_reverse(self) -> sp.csr_matrix:
@@ -193,20 +194,17 @@ class StreetGraph:
                     self.edges["length_m"].to_numpy(), self.n_nodes)
 
     @cached_property
-    def routing_core(self) -> "RoutingCore":
-        """``csr`` with its pass-through chains contracted (``pna.access.routing.contract``).
+    def routing_core(self) -> RoutingCore:
+        """``csr`` with its pass-through chains contracted (:func:`pna.access.core.contract`).
 
         Built on first use (tens of milliseconds for a city) and reused by every multi-source
         search on this graph, so ``csr`` must not be modified in place afterwards.
         """
-        from .routing import contract
-
         return contract(self.csr)
 
     @cached_property
-    def kdtree(self):
-        from scipy.spatial import cKDTree
-
+    def kdtree(self) -> cKDTree:
+        """A k-d tree of ``node_xy``, for snapping points to nodes."""
         return cKDTree(self.node_xy)
 
     def node_index(self, osmids: np.ndarray) -> np.ndarray:
@@ -240,7 +238,7 @@ class StreetGraph:
                 f"({self.n_nodes:,} nodes)")
         if d.get("nodes"):
             how = ("that cannot both reach and be reached from the main network (one-way rules)"
-                   if self.mode == "drive" else "not connected to the main network")
+                   if self.mode == Mode.DRIVE else "not connected to the main network")
             text += f"; {d['km']:,.1f} km ({d['nodes']:,} nodes) in {d['components'] - 1:,} pieces {how} were left out"
         return text + "."
 
@@ -250,9 +248,9 @@ class StreetGraph:
         Nodes carry ``x``, ``y`` (EPSG:27700); edges ``length``, ``travel_time`` (seconds),
         ``highway``.
         """
-        import networkx as nx
+        import networkx as nx  # only for cross-checks against networkx / OSMnx
 
-        g = nx.DiGraph(mode=self.mode, crs="EPSG:27700")
+        g = nx.DiGraph(mode=self.mode, crs=BNG)
         ids = self.node_osmid.tolist()
         g.add_nodes_from((i, {"x": float(x), "y": float(y)})
                          for i, (x, y) in zip(ids, self.node_xy.tolist()))
@@ -388,7 +386,7 @@ def _largest_component(u: np.ndarray, v: np.ndarray, n: int, strong: bool) -> tu
     return labels == int(np.argmax(sizes)), int(n_comp)  # argmax: first (lowest) label on ties
 
 
-def build_graph(ways: OsmWays, mode: str, *, walk_speed_kmh: float = 4.8,
+def build_graph(ways: OsmWays, mode: Mode | str, *, walk_speed_kmh: float = 4.8,
                 drive_speeds_kmh: dict[str, float] | None = None, congestion_factor: float = 1.0,
                 source_sha256: str = "") -> StreetGraph:
     """Build one mode's graph from highway ways already read.
@@ -410,10 +408,11 @@ def build_graph(ways: OsmWays, mode: str, *, walk_speed_kmh: float = 4.8,
         (a dead end behind a wrongly mapped one-way would otherwise give residents no way out).
     """
     if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        raise ValueError(f"mode must be one of {tuple(str(m) for m in MODES)}, not {mode!r}")
+    mode = Mode(mode)
     tags = ways.tags
     stats: dict[str, Any] = {"ways_read": int(len(tags))}
-    if mode == "walk":
+    if mode == Mode.WALK:
         keep, fwd, bwd, reasons = walk_rules(tags)
         speed = np.full(len(tags), float(walk_speed_kmh))
     else:
@@ -443,7 +442,7 @@ def build_graph(ways: OsmWays, mode: str, *, walk_speed_kmh: float = 4.8,
     wi = np.concatenate([wi[f], wi[r]])
     length = np.concatenate([length[f], length[r]])
     time = length / (speed[wi] / 3.6)
-    if mode == "drive":
+    if mode == Mode.DRIVE:
         time = time * float(congestion_factor)
 
     # Parallel edges (two ways sharing a segment): keep the quickest.
@@ -458,7 +457,7 @@ def build_graph(ways: OsmWays, mode: str, *, walk_speed_kmh: float = 4.8,
     remap = np.full(len(ways.node_id), -1, dtype=np.int64)
     remap[used] = np.arange(len(used))
     u, v = remap[u], remap[v]
-    in_main, n_comp = _largest_component(u, v, len(used), strong=(mode == "drive"))
+    in_main, n_comp = _largest_component(u, v, len(used), strong=(mode == Mode.DRIVE))
     ekeep = in_main[u] & in_main[v]
     # Street km dropped: each undirected segment once (walk holds both directions).
     pairs = np.stack([np.minimum(u, v), np.maximum(u, v)], axis=1)[~ekeep]
@@ -487,7 +486,7 @@ def build_graph(ways: OsmWays, mode: str, *, walk_speed_kmh: float = 4.8,
                        edges=edges, dropped=dropped, stats=stats, source_sha256=source_sha256)
 
 
-_TO_BNG = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+_TO_BNG = Transformer.from_crs(WGS84, BNG, always_xy=True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -502,15 +501,15 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def _mode_params(cfg: "Config", mode: str) -> dict[str, Any]:
-    if mode == "walk":
+def _mode_params(cfg: Config, mode: Mode) -> dict[str, Any]:
+    if mode == Mode.WALK:
         return {"walk_speed_kmh": float(cfg.travel.walk.speed_kmh)}
     d = cfg.travel.drive
     return {"drive_speeds_kmh": {k: float(v) for k, v in sorted(d.highway_speeds_kmh.items())},
             "congestion_factor": float(d.congestion_factor)}
 
 
-def _cache_key(sha: str, mode: str, params: dict[str, Any]) -> str:
+def _cache_key(sha: str, mode: Mode, params: dict[str, Any]) -> str:
     blob = json.dumps({"sha256": sha, "mode": mode, "params": params, "version": BUILD_VERSION},
                       sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
@@ -543,14 +542,14 @@ def load_graph(path: Path) -> StreetGraph:
             "u": z["u"], "v": z["v"], "length_m": z["length_m"], "time_s": z["time_s"],
             "highway": pd.Categorical.from_codes(z["highway_codes"], categories=z["highway_categories"].tolist()),
             "way_id": z["way_id"]})
-        return StreetGraph(mode=meta["mode"], node_osmid=z["node_osmid"], node_xy=z["node_xy"],
+        return StreetGraph(mode=Mode(meta["mode"]), node_osmid=z["node_osmid"], node_xy=z["node_xy"],
                            csr=_csr(edges["u"].to_numpy(), edges["v"].to_numpy(), edges["time_s"].to_numpy(), n),
                            edges=edges, dropped=meta["dropped"], stats=meta["stats"],
                            source_sha256=meta["source_sha256"])
 
 
-def build_graphs(extract_path: str | Path, cfg: "Config", modes: tuple[str, ...] = MODES,
-                 use_cache: bool = True) -> dict[str, StreetGraph]:
+def build_graphs(extract_path: str | Path, cfg: Config, *, modes: tuple[Mode | str, ...] = MODES,
+                 use_cache: bool = True) -> dict[Mode, StreetGraph]:
     """Walk and drive street graphs from an OSM extract, cached under ``cfg.cache / "graphs"``.
 
     Parameters
@@ -567,14 +566,15 @@ def build_graphs(extract_path: str | Path, cfg: "Config", modes: tuple[str, ...]
 
     Returns
     -------
-    dict[str, StreetGraph]
+    dict[Mode, StreetGraph]
         Keyed by mode.
     """
+    modes = tuple(Mode(m) for m in modes)
     extract_path = Path(extract_path)
     sha = file_sha256(extract_path)
     cache_dir = Path(cfg.cache) / "graphs"
-    out: dict[str, StreetGraph] = {}
-    todo: list[tuple[str, dict[str, Any], Path]] = []
+    out: dict[Mode, StreetGraph] = {}
+    todo: list[tuple[Mode, dict[str, Any], Path]] = []
     for mode in modes:
         params = _mode_params(cfg, mode)
         path = cache_dir / f"{mode}-{_cache_key(sha, mode, params)}.npz"

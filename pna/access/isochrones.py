@@ -7,25 +7,24 @@ Convex hulls would claim fields, rivers and railways the streets do not cross.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import geopandas as gpd
 import numpy as np
 import shapely
+from scipy.sparse.csgraph import dijkstra
 
+from ..crs import BNG
+from .graph import StreetGraph
+from .routing import snap
 from .supply import site_xy
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .graph import StreetGraph
 
 ISOCHRONE_COLUMNS = ["ods_code", "threshold_min", "geometry"]
 
 
 def _empty() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"ods_code": [], "threshold_min": []}, geometry=[], crs=27700)
+    return gpd.GeoDataFrame({"ods_code": [], "threshold_min": []}, geometry=[], crs=BNG)
 
 
-def edge_fractions(graph: "StreetGraph", node_seconds: np.ndarray, budget_s: float) -> np.ndarray:
+def edge_fractions(graph: StreetGraph, node_seconds: np.ndarray, *, budget_s: float) -> np.ndarray:
     """Per edge u→v, the fraction next to v from which the site is reached within ``budget_s``.
 
     ``node_seconds`` is the time from each node *to* the site. A point a fraction ``f`` along
@@ -38,7 +37,7 @@ def edge_fractions(graph: "StreetGraph", node_seconds: np.ndarray, budget_s: flo
     return np.clip((budget_s - tv) / np.maximum(t, 1e-9), 0.0, 1.0)
 
 
-def segments_of(graph: "StreetGraph", frac: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
+def segments_of(graph: StreetGraph, frac: np.ndarray, *, keep: np.ndarray | None = None) -> np.ndarray:
     """Line segments (k, 2, 2): the reached stretch of each kept edge (edges are straight)."""
     keep = frac > 0 if keep is None else keep & (frac > 0)
     e = graph.edges
@@ -48,12 +47,12 @@ def segments_of(graph: "StreetGraph", frac: np.ndarray, keep: np.ndarray | None 
     return np.stack([start, xy_v], axis=1)
 
 
-def reached_segments(graph: "StreetGraph", node_seconds: np.ndarray, budget_s: float) -> np.ndarray:
+def reached_segments(graph: StreetGraph, node_seconds: np.ndarray, *, budget_s: float) -> np.ndarray:
     """Line segments (k, 2, 2) of the network from which the site is reached within ``budget_s``."""
-    return segments_of(graph, edge_fractions(graph, node_seconds, budget_s))
+    return segments_of(graph, edge_fractions(graph, node_seconds, budget_s=budget_s))
 
 
-def catchment_polygon(segments: np.ndarray, buffer_m: float, grid_m: float = 5.0):
+def catchment_polygon(segments: np.ndarray, buffer_m: float, *, grid_m: float = 5.0) -> shapely.Geometry:
     """Union of the buffered segments (vectorised buffer, then one union).
 
     Segments are snapped to a ``grid_m`` grid, the two directions of a two-way street are
@@ -78,7 +77,7 @@ def catchment_polygon(segments: np.ndarray, buffer_m: float, grid_m: float = 5.0
     return shapely.union_all(shapely.buffer(geoms, buffer_m, quad_segs=4))
 
 
-def network_isochrones(graph: "StreetGraph", sites: gpd.GeoDataFrame, thresholds_min: list[int],
+def network_isochrones(graph: StreetGraph, sites: gpd.GeoDataFrame, thresholds_min: list[int],
                        max_snap_m: float = 500.0, buffer_m: float = 50.0,
                        connector_kmh: float | None = None, grid_m: float = 5.0) -> gpd.GeoDataFrame:
     """Per pharmacy and threshold, the polygon of streets from which it is reached in time.
@@ -106,10 +105,6 @@ def network_isochrones(graph: "StreetGraph", sites: gpd.GeoDataFrame, thresholds
         ``ods_code, threshold_min, geometry`` (EPSG:27700), one row per site and threshold with
         a non-empty catchment, sorted by ``ods_code`` then threshold.
     """
-    from scipy.sparse.csgraph import dijkstra
-
-    from .routing import snap
-
     if len(sites) == 0:
         return _empty()
     node, dist = snap(graph, site_xy(sites), max_snap_m)
@@ -128,10 +123,10 @@ def network_isochrones(graph: "StreetGraph", sites: gpd.GeoDataFrame, thresholds
             budget = th * 60.0 - conn_s[k]
             if budget <= 0:
                 continue
-            frac = edge_fractions(graph, secs, budget)
+            frac = edge_fractions(graph, secs, budget_s=budget)
             seg = segments_of(graph, frac, keep=prev_frac < 1.0)
             if len(seg):
-                part = catchment_polygon(seg, buffer_m, grid_m)
+                part = catchment_polygon(seg, buffer_m, grid_m=grid_m)
                 poly = part if poly is None else shapely.union(poly, part)
             prev_frac = frac
             if poly is None:
@@ -141,7 +136,7 @@ def network_isochrones(graph: "StreetGraph", sites: gpd.GeoDataFrame, thresholds
     if not rows:
         return _empty()
     return gpd.GeoDataFrame({"ods_code": [r[0] for r in rows], "threshold_min": [r[1] for r in rows]},
-                            geometry=geoms, crs=27700)
+                            geometry=geoms, crs=BNG)
 
 
 def straightline_isochrones(sites: gpd.GeoDataFrame, thresholds_min: list[int], speed_kmh: float,
@@ -158,4 +153,4 @@ def straightline_isochrones(sites: gpd.GeoDataFrame, thresholds_min: list[int], 
     geoms = shapely.buffer(pts, np.tile(radius, len(xy)), quad_segs=16)
     return gpd.GeoDataFrame({"ods_code": np.repeat(codes, len(ths)),
                              "threshold_min": np.tile(np.asarray(ths, dtype=int), len(xy))},
-                            geometry=geoms, crs=27700)
+                            geometry=geoms, crs=BNG)

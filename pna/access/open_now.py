@@ -13,11 +13,16 @@ count is reported; ``unknown="include"`` treats them as always open.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from ..loaders.hours import DAYS, is_blank, parse_day
+from ..modes import Mode
+from .engine import TravelModel, clock
+from .stats import rank_stat
 
 DAY_MIN = 24 * 60
 
@@ -65,12 +70,20 @@ def day_intervals(pharmacies: pd.DataFrame, weekday: int | str) -> tuple[list[tu
     return ivs, unknown
 
 
-def open_at(pharmacies: pd.DataFrame, weekday: int | str, minute: float,
+def open_at(pharmacies: pd.DataFrame, weekday: int | str, *, minute: float,
             unknown: str = "exclude") -> np.ndarray:
     """Boolean mask: is each pharmacy open on ``weekday`` at ``minute`` since midnight?
 
-    Intervals include their start and exclude their end. ``unknown`` (``"exclude"`` or
-    ``"include"``) decides pharmacies with unknown hours.
+    Parameters
+    ----------
+    pharmacies
+        Pharmacies with ``intervals_<day>`` or ``hours_<day>`` (see :func:`day_intervals`).
+    weekday
+        0 = Monday, or a day name (``"sun"``).
+    minute
+        Minutes since midnight. Intervals include their start and exclude their end.
+    unknown
+        ``"exclude"`` (closed) or ``"include"`` (open) for pharmacies with unknown hours.
     """
     ivs, unk = day_intervals(pharmacies, weekday)
     mask = np.array([any(a <= minute < b for a, b in iv) for iv in ivs], dtype=bool)
@@ -81,7 +94,7 @@ def open_at(pharmacies: pd.DataFrame, weekday: int | str, minute: float,
     return mask
 
 
-def next_open_minute(intervals: list[tuple], arrival_min: np.ndarray, wait: bool = True) -> np.ndarray:
+def next_open_minute(intervals: list[tuple], arrival_min: np.ndarray, *, wait: bool = True) -> np.ndarray:
     """First minute at or after each arrival when each site is open (``inf`` if none that day).
 
     Parameters
@@ -107,14 +120,30 @@ def next_open_minute(intervals: list[tuple], arrival_min: np.ndarray, wait: bool
     return out
 
 
-def open_minutes(times_min: np.ndarray, pharmacies: pd.DataFrame, weekday: int | str,
+def open_minutes(times_min: np.ndarray, pharmacies: pd.DataFrame, *, weekday: int | str,
                  depart_min: float | np.ndarray, unknown: str = "exclude",
                  wait: bool = True) -> np.ndarray:
     """Travel minutes to each site counting only a site open on arrival.
 
-    ``times_min`` is (n_sites, ...) minutes from departure; ``depart_min`` broadcasts against
-    its trailing axes. Arrival = departure + travel time; the result is the minutes until
-    the first moment the site is open on arrival (see module docstring), ``inf`` otherwise.
+    Parameters
+    ----------
+    times_min
+        ``(n_sites, ...)`` minutes from departure.
+    pharmacies
+        The sites, with opening hours.
+    weekday
+        0 = Monday, or a day name.
+    depart_min
+        Departure minutes since midnight; broadcasts against the trailing axes of ``times_min``.
+    unknown, wait
+        As :func:`open_at` and :func:`next_open_minute`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Like ``times_min``: arrival = departure + travel time, and the result is the minutes
+        until the first moment the site is open on arrival (see module docstring), ``inf``
+        otherwise.
     """
     ivs, unk = day_intervals(pharmacies, weekday)
     if unknown == "include":
@@ -126,37 +155,42 @@ def open_minutes(times_min: np.ndarray, pharmacies: pd.DataFrame, weekday: int |
     return np.where(np.isfinite(nxt), nxt - dep[None, ...], np.inf)
 
 
-def nearest_open(model, sites: pd.DataFrame, scenario: Scenario, unknown: str = "exclude",
-                 wait: bool = True, window_min: int = 60) -> tuple[np.ndarray, str]:
+def nearest_open(model: TravelModel, sites: gpd.GeoDataFrame, *, scenario: Scenario,
+                 unknown: str = "exclude", wait: bool = True, window_min: int = 60
+                 ) -> tuple[np.ndarray, str]:
     """Minutes from every demand point to the nearest pharmacy open on arrival.
 
-    For a timetable model (``method == "timetable"``) departures every ``step_min`` over
-    ``window_min`` minutes from the scenario time, on a service day of that weekday, each get
-    their own arrivals; the median over them is returned. For other models the travel time does
-    not depend on the clock, so arrival = scenario time + travel time.
+    Each departure the model makes for the scenario (:meth:`TravelModel.departures`: for a
+    timetable, departures every ``step_min`` over ``window_min`` minutes from the scenario
+    time on a service day of that weekday; otherwise the one departure at the scenario time)
+    gets its own arrivals; the nearest-rank median over the departures is returned (for one
+    departure, its value).
+
+    Parameters
+    ----------
+    model
+        A ``TravelModel`` built for the demand points.
+    sites
+        Pharmacies with opening hours and geometry (EPSG:27700).
+    scenario
+        The moment of departure.
+    unknown, wait
+        As :func:`open_minutes`.
+    window_min
+        Length of a timetable model's departure window.
 
     Returns
     -------
-    (minutes per demand point, note in plain words)
+    (minutes, note)
+        Minutes per demand point (``inf`` where no open pharmacy is reached) and the
+        departures in plain words.
     """
     if len(sites) == 0:
         return np.full(len(model.demand), np.inf), "no sites"
-    if getattr(model, "method", "") == "timetable":
-        from ..transit.model import rank_stat   # only needed for timetable models
-        date = model.day_for(scenario.weekday)
-        step = model.spec.step_min
-        deps = np.arange(scenario.minute * 60, (scenario.minute + window_min) * 60, step * 60, dtype=np.int32)
-        w = model.window_minutes(sites, date=date, departures=deps)   # (sites, demand, dep)
-        per = open_minutes(w, sites, scenario.weekday, deps / 60.0, unknown=unknown, wait=wait)
-        minutes = rank_stat(per.min(axis=0), 50)
-        note = (f"service day {date.isoformat()}, departures every {step} min from "
-                f"{scenario.minute // 60:02d}:{scenario.minute % 60:02d} for {window_min} min, median")
-    else:
-        t = model.times_to(sites)
-        minutes = open_minutes(t, sites, scenario.weekday, float(scenario.minute), unknown=unknown,
-                               wait=wait).min(axis=0)
-        note = f"departing {scenario.minute // 60:02d}:{scenario.minute % 60:02d}"
-    return minutes, note
+    w, deps, note = model.departures(sites, weekday=scenario.weekday, minute=scenario.minute,
+                                     window_min=window_min)   # (sites, demand, dep)
+    per = open_minutes(w, sites, weekday=scenario.weekday, depart_min=deps, unknown=unknown, wait=wait)
+    return rank_stat(per.min(axis=0), 50), note
 
 
 SCENARIO_COLUMNS = ["scenario", "weekday", "depart", "mode", "method", "is_estimate", "threshold_min",
@@ -164,9 +198,10 @@ SCENARIO_COLUMNS = ["scenario", "weekday", "depart", "mode", "method", "is_estim
                     "sites_hours_unknown", "unknown_hours", "note", "provenance"]
 
 
-def scenario_table(models: dict, sites: pd.DataFrame, demand: pd.DataFrame, thresholds: dict | list,
-                   scenarios=DEFAULT_SCENARIOS, unknown: str = "exclude", wait: bool = True,
-                   provenance: str = "") -> pd.DataFrame:
+def scenario_table(models: Mapping[Mode, TravelModel], sites: gpd.GeoDataFrame, demand: pd.DataFrame,
+                   thresholds: Mapping[Mode, Sequence[float]] | Sequence[float], *,
+                   scenarios: Sequence[Scenario] = DEFAULT_SCENARIOS, unknown: str = "exclude",
+                   wait: bool = True, provenance: str = "") -> pd.DataFrame:
     """Residents within each threshold of a pharmacy open when they arrive, per scenario and mode.
 
     Parameters
@@ -190,16 +225,16 @@ def scenario_table(models: dict, sites: pd.DataFrame, demand: pd.DataFrame, thre
     pop = demand["population"].to_numpy(float)
     rows = []
     for sc in scenarios:
-        open_dep = open_at(sites, sc.weekday, sc.minute, unknown=unknown)
+        open_dep = open_at(sites, sc.weekday, minute=sc.minute, unknown=unknown)
         _, unk = day_intervals(sites, sc.weekday)
         for mode in sorted(models):
             m = models[mode]
-            minutes, note = nearest_open(m, sites, sc, unknown=unknown, wait=wait)
-            ths = thresholds[mode] if isinstance(thresholds, dict) else thresholds
+            minutes, note = nearest_open(m, sites, scenario=sc, unknown=unknown, wait=wait)
+            ths = thresholds[mode] if isinstance(thresholds, Mapping) else thresholds
             for t in ths:
                 within = float(pop[minutes <= t].sum())
                 rows.append({"scenario": sc.label, "weekday": DAYS[sc.weekday],
-                             "depart": f"{sc.minute // 60:02d}:{sc.minute % 60:02d}", "mode": mode,
+                             "depart": clock(sc.minute), "mode": mode,
                              "method": m.method, "is_estimate": bool(m.is_estimate), "threshold_min": t,
                              "population": float(pop.sum()), "population_within": within,
                              "share_within": within / float(pop.sum()) if pop.sum() > 0 else np.nan,

@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import osmium
 import pandas as pd
 
+from ..crs import WGS84, to_bng
 from ..errors import InputError
 
 #: Way tags the street-graph builder looks at.
@@ -216,18 +218,16 @@ def read_pharmacies(path: str | Path) -> pd.DataFrame:
     return df
 
 
-def pharmacy_sites(path: str | Path):
+def pharmacy_sites(path: str | Path) -> gpd.GeoDataFrame:
     """The pharmacies mapped in an extract as supply sites (a GeoDataFrame in EPSG:27700).
 
     ``ods_code`` is the tagged NHS ODS code where there is one, else ``osm:<type>/<id>``;
     ``trading_name`` is the OSM name. Sorted by ``ods_code``. Used where no pharmaceutical list
     places pharmacies, e.g. to exercise the engines on an extract alone.
     """
-    import geopandas as gpd
-
     ph = read_pharmacies(path)
-    g = gpd.GeoDataFrame(ph, geometry=gpd.points_from_xy(ph["lon"].to_numpy(float), ph["lat"].to_numpy(float)),
-                         crs=4326).to_crs(27700)
+    g = to_bng(gpd.GeoDataFrame(ph, geometry=gpd.points_from_xy(ph["lon"].to_numpy(float),
+                                                                ph["lat"].to_numpy(float)), crs=WGS84))
     g["ods_code"] = g["ref_ods"].fillna("osm:" + g["osm_type"] + "/" + g["osm_id"].astype(str))
     g["trading_name"] = g["name"].fillna("")
     return g.sort_values("ods_code", kind="stable").reset_index(drop=True)
@@ -248,7 +248,7 @@ def read_address_points(path: str | Path) -> pd.DataFrame:
     return df[["postcode", "lon", "lat", "osm_type", "osm_id"]]
 
 
-def write_osm_xml(src: str | Path, dst: str | Path, way_ids: np.ndarray | None = None,
+def write_osm_xml(src: str | Path, dst: str | Path, *, way_ids: np.ndarray | None = None,
                   tag_overrides: dict[int, dict[str, str]] | None = None) -> Path:
     """Write highway ways of ``src`` (all, or those in ``way_ids``) and their nodes as OSM XML.
 

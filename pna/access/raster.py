@@ -11,19 +11,34 @@ cell centre itself.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 import geopandas as gpd
 import numpy as np
 import rasterio
-from rasterio.features import geometry_mask
 from affine import Affine
+from rasterio.features import geometry_mask
+
+from ..crs import BNG, to_bng
+from ..modes import Mode
 
 NODATA = -9999.0
 
 
+class PointTimes(Protocol):
+    """A travel model that gives minutes from arbitrary points (``NetworkModel``,
+    ``StraightLineModel``)."""
+
+    mode: Mode
+
+    def minutes_at(self, xy: np.ndarray, sites: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(minutes to the nearest site, its index) for points ``xy`` (n×2, EPSG:27700)."""
+        ...
+
+
 def grid_for(area: gpd.GeoDataFrame, cell_m: float = 100.0) -> tuple[np.ndarray, np.ndarray, object]:
     """Cell-centre coordinates (n×2, row-major), inside-area mask (rows×cols) and the transform."""
-    area = area.to_crs(27700)
+    area = to_bng(area)
     minx, miny, maxx, maxy = area.total_bounds
     x0 = np.floor(minx / cell_m) * cell_m
     y1 = np.ceil(maxy / cell_m) * cell_m
@@ -37,8 +52,8 @@ def grid_for(area: gpd.GeoDataFrame, cell_m: float = 100.0) -> tuple[np.ndarray,
     return np.column_stack([xx.ravel(), yy.ravel()]), inside, transform
 
 
-def write_time_raster(model, sites: gpd.GeoDataFrame, area: gpd.GeoDataFrame, path: str | Path,
-                      cell_m: float = 100.0) -> Path:
+def write_time_raster(model: PointTimes, sites: gpd.GeoDataFrame,
+                      area: gpd.GeoDataFrame, path: str | Path, *, cell_m: float = 100.0) -> Path:
     """Write minutes to the nearest site for every cell of the area as a GeoTIFF.
 
     Parameters
@@ -72,11 +87,11 @@ def write_time_raster(model, sites: gpd.GeoDataFrame, area: gpd.GeoDataFrame, pa
         minutes[flat] = np.where(np.isfinite(m), m, NODATA).astype(np.float32)
     data = minutes.reshape(inside.shape)
     profile = {"driver": "GTiff", "width": data.shape[1], "height": data.shape[0], "count": 1,
-               "dtype": "float32", "crs": "EPSG:27700", "transform": transform, "nodata": NODATA,
+               "dtype": "float32", "crs": BNG, "transform": transform, "nodata": NODATA,
                "compress": "deflate", "tiled": False}
     with rasterio.Env(GDAL_PAM_ENABLED="NO"):  # no .aux.xml sidecar with statistics
         with rasterio.open(path, "w", **profile) as dst:
             dst.write(data, 1)
             dst.update_tags(1, units="minutes")
-            dst.set_band_description(1, f"minutes to nearest pharmacy ({getattr(model, 'mode', '')})")
+            dst.set_band_description(1, f"minutes to nearest pharmacy ({model.mode})")
     return path

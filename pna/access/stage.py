@@ -1,33 +1,143 @@
-"""The access stage: walk and drive times from every resident to the nearest pharmacy.
+"""The access stage: walk, drive and public-transport times from every resident to a pharmacy.
 
-With ``network.osm_extract`` configured, times follow the real street network;
-without it every figure is a straight-line estimate, marked as such, with the
-method and its parameters stated.
+With ``network.osm_extract`` configured, walk and drive times follow the real street network;
+with ``network.gtfs``, public-transport times follow the timetable. Without them every figure
+is a straight-line estimate, marked as such, with the method and its parameters stated. The
+stage also answers "can residents reach a pharmacy that is *open*" at set times.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from ..config import Config
+from ..geography.stage import Geography
+from ..modes import Mode
 from ..progress import info, step
 from ..provenance import cite
 from ..quality import QualityLog
+from ..schema import require_columns
+from ..transit.stage import run_transit
 from .coverage import beyond_lsoa_table, beyond_table, coverage_table, demand_with_minutes
 from .demand import build_demand_points
 from .engine import NetworkModel, TravelModel, connector_speed_kmh
+from .graph import StreetGraph, build_graphs
 from .isochrones import network_isochrones, straightline_isochrones
+from .open_now import scenario_table
 from .raster import write_time_raster
 from .result import AccessResult
 from .straightline import StraightLineModel
-from .supply import select_supply
+from .supply import Supply, select_supply
 
-MODES = ("walk", "drive")
+__all__ = ["Access", "run_access", "STREET_MODES"]
+
+STREET_MODES: tuple[Mode, ...] = (Mode.WALK, Mode.DRIVE)
 #: Half-width of the band round reached streets counted as reached (house frontage).
 ISOCHRONE_BUFFER_M = 50.0
 #: Polygon precision per mode: drive catchments are large, so a coarser grid keeps them quick.
-ISOCHRONE_GRID_M = {"walk": 5.0, "drive": 10.0}
+ISOCHRONE_GRID_M = {Mode.WALK: 5.0, Mode.DRIVE: 10.0}
+
+
+@dataclass(frozen=True)
+class Access:
+    """Result of the access stage.
+
+    Attributes
+    ----------
+    models
+        One :class:`~pna.access.engine.TravelModel` per mode, built for ``demand``: the assessor
+        and resilience ask them for what-ifs.
+    results
+        One :class:`~pna.access.result.AccessResult` per mode (coverage, demand with minutes).
+    demand
+        Demand points (``pna.access.demand`` contract).
+    supply
+        The face-to-face supply every model was run for.
+    open_access
+        Residents within each threshold of a pharmacy open when they arrive (weekday evening,
+        Saturday, Sunday), per mode; None where opening hours are unknown.
+    notes
+        Plain statements of estimates and limits.
+    """
+
+    models: Mapping[Mode, TravelModel]
+    results: Mapping[Mode, AccessResult]
+    demand: gpd.GeoDataFrame
+    supply: Supply
+    open_access: pd.DataFrame | None
+    notes: tuple[str, ...]
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The stage's output tables by name (``coverage_<mode>``, ``beyond_*``, ``open_access``...)."""
+        out: dict[str, pd.DataFrame] = {}
+        for mode, res in self.results.items():
+            out[f"coverage_{mode}"] = res.coverage
+            out.update(res.extra_tables)
+        if self.open_access is not None:
+            out["open_access"] = self.open_access
+        return out
+
+
+def run_access(*, cfg: Config, geography: Geography, quality: QualityLog,
+               graphs: Mapping[Mode, StreetGraph] | None = None, rasters: bool = True) -> Access:
+    """Every mode's travel times, coverage and open-pharmacy scenarios for the area.
+
+    Parameters
+    ----------
+    cfg
+        Area config (``travel``, ``network``, ``boundary_bands_km``, ``out``).
+    geography
+        The geography stage's result (pharmacies, LSOAs, area).
+    quality
+        Exceptions: unsnapped demand points and pharmacies, GTFS problems, ...
+    graphs
+        Street graphs already built (built here when None and a network is configured).
+    rasters
+        Write ``<cfg.out>/rasters/<mode>_minutes.tif``.
+    """
+    with step("access: demand points"):
+        demand = build_demand_points(cfg, geography.lsoa, quality)
+    supply = select_supply(geography.pharmacies, cfg, quality=quality)
+    info(supply.note)
+    models, results = street_access(cfg=cfg, demand=demand, supply=supply, area=geography.area,
+                                    quality=quality, graphs=graphs, rasters=rasters)
+    walk_graph = getattr(models[Mode.WALK], "graph", None) if cfg.network.osm_extract is not None else None
+    t_model, t_result = run_transit(cfg, supply=supply, demand=results[Mode.WALK].demand, quality=quality,
+                                    walk_graph=walk_graph)
+    models[Mode.TRANSIT], results[Mode.TRANSIT] = t_model, t_result
+    notes: list[str] = []
+    open_access = _open_scenarios(cfg=cfg, models=models, supply=supply, results=results, notes=notes)
+    for mode, res in results.items():
+        if res.is_estimate:
+            notes.append(f"{mode.capitalize()} travel times are estimates. {res.method_note}")
+    for res in results.values():
+        require_columns(res.demand, ("point_id", "population", "minutes", "nearest_ods"), what=f"{res.mode} demand",
+                        crs=True)
+        require_columns(res.coverage, ("mode", "group_type", "group", "threshold_min", "population_within",
+                                       "share_within"), what=f"coverage_{res.mode}")
+    return Access(models=MappingProxyType(dict(models)), results=MappingProxyType(dict(results)), demand=demand,
+                  supply=supply, open_access=open_access, notes=tuple(dict.fromkeys(notes)))
+
+
+def _open_scenarios(*, cfg: Config, models: Mapping[Mode, TravelModel], supply: Supply,
+                    results: Mapping[Mode, AccessResult], notes: list[str]) -> pd.DataFrame | None:
+    """Who can reach a pharmacy that is open when they arrive: weekday evening, Saturday, Sunday."""
+    sites = supply.sites
+    if "hours_known" in sites and not sites["hours_known"].fillna(False).astype(bool).any():
+        notes.append("Access to an open pharmacy at set times was not assessed: opening hours are unknown.")
+        return None
+    demand = results[Mode.WALK].demand
+    thresholds = {m: list(cfg.travel.spec(m).thresholds_min) for m in models}
+    provenance = "; ".join(dict.fromkeys(r.coverage["provenance"].iloc[0] for r in results.values()
+                                         if len(r.coverage)))
+    return scenario_table(models, sites, demand, thresholds, provenance=provenance)
 
 
 def _sources(cfg: Config, network: bool) -> list:
@@ -37,22 +147,23 @@ def _sources(cfg: Config, network: bool) -> list:
     return [*demand, pharm, travel]
 
 
-def run_access(cfg: Config, pharmacies: gpd.GeoDataFrame, lsoa: gpd.GeoDataFrame,
-               localities: gpd.GeoDataFrame, area: gpd.GeoDataFrame, quality: QualityLog,
-               modes: tuple[str, ...] = MODES, isochrone_modes: tuple[str, ...] | None = None,
-               rasters: bool = True, graphs: dict | None = None
-               ) -> tuple[dict[str, TravelModel], dict[str, AccessResult]]:
+def street_access(*, cfg: Config, demand: gpd.GeoDataFrame, supply: Supply, area: gpd.GeoDataFrame,
+                  quality: QualityLog, modes: tuple[Mode, ...] = STREET_MODES,
+                  isochrone_modes: tuple[Mode, ...] | None = None, rasters: bool = True,
+                  graphs: Mapping[Mode, StreetGraph] | None = None
+                  ) -> tuple[dict[Mode, TravelModel], dict[Mode, AccessResult]]:
     """Walk and drive access for the area.
 
     Parameters
     ----------
     cfg
         Area config (``travel``, ``network.osm_extract``, ``boundary_bands_km``, ``out``).
-    pharmacies
-        ``ctx.pharmacies`` (area and cross-border, EPSG:27700).
-    lsoa, localities, area
-        From the geography stage. ``localities`` is not used for the figures (demand points carry
-        their locality) but is accepted so the stage signature matches the others.
+    demand
+        Demand points (``pna.access.demand.build_demand_points``).
+    supply
+        The face-to-face supply (:func:`pna.access.supply.select_supply`).
+    area
+        The area outline (raster extent).
     quality
         Exceptions: unsnapped demand points and pharmacies, OAs without population, ...
     modes
@@ -75,24 +186,18 @@ def run_access(cfg: Config, pharmacies: gpd.GeoDataFrame, lsoa: gpd.GeoDataFrame
         holds ``beyond_<mode>`` (demand points beyond the longest threshold) and
         ``beyond_lsoa_<mode>``.
     """
-    del localities  # see docstring
-    with step("access: demand points"):
-        demand = build_demand_points(cfg, lsoa, quality)
-    sites = select_supply(pharmacies, cfg, quality)
-    info(sites.attrs.get("supply_note", ""))
+    sites = supply.sites
     network = cfg.network.osm_extract is not None
     if isochrone_modes is None:
         isochrone_modes = tuple(m for m in modes if m in cfg.travel.isochrone_modes)
     if network and graphs is None:
-        from .graph import build_graphs
-
         with step("access: street graphs"):
             graphs = build_graphs(cfg.data_path(cfg.network.osm_extract), cfg, modes=tuple(modes))
     provenance = cite(*_sources(cfg, network))
-    models: dict[str, TravelModel] = {}
-    results: dict[str, AccessResult] = {}
+    models: dict[Mode, TravelModel] = {}
+    results: dict[Mode, AccessResult] = {}
     for mode in modes:
-        spec = getattr(cfg.travel, mode)
+        spec = cfg.travel.spec(mode)
         with step(f"access: {mode}"):
             if network:
                 model = NetworkModel(graphs[mode], demand, cfg, mode, quality)
@@ -120,9 +225,8 @@ def run_access(cfg: Config, pharmacies: gpd.GeoDataFrame, lsoa: gpd.GeoDataFrame
             note = model.method_note
             if network and mode not in isochrone_modes:
                 note = (f"{note}. No {mode} catchment polygons were drawn (travel.isochrone_modes)")
-            supply = sites.attrs.get("supply_note")
-            if supply:
-                note = f"{note}. {supply}"
+            if supply.note:
+                note = f"{note}. {supply.note}"
             covered = cov[(cov["group_type"] == "area") & (cov["threshold_min"] == longest)]
             share = float(covered["share_within"].iloc[0]) if len(covered) else np.nan
             info(f"{mode}: {share:.1%} of residents within {longest} min ({model.method})")

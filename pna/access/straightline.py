@@ -12,7 +12,11 @@ import geopandas as gpd
 import numpy as np
 from scipy.spatial import cKDTree
 
+from ..modes import Method, Mode
+from .engine import single_departure
 from .supply import site_xy
+
+__all__ = ["StraightLineModel"]
 
 
 def _xy(gdf: gpd.GeoDataFrame) -> np.ndarray:
@@ -34,14 +38,14 @@ class StraightLineModel:
         Ratio of route length to straight-line length (≥ 1).
     """
 
-    method = "straight_line"
+    method = Method.STRAIGHT_LINE
     is_estimate = True
 
-    def __init__(self, demand: gpd.GeoDataFrame, mode: str, speed_kmh: float, circuity: float):
+    def __init__(self, demand: gpd.GeoDataFrame, mode: Mode | str, speed_kmh: float, circuity: float):
         if speed_kmh <= 0 or circuity < 1:
             raise ValueError("speed_kmh must be > 0 and circuity >= 1")
         self.demand = demand
-        self.mode = mode
+        self.mode = Mode(mode)
         self.speed_kmh = float(speed_kmh)
         self.circuity = float(circuity)
         self._xy = _xy(demand)
@@ -50,6 +54,7 @@ class StraightLineModel:
 
     @property
     def metres_per_minute(self) -> float:
+        """Straight-line metres covered per minute (before circuity)."""
         return self.speed_kmh * 1000.0 / 60.0
 
     def _minutes(self, metres: np.ndarray) -> np.ndarray:
@@ -60,6 +65,49 @@ class StraightLineModel:
         s = _xy(sites)
         d = np.hypot(s[:, None, 0] - self._xy[None, :, 0], s[:, None, 1] - self._xy[None, :, 1])
         return self._minutes(d)
+
+    def window(self, sites: gpd.GeoDataFrame, *, limit_min: float | None = None) -> np.ndarray:
+        """Minutes from every demand point to each site, ``(n_sites, n_demand, 1)``.
+
+        Parameters
+        ----------
+        sites
+            Sites (EPSG:27700).
+        limit_min
+            Not used: the estimate is one vectorised distance, with nothing to bound.
+
+        Returns
+        -------
+        numpy.ndarray
+            :meth:`times_to` with one departure axis (the estimate does not depend on the clock).
+        """
+        return np.asarray(self.times_to(sites), dtype=float)[:, :, None]
+
+    def departures(self, sites: gpd.GeoDataFrame, *, weekday: int, minute: int,
+                   window_min: int = 60) -> tuple[np.ndarray, np.ndarray, str]:
+        """Minutes for a departure at ``minute``: the estimate does not depend on the clock.
+
+        Parameters
+        ----------
+        sites
+            Sites (EPSG:27700).
+        weekday, window_min
+            Not used (one departure whatever the day).
+        minute
+            Departure minute since midnight.
+
+        Returns
+        -------
+        (minutes, depart_minutes, note)
+            See :func:`pna.access.engine.single_departure`.
+        """
+        return single_departure(self, sites, minute=minute)
+
+    def for_points(self, points: gpd.GeoDataFrame) -> StraightLineModel:
+        """The same estimate (speed, circuity, method note) for other points (EPSG:27700)."""
+        model = StraightLineModel(points, self.mode, self.speed_kmh, self.circuity)
+        model.method_note = self.method_note
+        return model
 
     def minutes_at(self, xy: np.ndarray, sites: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
         """(minutes to the nearest site, its index) for arbitrary points ``xy`` (n×2)."""

@@ -8,18 +8,43 @@ so they are left out of face-to-face access when the config says so.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from ..config import Config
+from ..crs import BNG, to_bng
 from ..quality import QualityLog
+
+__all__ = ["Supply", "select_supply", "site_xy"]
 
 STAGE = "access.supply"
 
 
-def select_supply(pharmacies: gpd.GeoDataFrame, cfg: Config,
-                  quality: QualityLog | None = None) -> gpd.GeoDataFrame:
+@dataclass(frozen=True)
+class Supply:
+    """The face-to-face supply: sites residents can walk, drive or ride to.
+
+    Attributes
+    ----------
+    sites
+        Selected pharmacies, EPSG:27700, sorted by ``ods_code``.
+    note
+        What was counted and what was left out, in plain words.
+    excluded_distance_selling, excluded_unlocated
+        Counts of pharmacies left out for each reason.
+    """
+
+    sites: gpd.GeoDataFrame
+    note: str
+    excluded_distance_selling: int
+    excluded_unlocated: int
+
+
+def select_supply(pharmacies: gpd.GeoDataFrame, cfg: Config, *,
+                  quality: QualityLog | None = None) -> Supply:
     """Pharmacies that count as face-to-face supply for travel times.
 
     Parameters
@@ -34,15 +59,10 @@ def select_supply(pharmacies: gpd.GeoDataFrame, cfg: Config,
 
     Returns
     -------
-    geopandas.GeoDataFrame
-        The selected rows in EPSG:27700, sorted by ``ods_code``. ``attrs["supply_note"]``
-        states in plain words what was counted and what was left out;
-        ``attrs["excluded_distance_selling"]`` and ``attrs["excluded_unlocated"]`` hold
-        the counts.
+    Supply
+        The selected sites and a plain note of what was left out.
     """
-    df = pharmacies
-    if df.crs is not None and df.crs.to_epsg() != 27700:
-        df = df.to_crs(27700)
+    df = to_bng(pharmacies) if pharmacies.crs is not None else pharmacies
     limit_m = max(cfg.boundary_bands_km) * 1000.0
     in_area = df["in_area"].fillna(False).astype(bool) if "in_area" in df else pd.Series(True, index=df.index)
     dist = pd.to_numeric(df.get("dist_to_area_m", pd.Series(0.0, index=df.index)), errors="coerce")
@@ -62,7 +82,7 @@ def select_supply(pharmacies: gpd.GeoDataFrame, cfg: Config,
         keep &= ~ds
 
     out = df[keep].sort_values("ods_code", kind="stable").reset_index(drop=True)
-    out = gpd.GeoDataFrame(out, geometry=out.geometry.name, crs=27700)
+    out = gpd.GeoDataFrame(out, geometry=out.geometry.name, crs=BNG)
     n_in = int(in_area[keep].sum())
     n_cross = int(keep.sum()) - n_in
     parts = [f"{n_in} pharmacies inside the area and {n_cross} within "
@@ -76,10 +96,9 @@ def select_supply(pharmacies: gpd.GeoDataFrame, cfg: Config,
     if int((in_area | (dist <= limit_m))[no_geom].sum()):
         parts.append(f"{int((in_area | (dist <= limit_m))[no_geom].sum())} could not be located "
                      "and are left out")
-    out.attrs["supply_note"] = "; ".join(parts) + "."
-    out.attrs["excluded_distance_selling"] = n_ds if cfg.travel.exclude_distance_selling else 0
-    out.attrs["excluded_unlocated"] = int((in_area | (dist <= limit_m))[no_geom].sum())
-    return out
+    return Supply(sites=out, note="; ".join(parts) + ".",
+                  excluded_distance_selling=n_ds if cfg.travel.exclude_distance_selling else 0,
+                  excluded_unlocated=int((in_area | (dist <= limit_m))[no_geom].sum()))
 
 
 def site_xy(sites: gpd.GeoDataFrame) -> np.ndarray:

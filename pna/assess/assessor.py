@@ -11,7 +11,8 @@ gap. Travel times come from the run's own ``TravelModel``s, updated incrementall
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -19,16 +20,19 @@ import pandas as pd
 from pyproj import Transformer
 
 from ..access.coverage import coverage_table
-from ..access.supply import select_supply
-from ..loaders.hours import DAYS
-from ..provenance import cite
+from ..access.engine import TravelModel
+from ..access.stage import Access
+from ..config import Config
+from ..crs import to_bng
 from ..errors import InputError
-from .resilience import gap_minutes
+from ..geography.stage import Geography
+from ..loaders.hours import DAYS
+from ..modes import Method, Mode
+from ..provenance import cite
+from .resilience import Resilience, gap_minutes
 from .sites import NEAR_M, NOTIFY_M, Application, hours_table, locate, nearby, site_frame
-from .whatif import ModeState, is_network, mode_states, site_window
+from .whatif import ModeState
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..pipeline import RunContext
 
 _TO_WGS84 = Transformer.from_crs(27700, 4326, always_xy=True)
 
@@ -111,13 +115,30 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return [_clean(r) for r in df.drop(columns="geometry", errors="ignore").to_dict(orient="records")]
 
 
-def _thresholds(ctx: "RunContext", mode: str) -> list[int]:
-    spec = getattr(ctx.cfg.travel, mode, None)
+@dataclass(frozen=True)
+class AssessorBase:
+    """What every assessment of one run needs: the run's geography and access, and the
+    per-mode what-if structures (built once, by the resilience stage)."""
+
+    cfg: Config
+    geography: Geography
+    access: Access
+    states: Mapping[Mode, ModeState]
+
+
+def prepare_assessor(*, cfg: Config, geography: Geography, access: Access,
+                     resilience: Resilience) -> AssessorBase:
+    """The base for :func:`assess_application`, reusing the resilience stage's what-if structures."""
+    return AssessorBase(cfg=cfg, geography=geography, access=access, states=resilience.states)
+
+
+def _thresholds(ctx: AssessorBase, mode: str) -> list[int]:
+    spec = ctx.cfg.travel.spec(mode)
     return list(spec.thresholds_min) if spec is not None else [5, 10, 15, 20]
 
 
-def _pharmacy_xy(ctx: "RunContext", code: str, source: str) -> tuple[float, float]:
-    ph = ctx.pharmacies[ctx.pharmacies["ods_code"] == code]
+def _pharmacy_xy(ctx: AssessorBase, code: str, source: str) -> tuple[float, float]:
+    ph = ctx.geography.pharmacies[ctx.geography.pharmacies["ods_code"] == code]
     if ph.empty:
         raise InputError(source, f"ODS code {code} is not a pharmacy in or near {ctx.cfg.area.name} "
                                  f"on {ctx.cfg.as_at:%d %B %Y}")
@@ -127,56 +148,39 @@ def _pharmacy_xy(ctx: "RunContext", code: str, source: str) -> tuple[float, floa
     return float(g.x), float(g.y)
 
 
-def _site(ctx: "RunContext", app: Application) -> tuple[tuple[float, float], str]:
+def _site(ctx: AssessorBase, app: Application) -> tuple[tuple[float, float], str]:
     for code in app.ods_codes:
         _pharmacy_xy(ctx, code, app.source)  # every named pharmacy must exist
     if app.opens_site:
-        e, n, how = locate(app.site, ctx.meta.get("postcodes"), app.source)
+        e, n, how = locate(app.site, ctx.geography.postcodes, app.source)
         return (e, n), how
     code = app.ods_codes[0] if app.kind == "closure" else app.consolidate_at
     return _pharmacy_xy(ctx, code, app.source), f"premises of {code} (from the pharmaceutical list)"
 
 
-def _site_attrs(ctx: "RunContext", xy: tuple[float, float]) -> dict[str, Any]:
+def _site_attrs(ctx: AssessorBase, xy: tuple[float, float]) -> dict[str, Any]:
     pt = gpd.GeoDataFrame(geometry=gpd.points_from_xy([xy[0]], [xy[1]]), crs=27700)
-    lsoa = ctx.lsoa[["lsoa11_code", "locality", "geometry"]] if ctx.lsoa is not None else None
+    lsoa = ctx.geography.lsoa[["lsoa11_code", "locality", "geometry"]] if ctx.geography.lsoa is not None else None
     out: dict[str, Any] = {"lsoa11_code": None, "locality": None, "in_area": False}
     if lsoa is not None:
         hit = gpd.sjoin(pt, lsoa.to_crs(27700), how="left", predicate="within")
         if len(hit) and pd.notna(hit["lsoa11_code"].iloc[0]):
             out["lsoa11_code"], out["locality"] = hit["lsoa11_code"].iloc[0], hit["locality"].iloc[0]
-    if ctx.area is not None and len(ctx.area):
-        out["in_area"] = bool(ctx.area.to_crs(27700).geometry.iloc[0].covers(pt.geometry.iloc[0]))
+    if ctx.geography.area is not None and len(ctx.geography.area):
+        out["in_area"] = bool(to_bng(ctx.geography.area).geometry.iloc[0].covers(pt.geometry.iloc[0]))
     lon, lat = _TO_WGS84.transform(xy[0], xy[1])
     out.update({"easting": round(xy[0], 1), "northing": round(xy[1], 1),
                 "lon": round(float(lon), 6), "lat": round(float(lat), 6)})
     return out
 
 
-def site_to_pharmacies_minutes(model, xy: tuple[float, float], targets: gpd.GeoDataFrame) -> np.ndarray:
-    """Minutes from the site to each target pharmacy in one model (NaN where not computed).
+def site_to_pharmacies_minutes(model: TravelModel, xy: tuple[float, float], targets: gpd.GeoDataFrame) -> np.ndarray:
+    """Minutes from the site to each target pharmacy in one model (NaN where the model cannot say).
 
-    Network: one forward Dijkstra from the site's street node. Straight-line: the model's
-    distance × circuity ÷ speed. Timetable models route from residents' homes only, so NaN.
+    Network: one forward search from the site's street node. Straight-line: distance × circuity
+    ÷ speed. Timetable models route from residents' homes only, so NaN.
     """
-    t = targets.geometry
-    txy = np.column_stack([t.x.to_numpy(float), t.y.to_numpy(float)])
-    if is_network(model):
-        from ..access import routing
-
-        node, snap = routing.snap(model.graph, np.array([xy]), model.max_snap_m)
-        if node[0] < 0:
-            return np.full(len(targets), np.inf)
-        tn, tsnap = routing.snap(model.graph, txy, model.max_snap_m)
-        d = routing.times_from_sources(model.graph, node, reverse=False)[0]
-        out = np.full(len(targets), np.inf)
-        ok = tn >= 0
-        out[ok] = (d[tn[ok]] + (snap[0] + tsnap[ok]) / model.connector_mps) / 60.0
-        return out
-    if hasattr(model, "circuity") and hasattr(model, "metres_per_minute"):
-        dist = np.hypot(txy[:, 0] - xy[0], txy[:, 1] - xy[1])
-        return dist * model.circuity / model.metres_per_minute
-    return np.full(len(targets), np.nan)
+    return np.asarray(model.minutes_from(xy, targets), dtype=float)
 
 
 def _changes(demand: pd.DataFrame, mode: str, thresholds: list[int], before: np.ndarray,
@@ -225,31 +229,28 @@ def _by_group(changes: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)[cols]
 
 
-def assess_application(ctx: "RunContext", application: Application,
-                       states: Mapping[str, ModeState] | None = None) -> AssessmentResult:
-    """Assess one application against the run in ``ctx``.
+def assess_application(application: Application, *, base: AssessorBase) -> AssessmentResult:
+    """Assess one application against a run.
 
     Parameters
     ----------
-    ctx
-        A built ``RunContext`` (``pna.pipeline.build_context``): ``models``, ``pharmacies``,
-        ``lsoa``, ``area``, ``meta["postcodes"]``.
     application
         What is proposed (:func:`pna.assess.sites.read_application`).
-    states
-        Per-mode what-if structures (default: :func:`mode_states`, cached in ``ctx.meta``).
+    base
+        The run's geography, access and what-if structures (:func:`prepare_assessor`).
 
     Raises
     ------
     InputError
         If the site cannot be located or a named ODS code is not in the run.
     """
+    ctx = base
     cfg, app = ctx.cfg, application
     xy, located_by = _site(ctx, app)
     site = {**_site_attrs(ctx, xy), "located_by": located_by}
-    states = dict(states) if states is not None else mode_states(ctx)
+    states = dict(ctx.states)
     gmin = gap_minutes(cfg)
-    supply_codes = set(select_supply(ctx.pharmacies, cfg)["ods_code"])
+    supply_codes = set(ctx.access.supply.sites["ods_code"])
     notes: list[str] = []
     if app.site and not app.opens_site:
         notes.append(f"The site given in the application is not used: a {app.kind} is assessed at "
@@ -261,14 +262,14 @@ def assess_application(ctx: "RunContext", application: Application,
     sf = site_frame(xy, "PROPOSED", app.name)
     mode_rows, cov_rows, chg_rows, gap_rows = [], [], [], []
     point_minutes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    near = nearby(ctx.pharmacies, xy, own_codes=app.ods_codes)
-    near_gdf = ctx.pharmacies.drop_duplicates("ods_code").set_index("ods_code").loc[near["ods_code"]]
+    near = nearby(ctx.geography.pharmacies, xy, own_codes=app.ods_codes)
+    near_gdf = ctx.geography.pharmacies.drop_duplicates("ods_code").set_index("ods_code").loc[near["ods_code"]]
     for mode in sorted(states):
         st, model = states[mode], states[mode].model
         th = _thresholds(ctx, mode)
         g = gmin.get(mode, max(th))
         limit = float(max(max(th), g))
-        added = site_window(model, sf, limit_min=limit) if app.opens_site else None
+        added = model.window(sf, limit_min=limit) if app.opens_site else None
         before = st.minutes()
         after, _ = st.what_if(close=app.closes, add=added)
         point_minutes[mode] = (before, after)
@@ -276,7 +277,7 @@ def assess_application(ctx: "RunContext", application: Application,
         mode_rows.append({"mode": mode, "method": model.method, "is_estimate": bool(model.is_estimate),
                           "method_note": model.method_note, "thresholds": ", ".join(str(t) for t in th),
                           "gap_minutes": g,
-                          "search_limit_min": limit if (app.opens_site and is_network(model)) else np.nan})
+                          "search_limit_min": limit if (app.opens_site and model.method == Method.NETWORK) else np.nan})
         cb = coverage_table(dem, before, th, mode, model.method, model.is_estimate, "")
         ca = coverage_table(dem, after, th, mode, model.method, model.is_estimate, "")
         cov = cb.drop(columns=["population_within", "share_within", "provenance"]).copy()
@@ -321,7 +322,7 @@ def assess_application(ctx: "RunContext", application: Application,
     others = near[~near["is_applicant"]]
     hours = hours_table(app.hours)
     if app.kind == "relocation" and app.ods_codes:
-        cur = ctx.pharmacies[ctx.pharmacies["ods_code"] == app.ods_codes[0]].iloc[0]
+        cur = ctx.geography.pharmacies[ctx.geography.pharmacies["ods_code"] == app.ods_codes[0]].iloc[0]
         hours["current_hours_text"] = [cur.get(f"hours_{d}", None) for d in DAYS]
     area_rows = coverage[coverage["group_type"] == "area"] if len(coverage) else coverage
     summary: dict[str, Any] = {

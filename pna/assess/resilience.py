@@ -9,20 +9,22 @@ travel-time matrix per mode.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
 
-import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..config import Travel
+from ..access.engine import TravelModel
+from ..access.stage import Access
+from ..config import Config, Travel
+from ..crs import BNG
+from ..geography.stage import Geography
+from ..modes import MODES, Mode
 from ..provenance import cite
-from .whatif import ModeState, build_state, mode_states
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..pipeline import RunContext
+from .whatif import ModeState, build_state, build_states
 
 RESILIENCE_COLUMNS = ["mode", "method", "is_estimate", "threshold_min", "rank", "ods_code", "trading_name",
                       "postcode", "locality", "in_area", "population_nearest", "points_losing",
@@ -30,11 +32,10 @@ RESILIENCE_COLUMNS = ["mode", "method", "is_estimate", "threshold_min", "rank", 
                       "provenance"]
 
 
-def default_thresholds() -> dict[str, list[int]]:
+def default_thresholds() -> dict[Mode, list[int]]:
     """The configured default thresholds per mode (used when none are given)."""
     t = Travel()
-    return {"walk": list(t.walk.thresholds_min), "drive": list(t.drive.thresholds_min),
-            "transit": list(t.transit.thresholds_min)}
+    return {m: list(t.spec(m).thresholds_min) for m in MODES}
 
 
 def closure_losses(state: ModeState, thresholds: Sequence[float]) -> pd.DataFrame:
@@ -71,17 +72,17 @@ def closure_losses(state: ModeState, thresholds: Sequence[float]) -> pd.DataFram
                                        "population_losing", "pop_65plus_losing", "max_minutes_after"])
 
 
-def resilience_table(models: Mapping[str, object], pharmacies: gpd.GeoDataFrame,
-                     thresholds: Mapping[str, Sequence[float]] | None = None,
-                     states: Mapping[str, ModeState] | None = None, provenance: str = "") -> pd.DataFrame:
+def resilience_table(models: Mapping[Mode, TravelModel], pharmacies: gpd.GeoDataFrame,
+                     thresholds: Mapping[Mode, Sequence[float]] | None = None, *,
+                     states: Mapping[Mode, ModeState] | None = None, provenance: str = "") -> pd.DataFrame:
     """For every pharmacy, mode and threshold: residents who fall beyond it if that pharmacy alone closed.
 
     Parameters
     ----------
     models
-        ``TravelModel`` per mode (``ctx.models``).
+        ``TravelModel`` per mode (``Access.models``).
     pharmacies
-        The supply the models were run for (``pna.access.supply.select_supply(ctx.pharmacies, cfg)``).
+        The supply the models were run for (``Access.supply.sites``).
     thresholds
         Minutes per mode (``cfg.travel.<mode>.thresholds_min``); the config defaults if omitted.
     states
@@ -120,33 +121,51 @@ def resilience_table(models: Mapping[str, object], pharmacies: gpd.GeoDataFrame,
     return df[RESILIENCE_COLUMNS]
 
 
-def run_resilience(ctx: "RunContext", states: Mapping[str, ModeState] | None = None) -> dict[str, pd.DataFrame]:
-    """The resilience stage: ``{"resilience_<mode>": table}`` for ``ctx.tables``.
+@dataclass(frozen=True)
+class Resilience:
+    """Result of the resilience stage.
 
-    Reuses (or builds and caches) the per-mode what-if structures of :func:`mode_states`, so
-    a later ``assess_application`` on the same context costs no further precomputation. Also
-    stores ``ctx.layers["resilience_necessary"]`` (:func:`resilience_layer`) and, for each
-    mode, a note naming how many pharmacies are necessary at the gap threshold.
+    Attributes
+    ----------
+    tables
+        ``resilience_<mode>``: :data:`RESILIENCE_COLUMNS` per mode.
+    layer
+        Pharmacies necessary at the gap threshold in some mode (:func:`resilience_layer`).
+    states
+        The per-mode what-if structures, reused by the application assessor.
     """
-    from ..access.supply import select_supply
 
-    cfg = ctx.cfg
-    supply = select_supply(ctx.pharmacies, cfg)
-    thresholds = {m: list(getattr(cfg.travel, m).thresholds_min) for m in ctx.models
-                  if hasattr(cfg.travel, m)}
+    tables: Mapping[str, pd.DataFrame]
+    layer: gpd.GeoDataFrame
+    states: Mapping[Mode, ModeState]
+
+
+def run_resilience(*, cfg: Config, geography: Geography, access: Access) -> Resilience:
+    """The resilience stage: per mode, who would fall beyond each threshold if one pharmacy closed.
+
+    Parameters
+    ----------
+    cfg
+        Area config (thresholds, gap minutes).
+    geography
+        The geography stage's result (pharmacies, for the map layer).
+    access
+        The access stage's result (models and the supply they were run for).
+    """
+    supply = access.supply.sites
+    thresholds = {m: list(cfg.travel.spec(m).thresholds_min) for m in access.models}
     prov = cite(cfg.inputs.pharmaceutical_list, cfg.inputs.ods_history, cfg.inputs.population,
                 cfg.network.osm_extract, cfg.network.gtfs)
-    states = states if states is not None else mode_states(ctx)
-    table = resilience_table(ctx.models, supply, thresholds, states=states, provenance=prov)
-    tables = {f"resilience_{m}": table[table["mode"] == m].reset_index(drop=True) for m in sorted(ctx.models)}
-    ctx.layers["resilience_necessary"] = resilience_layer(table, ctx.pharmacies, gap_minutes(cfg))
-    return tables
+    states = build_states(models=access.models, supply=supply)
+    table = resilience_table(access.models, supply, thresholds, states=states, provenance=prov)
+    tables = {f"resilience_{m}": table[table["mode"] == m].reset_index(drop=True) for m in sorted(access.models)}
+    layer = resilience_layer(table, geography.pharmacies, gap_minutes(cfg))
+    return Resilience(tables=MappingProxyType(tables), layer=layer, states=MappingProxyType(dict(states)))
 
 
-def gap_minutes(cfg) -> dict[str, int]:
-    """The gap threshold per mode (``cfg.gaps.<mode>_minutes``)."""
-    return {m: int(getattr(cfg.gaps, f"{m}_minutes")) for m in ("walk", "drive", "transit")
-            if hasattr(cfg.gaps, f"{m}_minutes")}
+def gap_minutes(cfg: Config) -> dict[Mode, int]:
+    """The gap threshold per mode (``cfg.gaps.minutes(mode)``)."""
+    return {m: int(cfg.gaps.minutes(m)) for m in MODES}
 
 
 def resilience_layer(table: pd.DataFrame, pharmacies: gpd.GeoDataFrame,
@@ -164,7 +183,7 @@ def resilience_layer(table: pd.DataFrame, pharmacies: gpd.GeoDataFrame,
     cols = [c for c in wide.columns]
     if wide.empty:
         return gpd.GeoDataFrame({"ods_code": [], "trading_name": [], "necessary_modes": []},
-                                geometry=[], crs=27700)
+                                geometry=[], crs=BNG)
     wide = wide[(wide[cols] > 0).any(axis=1)]
     wide["necessary_modes"] = [", ".join(c.split("_")[0] for c in cols if r[c] > 0)
                                for _, r in wide.iterrows()]
@@ -172,39 +191,7 @@ def resilience_layer(table: pd.DataFrame, pharmacies: gpd.GeoDataFrame,
     wide = wide.join(ph[["trading_name", "geometry"]], how="left").reset_index(names="ods_code")
     wide = wide.sort_values("ods_code", kind="stable").reset_index(drop=True)
     return gpd.GeoDataFrame(wide[["ods_code", "trading_name", "necessary_modes", *cols, "geometry"]],
-                            geometry="geometry", crs=27700)
-
-
-def resilience_map(table: pd.DataFrame, pharmacies: gpd.GeoDataFrame, mode: str, threshold: float,
-                   area: gpd.GeoDataFrame | None = None) -> folium.Map:
-    """A folium map of every supply pharmacy for one mode and threshold: necessary ones
-    (sized by residents who would fall beyond the threshold) and the rest.
-
-    The legend is added by :func:`pna.assess.page.finish_map`; the table is its text alternative.
-    """
-    from ..report.maps import OSM_ATTRIBUTION, esc
-
-    sel = table[(table["mode"] == mode) & (table["threshold_min"].astype(float) == float(threshold))]
-    ph = pharmacies.drop_duplicates("ods_code").set_index("ods_code").to_crs(4326)
-    m = folium.Map(tiles=None, control_scale=True)
-    folium.TileLayer("OpenStreetMap", attr=OSM_ATTRIBUTION, name="OpenStreetMap").add_to(m)
-    if area is not None and len(area):
-        b = area.to_crs(4326).total_bounds
-        m.fit_bounds([[round(b[1], 6), round(b[0], 6)], [round(b[3], 6), round(b[2], 6)]])
-    top = float(sel["population_losing"].max()) if len(sel) else 0.0
-    for r in sel.sort_values("ods_code").itertuples():
-        if r.ods_code not in ph.index:
-            continue
-        g = ph.loc[r.ods_code, "geometry"]
-        nec = r.population_losing > 0
-        radius = 4 + (14 * np.sqrt(r.population_losing / top) if nec and top > 0 else 0)
-        tip = (f"{esc(r.ods_code)} {esc(r.trading_name)}: "
-               + (f"{r.population_losing:,.0f} residents would be beyond {threshold:g} min"
-                  if nec else "others within reach if it closed"))
-        folium.CircleMarker([round(g.y, 6), round(g.x, 6)], radius=round(float(radius), 2),
-                            color="#212b32", weight=1, fill=True, fill_opacity=0.85,
-                            fill_color="#d5281b" if nec else "#768692", tooltip=tip).add_to(m)
-    return m
+                            geometry="geometry", crs=BNG)
 
 
 def necessary_text(table: pd.DataFrame, mode: str, threshold: float) -> pd.DataFrame:
@@ -213,28 +200,3 @@ def necessary_text(table: pd.DataFrame, mode: str, threshold: float) -> pd.DataF
                 & table["necessary"]]
     return sel[["rank", "ods_code", "trading_name", "locality", "population_losing",
                 "pop_65plus_losing", "max_minutes_after"]].reset_index(drop=True)
-
-
-def write_resilience(ctx: "RunContext", tables: Mapping[str, pd.DataFrame], out_dir: Path) -> list[Path]:
-    """Write each ``resilience_<mode>`` table as CSV and a map (with its text table) per mode at
-    the gap threshold, under ``out_dir``."""
-    from ..io import write_csv, write_text
-    from ..report.vendor import copy_leaflet
-    from .page import finish_map
-
-    written = []
-    gm = gap_minutes(ctx.cfg)
-    for name, df in sorted(tables.items()):
-        written.append(write_csv(df, out_dir / f"{name}.csv"))
-        mode = name.removeprefix("resilience_")
-        if mode not in gm or df.empty:
-            continue
-        t = gm[mode]
-        m = resilience_map(df, ctx.pharmacies, mode, t, ctx.area)
-        legend = [(f"Necessary: closure leaves residents beyond {t} min (size = residents)", "#d5281b"),
-                  ("Not necessary at this threshold", "#768692")]
-        doc = finish_map(m, f"Pharmacies necessary for {mode} access within {t} minutes", "Key", legend)
-        written.append(write_text(doc, out_dir / f"{name}_map.html"))
-        written += [p for p in copy_leaflet(out_dir) if p not in written]
-        written.append(write_csv(necessary_text(df, mode, t), out_dir / f"{name}_map_text.csv"))
-    return written

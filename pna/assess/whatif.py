@@ -6,10 +6,10 @@ and the ``K`` nearest sites in order (``top_idx`` / ``top_min``). Then:
 
 * closing sites is an O(n_demand·K) pass: each point takes its nearest site that stays open
   (only points whose K nearest all close fall back to the full matrix);
-* opening a site is one single-source search — one Dijkstra from the site's street node on the
-  reversed graph, bounded by the largest threshold, for a network model; one vectorised
-  distance for the straight-line model; one RAPTOR run for a timetable — and an element-wise
-  minimum.
+* opening a site is the model's :meth:`~pna.access.engine.TravelModel.window` for it — one
+  Dijkstra from the site's street node on the reversed graph, bounded by the largest
+  threshold, for a network model; one vectorised distance for the straight-line model; one
+  RAPTOR run for a timetable — and an element-wise minimum.
 
 The minutes agree with re-running the model's nearest search on the changed site set
 (``tests/assess/test_whatif.py``; ``benchmarks/bench_assess.py`` times both).
@@ -17,40 +17,32 @@ The minutes agree with re-running the model's nearest search on the changed site
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Sequence
 
 import geopandas as gpd
 import numpy as np
 
-from ..access.supply import select_supply, site_xy
+from ..access.engine import TravelModel
+from ..access.stats import rank_stat
+from ..modes import Mode
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..pipeline import RunContext
+__all__ = ["TOP_K", "ModeState", "build_state", "build_states", "site_window"]
 
-#: Where :func:`mode_states` keeps the structures in ``ctx.meta``.
-STATE_KEY = "assess_states"
 #: Nearest sites kept per demand point: closing up to K-1 sites never touches the full matrix.
 TOP_K = 3
 
 
 def _rank_median(values: np.ndarray) -> np.ndarray:
-    """Nearest-rank median along the last axis (an observed value; ``inf``-safe), as the
-    timetable model reports it; identity when the axis has length 1."""
-    if values.shape[-1] == 1:
-        return values[..., 0]
-    v = np.sort(values, axis=-1)
-    k = max(int(np.ceil(0.5 * v.shape[-1])) - 1, 0)
-    return v[..., k]
+    """Nearest-rank median over the departures (last) axis, as the timetable model reports it;
+    identity when the axis has length 1."""
+    return rank_stat(values, 50)
 
 
-def is_network(model: object) -> bool:
-    """True for a street-network model (``pna.access.engine.NetworkModel``)."""
-    return all(hasattr(model, a) for a in ("graph", "demand_node", "demand_connector_s", "connector_mps"))
-
-
-def site_window(model, sites: gpd.GeoDataFrame, limit_min: float | None = None) -> np.ndarray:
+def site_window(model: TravelModel, sites: gpd.GeoDataFrame, *, limit_min: float | None = None) -> np.ndarray:
     """Minutes from every demand point to each site, ``(n_sites, n_demand, k)``.
+
+    A thin alias of :meth:`pna.access.engine.TravelModel.window`.
 
     Parameters
     ----------
@@ -59,41 +51,37 @@ def site_window(model, sites: gpd.GeoDataFrame, limit_min: float | None = None) 
     sites
         Sites (EPSG:27700) with an ``ods_code`` column.
     limit_min
-        Network models only: stop each search at this many minutes (points further get
-        ``inf``). Coverage at thresholds up to the limit is unaffected.
+        Where the model's search can be bounded (a street network): stop each search at this
+        many minutes (points further get ``inf``). Coverage at thresholds up to the limit is
+        unaffected.
 
     Notes
     -----
-    Timetable models (with ``window_minutes``) keep one value per departure so the median over
-    the window can be taken after the minimum over sites, as ``TransitModel.nearest`` does.
+    Timetable models keep one value per departure (``k`` > 1) so the median over the window can
+    be taken after the minimum over sites, as ``TransitModel.nearest`` does.
     """
-    n_dem = len(model.demand)
-    if len(sites) == 0:
-        return np.empty((0, n_dem, 1))
-    if is_network(model):
-        from ..access import routing
-
-        node, snap_m = routing.snap(model.graph, site_xy(sites), model.max_snap_m)
-        conn_s = np.where(node >= 0, snap_m / model.connector_mps, np.inf)
-        limit_s = None if limit_min is None else float(limit_min) * 60.0
-        d = routing.times_from_sources(model.graph, node, limit_s=limit_s, reverse=True)
-        dn = model.demand_node
-        out = np.full((len(sites), n_dem), np.inf)
-        ok = dn >= 0
-        out[:, ok] = (d[:, dn[ok]] + model.demand_connector_s[ok][None, :] + conn_s[:, None]) / 60.0
-        if limit_min is not None:
-            out[out > limit_min] = np.inf
-        return out[:, :, None]
-    if hasattr(model, "window_minutes"):
-        return np.asarray(model.window_minutes(sites), dtype=float)
-    return np.asarray(model.times_to(sites), dtype=float)[:, :, None]
+    return model.window(sites, limit_min=limit_min)
 
 
 @dataclass
 class ModeState:
-    """Per-mode distance structures for incremental what-ifs (see the module docstring)."""
+    """Per-mode distance structures for incremental what-ifs (see the module docstring).
 
-    model: object
+    Attributes
+    ----------
+    model
+        The travel model the structures were built from.
+    sites
+        The supply, positions as in ``window``.
+    window
+        ``(n_sites, n_demand, k)`` minutes per departure.
+    top_idx, top_min
+        ``(K, n_demand, k)``: each point's K nearest sites, nearest first, and their minutes.
+    site_agg
+        ``(n_sites, n_demand)`` per-site minutes (the median over the window).
+    """
+
+    model: TravelModel
     sites: gpd.GeoDataFrame
     window: np.ndarray            # (n_sites, n_demand, k) minutes
     top_idx: np.ndarray           # (K, n_demand, k) site index, nearest first
@@ -106,11 +94,13 @@ class ModeState:
         self._pos = {c: i for i, c in enumerate(self.codes)}
 
     @property
-    def mode(self) -> str:
+    def mode(self) -> Mode:
+        """The model's travel mode."""
         return self.model.mode
 
     @property
     def n_demand(self) -> int:
+        """Number of demand points."""
         return self.window.shape[1]
 
     def index_of(self, codes: Sequence[str]) -> np.ndarray:
@@ -124,6 +114,7 @@ class ModeState:
         return _rank_median(self.top_min[0])
 
     def nearest_index(self) -> np.ndarray:
+        """Position of the nearest current site per demand point (−1 where none is reachable)."""
         return self._nearest(np.empty(0, dtype=np.int64), None)[1]
 
     # -- what-ifs -------------------------------------------------------------------
@@ -197,7 +188,7 @@ class ModeState:
         close
             ODS codes that close (codes not in this mode's supply change nothing).
         add
-            Windows of added sites from :func:`site_window`, ``(m, n_demand, k)``.
+            Windows of added sites from ``model.window(...)``, ``(m, n_demand, k)``.
 
         Returns
         -------
@@ -216,7 +207,7 @@ class ModeState:
         return out
 
 
-def build_state(model, sites: gpd.GeoDataFrame) -> ModeState:
+def build_state(model: TravelModel, sites: gpd.GeoDataFrame) -> ModeState:
     """Precompute the per-site minutes and each point's K nearest sites for one model.
 
     Parameters
@@ -224,10 +215,15 @@ def build_state(model, sites: gpd.GeoDataFrame) -> ModeState:
     model
         A ``TravelModel`` built for the demand points.
     sites
-        The supply the model's results were computed for (``select_supply``), EPSG:27700.
+        The supply the model's results were computed for (``select_supply(...).sites``),
+        EPSG:27700.
+
+    Returns
+    -------
+    ModeState
     """
     sites = sites.reset_index(drop=True)
-    window = site_window(model, sites)
+    window = model.window(sites)
     n_sites, n_dem, k = window.shape
     kk = min(TOP_K, max(n_sites, 1))
     if n_sites == 0:
@@ -249,14 +245,19 @@ def build_state(model, sites: gpd.GeoDataFrame) -> ModeState:
                      site_agg=_rank_median(window))
 
 
-def mode_states(ctx: "RunContext") -> dict[str, ModeState]:
-    """Per-mode what-if structures for a run (``ctx.models`` over the face-to-face supply),
-    built once and kept in ``ctx.meta[STATE_KEY]`` for every later assessment."""
-    states = ctx.meta.setdefault(STATE_KEY, {})
-    supply = None
-    for mode in sorted(ctx.models):
-        if mode not in states:
-            if supply is None:
-                supply = select_supply(ctx.pharmacies, ctx.cfg)
-            states[mode] = build_state(ctx.models[mode], supply)
-    return states
+def build_states(*, models: Mapping[Mode, TravelModel], supply: gpd.GeoDataFrame) -> dict[Mode, ModeState]:
+    """Per-mode what-if structures: one :func:`build_state` per model, in mode order.
+
+    Parameters
+    ----------
+    models
+        ``{mode: TravelModel}``, all built for the same demand points.
+    supply
+        The face-to-face supply (``select_supply(...).sites``), EPSG:27700.
+
+    Returns
+    -------
+    dict[Mode, ModeState]
+        Keyed by mode, in sorted mode order.
+    """
+    return {Mode(mode): build_state(models[mode], supply) for mode in sorted(models)}

@@ -10,6 +10,7 @@ Locality override file (CSV; ``overrides.locality`` in the config)::
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -18,10 +19,11 @@ import pandas as pd
 import shapely
 
 from ..config import Config
+from ..crs import BNG as CRS, require_bng
+from ..errors import InputError
 from ..loaders.postcodes import normalise_postcodes
 from ..quality import QualityLog
-from ..errors import InputError
-from .geocode import CRS, geocode, postcode_index, read_geocode_overrides
+from .geocode import geocode, postcode_index, read_geocode_overrides
 
 STAGE = "geography"
 INSIDE = "inside"
@@ -110,10 +112,28 @@ def _nearest(points: np.ndarray, tree_geoms: gpd.GeoSeries) -> tuple[np.ndarray,
     return idx, np.asarray(dist, dtype=float)
 
 
-def assign_pharmacies(pharmacies_gdf: gpd.GeoDataFrame, lsoa: gpd.GeoDataFrame,
+@dataclass(frozen=True)
+class Placed:
+    """Pharmacies placed in the area's geography, with plain notes on what was left out."""
+
+    pharmacies: gpd.GeoDataFrame
+    notes: tuple[str, ...] = ()
+    beyond_outer_band: int = 0
+
+
+@dataclass(frozen=True)
+class CrossBorder:
+    """Other boards' pharmacies within the outermost band, with notes and counts."""
+
+    candidates: gpd.GeoDataFrame
+    notes: tuple[str, ...] = ()
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def assign_pharmacies(pharmacies_gdf: gpd.GeoDataFrame, *, lsoa: gpd.GeoDataFrame,
                       localities: gpd.GeoDataFrame, area: gpd.GeoDataFrame, bands_km: list[float],
                       flag_m: float, overrides_path: Path | None, quality: QualityLog,
-                      hwb_name: str | None = None) -> gpd.GeoDataFrame:
+                      hwb_name: str | None = None, source_file: str = "pharmaceutical list") -> Placed:
     """Assign pharmacies to the area's geography and to boundary bands.
 
     Parameters
@@ -137,22 +157,23 @@ def assign_pharmacies(pharmacies_gdf: gpd.GeoDataFrame, lsoa: gpd.GeoDataFrame,
         Otherwise an existing ``in_area`` column is kept (set by :func:`~pna.geography.geocode.geocode`
         and :func:`cross_border_candidates`); failing that it means "inside the area polygon".
 
+    source_file
+        Name of the pharmacies' file, used in the exceptions.
+
     Returns
     -------
-    geopandas.GeoDataFrame
-        Input columns plus ``lsoa11_code, msoa11_code, locality, locality_source,
+    Placed
+        ``pharmacies``: input columns plus ``lsoa11_code, msoa11_code, locality, locality_source,
         dist_to_locality_boundary_m, near_locality_boundary, in_area, dist_to_area_m, band``.
-        Rows beyond the outermost band are dropped; their number is in
-        ``attrs["beyond_outer_band"]`` and a plain statement in ``attrs["notes"]``.
+        Rows beyond the outermost band are dropped; their number is ``beyond_outer_band`` and
+        ``notes`` says so in plain words.
     """
-    g = pharmacies_gdf.copy()
-    if g.crs is None or g.crs.to_epsg() != 27700:
-        raise ValueError("pharmacies must be in EPSG:27700")
+    g = require_bng(pharmacies_gdf, "pharmacies").copy()
     n = len(g)
     pts = g.geometry.values
     ods = g["ods_code"].astype(str).to_numpy()
     rows = g["source_row"].to_numpy() if "source_row" in g.columns else np.full(n, None)
-    src_file = g.attrs.get("source_file", "pharmaceutical list")
+    src_file = source_file
 
     def _row(i: int) -> int | None:
         return None if rows[i] is None or pd.isna(rows[i]) else int(rows[i])
@@ -244,7 +265,6 @@ def assign_pharmacies(pharmacies_gdf: gpd.GeoDataFrame, lsoa: gpd.GeoDataFrame,
     beyond = pd.isna(band)
     g = g[~beyond]
     outer = band_labels(bands_km)[-1].split("-")[1]
-    g.attrs["beyond_outer_band"] = int(beyond.sum())
     notes = []
     if beyond.any():
         notes.append(f"{int(beyond.sum())} pharmacies of other boards lie beyond {outer} of the area "
@@ -256,13 +276,12 @@ def assign_pharmacies(pharmacies_gdf: gpd.GeoDataFrame, lsoa: gpd.GeoDataFrame,
     if len(slivers):
         notes.append(f"{len(slivers)} of the area's pharmacies fall in no (generalised) LSOA polygon and were "
                      "given the nearest LSOA.")
-    g.attrs["notes"] = notes
-    return g
+    return Placed(g, tuple(notes), int(beyond.sum()))
 
 
-def cross_border_candidates(national_list: pd.DataFrame, postcodes: pd.DataFrame, area: gpd.GeoDataFrame,
+def cross_border_candidates(national_list: pd.DataFrame, postcodes: pd.DataFrame, *, area: gpd.GeoDataFrame,
                             bands_km: list[float], hwb_name: str, overrides_path: Path | None = None,
-                            quality: QualityLog | None = None) -> gpd.GeoDataFrame:
+                            quality: QualityLog | None = None) -> CrossBorder:
     """Pharmacies of other boards that lie within the outermost band around the area.
 
     Other boards' postcodes missing from the postcode files are outside the files' coverage
@@ -272,9 +291,9 @@ def cross_border_candidates(national_list: pd.DataFrame, postcodes: pd.DataFrame
 
     Returns
     -------
-    geopandas.GeoDataFrame
-        The candidate rows with ``easting, northing, geometry, geocode_source, postcode_la,
-        dist_to_area_m, band``; ``attrs["notes"]`` and ``attrs["counts"]`` describe the rest.
+    CrossBorder
+        ``candidates``: rows with ``easting, northing, geometry, geocode_source, postcode_la,
+        dist_to_area_m, band``; ``notes`` and ``counts`` describe the rest.
     """
     others = national_list[national_list["hwb"].astype(str).str.strip() != hwb_name].copy()
     overrides = read_geocode_overrides(overrides_path)
@@ -332,16 +351,15 @@ def cross_border_candidates(national_list: pd.DataFrame, postcodes: pd.DataFrame
                      f"are outside the postcode files' coverage ({len(by_area)} postcode areas), so were not "
                      f"considered as cross-border pharmacies; in postcode areas the files cover at least "
                      f"in part: {listed}.")
-    cand.attrs["notes"] = notes
-    cand.attrs["counts"] = {"checked": int(len(others)), "located": int(located.sum()),
-                            "not_in_postcode_files": int(len(missing)),
-                            **{str(k): int(v) for k, v in cand["band"].value_counts().sort_index().items()}}
-    return cand
+    counts = {"checked": int(len(others)), "located": int(located.sum()),
+              "not_in_postcode_files": int(len(missing)),
+              **{str(k): int(v) for k, v in cand["band"].value_counts().sort_index().items()}}
+    return CrossBorder(cand, tuple(notes), counts)
 
 
-def place_pharmacies(cfg: Config, national_list: pd.DataFrame, postcodes: pd.DataFrame,
+def place_pharmacies(*, cfg: Config, national_list: pd.DataFrame, postcodes: pd.DataFrame,
                      area: gpd.GeoDataFrame, lsoa: gpd.GeoDataFrame, localities: gpd.GeoDataFrame,
-                     quality: QualityLog) -> tuple[gpd.GeoDataFrame, list[str]]:
+                     quality: QualityLog) -> Placed:
     """The geography stage for pharmacies: geocode the area's list, add cross-border candidates, assign.
 
     Parameters
@@ -360,26 +378,28 @@ def place_pharmacies(cfg: Config, national_list: pd.DataFrame, postcodes: pd.Dat
 
     Returns
     -------
-    (geopandas.GeoDataFrame, list of str)
-        ``ctx.pharmacies`` (sorted: area first, then by band and ODS code) and plain notes.
+    Placed
+        The pharmacies (sorted: area first, then by band and ODS code) and plain notes.
     """
     hwb = cfg.area.hwb_name
     geo_ov = cfg.override_path("geocode")
     loc_ov = cfg.override_path("locality")
     list_src = cfg.inputs.pharmaceutical_list or cfg.inputs.ods_history
-    src_file = national_list.attrs.get("source_file", cfg.data_path(list_src).name)
+    src_file = cfg.data_path(list_src).name
     own = national_list[national_list["hwb"].astype(str).str.strip() == hwb]
-    located = geocode(own, postcodes, geo_ov, cfg.area.code, quality, hwb, source_file=src_file)
-    cross = cross_border_candidates(national_list, postcodes, area, cfg.boundary_bands_km, hwb, geo_ov, quality)
-    both = pd.concat([located, cross.drop(columns=["dist_to_area_m", "band"])], ignore_index=True)
+    located = geocode(own, postcodes, overrides_path=geo_ov, area_code=cfg.area.code, quality=quality,
+                      hwb_name=hwb, source_file=src_file)
+    cross = cross_border_candidates(national_list, postcodes, area=area, bands_km=cfg.boundary_bands_km,
+                                    hwb_name=hwb, overrides_path=geo_ov, quality=quality)
+    both = pd.concat([located, cross.candidates.drop(columns=["dist_to_area_m", "band"])], ignore_index=True)
     both["in_area"] = both["in_area"].astype(bool)
     both = gpd.GeoDataFrame(both, geometry="geometry", crs=CRS)
-    both.attrs = {"source_file": src_file}
-    out = assign_pharmacies(both, lsoa, localities, area, cfg.boundary_bands_km, cfg.locality_boundary_flag_m,
-                            loc_ov, quality, hwb_name=hwb)
-    notes = [*cross.attrs.get("notes", []), *out.attrs.get("notes", [])]
+    placed = assign_pharmacies(both, lsoa=lsoa, localities=localities, area=area, bands_km=cfg.boundary_bands_km,
+                               flag_m=cfg.locality_boundary_flag_m, overrides_path=loc_ov, quality=quality,
+                               hwb_name=hwb, source_file=src_file)
+    out = placed.pharmacies
+    notes = (*cross.notes, *placed.notes)
     order = out["band"].map({b: i for i, b in enumerate([INSIDE, *band_labels(cfg.boundary_bands_km)])})
     out = out.assign(_o=order).sort_values(["_o", "ods_code"], kind="stable").drop(columns="_o")
     out = out.reset_index(drop=True)
-    out.attrs = {"source_file": src_file}
-    return out, notes
+    return Placed(out, notes, placed.beyond_outer_band)

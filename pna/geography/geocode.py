@@ -23,12 +23,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..crs import BNG as CRS
+from ..errors import InputError
 from ..loaders.postcodes import normalise_postcode, normalise_postcodes
 from ..quality import QualityLog
-from ..errors import InputError
 
 STAGE = "geocode"
-CRS = "EPSG:27700"
 OVERRIDE_COLUMNS = ["ods_code", "easting", "northing", "postcode", "reason"]
 
 
@@ -109,9 +109,9 @@ def postcode_index(postcodes: pd.DataFrame) -> pd.DataFrame:
     return postcodes
 
 
-def geocode(pharmacies: pd.DataFrame, postcodes: pd.DataFrame, overrides_path: Path | None,
+def geocode(pharmacies: pd.DataFrame, postcodes: pd.DataFrame, *, overrides_path: Path | None,
             area_code: str, quality: QualityLog, hwb_name: str,
-            source_file: str | None = None) -> gpd.GeoDataFrame:
+            source_file: str = "pharmaceutical list") -> gpd.GeoDataFrame:
     """Locate pharmacies from their postcodes.
 
     Parameters
@@ -130,7 +130,7 @@ def geocode(pharmacies: pd.DataFrame, postcodes: pd.DataFrame, overrides_path: P
     hwb_name
         The board's name as written in the list's ``hwb`` column.
     source_file
-        Name used in the exceptions; defaults to ``pharmacies.attrs["source_file"]``.
+        Name used in the exceptions.
 
     Returns
     -------
@@ -138,7 +138,7 @@ def geocode(pharmacies: pd.DataFrame, postcodes: pd.DataFrame, overrides_path: P
         The located rows (input order) with ``easting, northing, geometry`` (EPSG:27700),
         ``geocode_source``, ``postcode_la`` and ``in_area`` (``hwb == hwb_name``) added.
     """
-    src = source_file or pharmacies.attrs.get("source_file", "pharmaceutical list")
+    src = source_file
     df = pharmacies.copy()
     n_in = len(df)
     overrides = read_geocode_overrides(overrides_path)

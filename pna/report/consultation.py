@@ -17,28 +17,30 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import geopandas as gpd
-import jinja2
+
 from markupsafe import Markup
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from ..access.engine import TravelModel
+from ..crs import BNG, to_bng
 from ..io import write_text
+from ..modes import MODES
 from ..loaders.hours import DAYS, HoursError, is_blank, parse_day
 
 from ..provenance import PROVENANCE_COLUMN
+from .run import RunResults
+from .templating import environment
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..pipeline import RunContext
 
 HERE = Path(__file__).parent
 TEMPLATE = "consultation.html"
 STYLE = "consultation_style.css"
 SCRIPT = HERE / "static" / "consultation.js"
-MODES = ("walk", "drive", "transit")
 K_NEAREST = 3
 
 MODE_LABELS = {"walk": "Walking", "drive": "By car", "transit": "By bus or train"}
@@ -141,7 +143,7 @@ def area_postcodes(postcodes: pd.DataFrame, area_code: str,
     inside = (la == area_code).fillna(False).to_numpy(bool)
     unknown = la.isna().to_numpy() | (la == "").fillna(False).to_numpy(bool)
     if unknown.any() and area is not None and len(area):
-        shape = area.to_crs(27700).union_all() if area.crs is not None else area.union_all()
+        shape = to_bng(area).union_all() if area.crs is not None else area.union_all()
         pts = gpd.points_from_xy(df["easting"].to_numpy(float)[unknown], df["northing"].to_numpy(float)[unknown])
         inside[np.flatnonzero(unknown)] = shape.contains(np.asarray(pts))
     cols = ["postcode", "easting", "northing"]
@@ -161,27 +163,10 @@ def _group_by_outward(postcodes: pd.Series) -> dict[str, list[str]]:
 # --------------------------------------------------------------------------- travel times
 def _points(xy: np.ndarray, ids: pd.Series) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"point_id": ids.to_numpy(), "population": np.zeros(len(xy))},
-                            geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=27700)
+                            geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=BNG)
 
 
-def _model_for_points(model: Any, points: gpd.GeoDataFrame) -> Any | None:
-    """The same engine rebuilt for new points, where the engine supports it; else None."""
-    try:
-        from ..access.straightline import StraightLineModel
-        if isinstance(model, StraightLineModel):
-            return StraightLineModel(points, model.mode, model.speed_kmh, model.circuity)
-    except ImportError:  # pragma: no cover - engine module absent
-        pass
-    try:
-        from ..access.engine import NetworkModel
-        if isinstance(model, NetworkModel):
-            return NetworkModel(model.graph, points, model.cfg, model.mode)
-    except ImportError:  # pragma: no cover
-        pass
-    return None
-
-
-def postcode_minutes(model: Any, pc_xy: np.ndarray, pc_ids: pd.Series, sites: gpd.GeoDataFrame,
+def postcode_minutes(model: TravelModel, pc_xy: np.ndarray, pc_ids: pd.Series, sites: gpd.GeoDataFrame,
                      site_idx: np.ndarray) -> tuple[np.ndarray, str]:
     """Minutes from each postcode to its chosen sites, by one travel model.
 
@@ -208,7 +193,7 @@ def postcode_minutes(model: Any, pc_xy: np.ndarray, pc_ids: pd.Series, sites: gp
         ``minutes`` (n, k) float, inf where unreachable; ``basis`` is ``"postcode"`` or
         ``"demand_point"``.
     """
-    rebuilt = _model_for_points(model, _points(pc_xy, pc_ids))
+    rebuilt = model.for_points(_points(pc_xy, pc_ids))
     if rebuilt is not None:
         full = np.asarray(rebuilt.times_to(sites), dtype=float)  # (n_sites, n_postcodes)
         cols = np.arange(len(pc_xy))[:, None]
@@ -291,16 +276,16 @@ def _fmt_date(d: dt.date) -> str:
     return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
 
 
-def consultation_data(ctx: "RunContext", postcodes: pd.DataFrame | None = None,
+def consultation_data(run: RunResults, postcodes: pd.DataFrame | None = None,
                       k: int = K_NEAREST) -> dict[str, Any]:
     """Everything the page embeds, as plain JSON-ready Python objects.
 
     Parameters
     ----------
-    ctx
-        The run context: ``cfg``, ``pharmacies`` (EPSG:27700), ``area``, ``models``, ``quality``.
+    run
+        The run's stage results (pharmacies, area, travel models, postcodes).
     postcodes
-        The postcode table; default ``pna.loaders.postcodes.postcode_table(cfg, ctx.quality)``.
+        The postcode table; default the geography stage's.
     k
         How many nearest face-to-face pharmacies to list per postcode.
 
@@ -314,27 +299,21 @@ def consultation_data(ctx: "RunContext", postcodes: pd.DataFrame | None = None,
         that also have postcodes inside), ``outside_districts``, ``distance_selling``,
         and page text (area name, list date, sources, notes).
     """
-    cfg = ctx.cfg
+    cfg = run.cfg
     if postcodes is None:
-        postcodes = (getattr(ctx, "meta", None) or {}).get("postcodes")
-    if postcodes is None:
-        from ..loaders.postcodes import postcode_table
-        from ..quality import QualityLog
-        # a private log: the geography stage has already recorded this table's exceptions
-        postcodes = postcode_table(cfg, QualityLog())
-    inside, outside = area_postcodes(postcodes, cfg.area.code, ctx.area)
+        postcodes = run.geography.postcodes
+    inside, outside = area_postcodes(postcodes, cfg.area.code, run.geography.area)
 
-    ph = ctx.pharmacies
+    ph = run.geography.pharmacies
     if ph is None or not len(ph):
-        raise ValueError("consultation page: the run has no pharmacies (ctx.pharmacies is empty)")
-    if ph.crs is not None and ph.crs.to_epsg() != 27700:
-        ph = ph.to_crs(27700)
+        raise ValueError("consultation page: the run has no pharmacies (run.geography.pharmacies is empty)")
+    ph = to_bng(ph)
     ph = ph.sort_values("ods_code", kind="stable").reset_index(drop=True)
     located = ~(ph.geometry.isna() | ph.geometry.is_empty).to_numpy()
     remote = _bool_col(ph, "is_distance_selling")
     dac = _bool_col(ph, "is_dac")
     face = ph[located & ~remote & ~dac].reset_index(drop=True)
-    face = gpd.GeoDataFrame(face, geometry=face.geometry.name, crs=27700)
+    face = gpd.GeoDataFrame(face, geometry=face.geometry.name, crs=BNG)
     if len(face) == 0:
         raise ValueError("consultation page: no located face-to-face pharmacies to list")
 
@@ -349,12 +328,12 @@ def consultation_data(ctx: "RunContext", postcodes: pd.DataFrame | None = None,
 
     modes, minutes = [], []
     for mode in MODES:
-        model = ctx.models.get(mode) if getattr(ctx, "models", None) else None
+        model = run.access.models.get(mode)
         if model is None or not len(pc_xy):
             continue
         mins, basis = postcode_minutes(model, pc_xy, inside["postcode"], face, idx)
         minutes.append(mins)
-        result = (getattr(ctx, "access", None) or {}).get(mode)
+        result = run.access.results.get(mode)
         estimate = bool(result.is_estimate) if result is not None else bool(model.is_estimate)
         modes.append({"key": mode, "label": MODE_LABELS.get(mode, mode.title()),
                       "estimate": estimate, "basis": basis,
@@ -419,13 +398,6 @@ def consultation_data(ctx: "RunContext", postcodes: pd.DataFrame | None = None,
 
 
 # --------------------------------------------------------------------------- page
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")),
-                              autoescape=jinja2.select_autoescape(["html"], default=True),
-                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                              trim_blocks=True, lstrip_blocks=True)
-
-
 def _report_css() -> str:
     """The main report's stylesheet, if present and self-contained (no url() or @import)."""
     path = HERE / "static" / "report.css"
@@ -439,7 +411,7 @@ def _report_css() -> str:
 
 def render_consultation_html(data: dict[str, Any]) -> str:
     """Render the page from :func:`consultation_data` output (pure: same data, same bytes)."""
-    env = _env()
+    env = environment()
     # the report's shared stylesheet first (one look for both), then this page's own rules
     style = _report_css() + env.loader.get_source(env, STYLE)[0]  # type: ignore[union-attr]
     script = SCRIPT.read_text(encoding="utf-8")
@@ -456,21 +428,21 @@ def render_consultation_html(data: dict[str, Any]) -> str:
         csp=Markup(csp))
 
 
-def build_consultation_page(ctx: "RunContext", postcodes: pd.DataFrame | None = None) -> Path:
+def build_consultation_page(run: RunResults, postcodes: pd.DataFrame | None = None) -> Path:
     """Write ``cfg.out / "consultation.html"``, the public "pharmacies near you" page.
 
     Parameters
     ----------
-    ctx
-        The run context (see :func:`consultation_data`).
+    run
+        The run's stage results (see :func:`consultation_data`).
     postcodes
-        Optional postcode table (default: read with ``postcode_table``).
+        Optional postcode table (default: the geography stage's).
 
     Returns
     -------
     Path
         The written file.
     """
-    data = consultation_data(ctx, postcodes)
+    data = consultation_data(run, postcodes)
     html = render_consultation_html(data)
-    return write_text(html, ctx.cfg.out / "consultation.html")
+    return write_text(html, run.cfg.out / "consultation.html")

@@ -15,18 +15,19 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import MappingProxyType
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..io import ensure_dir, normalise_zip, set_gdal_fixed_date
+from ..io import ensure_dir, normalise_zip, set_gdal_fixed_date, write_csv
 from ..progress import info
+from .run import RunResults
 
-if TYPE_CHECKING:
-    from ..pipeline import RunContext
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 FIXED_DATETIME = dt.datetime(2020, 1, 1, 0, 0, 0)
@@ -230,49 +231,70 @@ def export_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> Path | None:
 
 
 # --------------------------------------------------------------------------- stage
-def spatial_layers(ctx: "RunContext") -> dict[str, gpd.GeoDataFrame]:
-    """``ctx.layers`` plus the context's own geometries (area, localities, LSOAs, pharmacies,
+def spatial_layers(run: RunResults) -> dict[str, gpd.GeoDataFrame]:
+    """``run.layers`` plus the context's own geometries (area, localities, LSOAs, pharmacies,
     demand points with minutes per mode, isochrones), each under a stable name."""
     layers: dict[str, gpd.GeoDataFrame] = {}
-    for name, g in (("area", ctx.area), ("localities", ctx.localities), ("lsoa", ctx.lsoa),
-                    ("pharmacies", ctx.pharmacies)):
+    for name, g in (("area", run.geography.area), ("localities", run.geography.localities), ("lsoa", run.geography.lsoa),
+                    ("pharmacies", run.geography.pharmacies)):
         if isinstance(g, gpd.GeoDataFrame) and not g.empty:
             layers[name] = g
-    for mode, res in sorted(ctx.access.items()):
+    for mode, res in sorted(run.access.results.items()):
         if isinstance(res.demand, gpd.GeoDataFrame) and not res.demand.empty:
             layers[f"demand_{mode}"] = res.demand
         if isinstance(res.isochrones, gpd.GeoDataFrame) and not res.isochrones.empty:
             layers[f"isochrones_{mode}"] = res.isochrones
-    layers.update({k: v for k, v in ctx.layers.items() if isinstance(v, gpd.GeoDataFrame)})
+    layers.update({k: v for k, v in run.layers.items() if isinstance(v, gpd.GeoDataFrame)})
     return layers
 
 
-def write_exports(ctx: "RunContext", report_html: Path | None = None, pdf: bool = True) -> dict[str, Path]:
+@dataclass(frozen=True)
+class Exports:
+    """Files written by the export stage and plain notes on anything not produced."""
+
+    paths: Mapping[str, Path]
+    notes: tuple[str, ...]
+
+
+def write_tables(tables: Mapping[str, pd.DataFrame], out: Path) -> list[Path]:
+    """Every table as CSV under ``out/tables/``; ``exceptions`` also as ``exceptions.csv`` at the top."""
+    written = [write_csv(df, out / "tables" / f"{name}.csv") for name, df in sorted(tables.items())]
+    if "exceptions" in tables:
+        written.append(write_csv(tables["exceptions"], out / "exceptions.csv"))
+    return written
+
+
+def write_exports(run: RunResults, *, tables: Mapping[str, pd.DataFrame], report_html: Path,
+                  pdf: bool = True) -> Exports:
     """Write ``report.pdf``, ``tables.xlsx`` and ``layers.gpkg`` under ``cfg.out``.
 
-    Notes about anything not produced are added with ``ctx.note``.
+    Parameters
+    ----------
+    run
+        The stage results (spatial layers).
+    tables
+        Every output table by name (the stages' and the report's self-check).
+    report_html
+        The rendered report, printed to PDF.
+    pdf
+        Also print the PDF (needs Chromium).
     """
-    out = ctx.cfg.out
+    out = run.cfg.out
     paths: dict[str, Path] = {}
+    notes: list[str] = []
     info("exports: tables.xlsx")
-    paths["xlsx"] = export_xlsx(ctx.tables, out / "tables.xlsx", f"PNA tables: {ctx.cfg.area.name}")
+    paths["xlsx"] = export_xlsx(dict(tables), out / "tables.xlsx", f"PNA tables: {run.cfg.area.name}")
     info("exports: layers.gpkg")
-    g = export_gpkg(spatial_layers(ctx), out / "layers.gpkg")
+    g = export_gpkg(spatial_layers(run), out / "layers.gpkg")
     if g is not None:
         paths["gpkg"] = g
     else:
-        ctx.note("No spatial layers were available, so layers.gpkg was not written.")
+        notes.append("No spatial layers were available, so layers.gpkg was not written.")
     if pdf:
-        html = report_html or out / "report.html"
         info("exports: report.pdf")
-        p, note = export_pdf(html, out / "report.pdf")
+        p, note = export_pdf(report_html, out / "report.pdf")
         if p is not None:
             paths["pdf"] = p
         else:
-            ctx.note(note)
-    return paths
-
-
-def export_all(ctx: "RunContext") -> dict[str, Path]:
-    """The pipeline's export stage: :func:`write_exports` on ``cfg.out/report.html``."""
-    return write_exports(ctx, ctx.cfg.out / "report.html")
+            notes.append(note)
+    return Exports(paths=MappingProxyType(paths), notes=tuple(notes))

@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -22,11 +22,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..crs import to_wgs84
 from ..io import stable_ids, write_text
+from ..modes import MODE_WORDS, MODES
 from . import vendor
+from .run import RunResults
 
-if TYPE_CHECKING:
-    from ..pipeline import RunContext
 
 OSM_ATTRIBUTION = ('&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors')
 SIMPLIFY_M = 10.0
@@ -92,21 +93,21 @@ def _geojson(gdf: gpd.GeoDataFrame, props: list[str]) -> dict:
     return {"type": "FeatureCollection", "features": feats}
 
 
-def base_map(ctx: "RunContext") -> folium.Map:
+def base_map(run: RunResults) -> folium.Map:
     """A map fitted to the area with OSM tiles and attribution, and the area/locality boundaries."""
-    area = ctx.area if ctx.area is not None else ctx.localities
+    area = run.geography.area if run.geography.area is not None else run.geography.localities
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False)
     folium.TileLayer("OpenStreetMap", attr=OSM_ATTRIBUTION, name="OpenStreetMap").add_to(m)
     if area is not None and len(area):
         b = area.to_crs(4326).total_bounds
         m.fit_bounds([[round(b[1], 6), round(b[0], 6)], [round(b[3], 6), round(b[2], 6)]])
-    if ctx.localities is not None and len(ctx.localities):
-        loc = to_wgs84(ctx.localities[["locality", "geometry"]])
+    if run.geography.localities is not None and len(run.geography.localities):
+        loc = to_wgs84(run.geography.localities[["locality", "geometry"]])
         folium.GeoJson(_geojson(loc, ["locality"]), name="Localities",
                        style_function=lambda f: {"color": "#425563", "weight": 1.5, "fill": False, "dashArray": "4 4"},
                        tooltip=folium.GeoJsonTooltip(fields=["locality"], aliases=["Locality"])).add_to(m)
-    if ctx.area is not None and len(ctx.area):
-        a = to_wgs84(ctx.area[["geometry"]])
+    if run.geography.area is not None and len(run.geography.area):
+        a = to_wgs84(run.geography.area[["geometry"]])
         folium.GeoJson(_geojson(a, []), name="Area boundary",
                        style_function=lambda f: {"color": "#212b32", "weight": 3, "fill": False}).add_to(m)
     return m
@@ -164,8 +165,8 @@ def premises_type(ph: pd.DataFrame) -> pd.Series:
     return t
 
 
-def _pharmacy_points(ctx: "RunContext") -> gpd.GeoDataFrame:
-    ph = ctx.pharmacies.copy()
+def _pharmacy_points(run: RunResults) -> gpd.GeoDataFrame:
+    ph = run.geography.pharmacies.copy()
     ph["type"] = premises_type(ph)
     ph["name"] = ph["trading_name"].fillna(ph.get("org_name", "")) if "trading_name" in ph else ph["ods_code"]
     ph = ph.sort_values("ods_code", kind="stable")
@@ -181,12 +182,12 @@ def _add_points(m: folium.Map | folium.FeatureGroup, pts: gpd.GeoDataFrame, colo
                             tooltip=folium.Tooltip(tip)).add_to(m)
 
 
-def premises_map(ctx: "RunContext", out_dir: Path) -> MapOutput | None:
+def premises_map(run: RunResults, out_dir: Path) -> MapOutput | None:
     """Statement 7 map: every pharmacy by type, with locality and area boundaries."""
-    if ctx.pharmacies is None or ctx.pharmacies.empty:
+    if run.geography.pharmacies is None or run.geography.pharmacies.empty:
         return None
-    ph = _pharmacy_points(ctx)
-    m = base_map(ctx)
+    ph = _pharmacy_points(run)
+    m = base_map(run)
     for t, colour in PREMISES_COLOURS.items():
         sub = ph[ph["type"] == t]
         if sub.empty:
@@ -211,22 +212,21 @@ def minute_bins(thresholds: list[int]) -> list[tuple[float, float, str]]:
     return bins
 
 
-def access_map(ctx: "RunContext", mode: str, out_dir: Path) -> MapOutput | None:
+def access_map(run: RunResults, mode: str, out_dir: Path) -> MapOutput | None:
     """Demand points coloured by minutes to the nearest pharmacy (plus isochrones if supplied)."""
-    res = ctx.access.get(mode)
+    res = run.access.results.get(mode)
     if res is None or res.demand is None or res.demand.empty:
         return None
-    from ..statements.rules import MODE_WORDS
 
     thresholds = sorted(int(t) for t in res.coverage["threshold_min"].unique()) if res.coverage is not None \
-        and not res.coverage.empty else list(getattr(ctx.cfg.travel, mode).thresholds_min)
+        and not res.coverage.empty else list(getattr(run.cfg.travel, mode).thresholds_min)
     bins = minute_bins(thresholds)
     d = res.demand.sort_values("point_id", kind="stable") if "point_id" in res.demand else res.demand
     minutes = d["minutes"].astype(float).to_numpy()
     idx = np.searchsorted([b[1] for b in bins[:-1]], minutes, side="left")
     idx = np.minimum(idx, len(bins) - 1)
     colours = [MINUTE_COLOURS[min(i, len(MINUTE_COLOURS) - 1)] for i in range(len(bins))]
-    m = base_map(ctx)
+    m = base_map(run)
     if res.isochrones is not None and not res.isochrones.empty:
         iso = res.isochrones
         top = iso[iso["threshold_min"] == iso["threshold_min"].max()]
@@ -259,14 +259,14 @@ def access_map(ctx: "RunContext", mode: str, out_dir: Path) -> MapOutput | None:
                      f"Residents by {word} time to the nearest pharmacy (the same information as the map)")
 
 
-def opening_hours_map(ctx: "RunContext", out_dir: Path) -> MapOutput | None:
+def opening_hours_map(run: RunResults, out_dir: Path) -> MapOutput | None:
     """Pharmacies coloured by opening category."""
-    if ctx.pharmacies is None or ctx.pharmacies.empty or "opening_category" not in ctx.pharmacies:
+    if run.geography.pharmacies is None or run.geography.pharmacies.empty or "opening_category" not in run.geography.pharmacies:
         return None
-    ph = _pharmacy_points(ctx)
+    ph = _pharmacy_points(run)
     cats = sorted(ph["opening_category"].fillna("hours unknown").astype(str).unique())
     colour = {c: CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i, c in enumerate(cats)}
-    m = base_map(ctx)
+    m = base_map(run)
     cat = ph["opening_category"].fillna("hours unknown").astype(str)
     for c in cats:
         sub = ph[cat == c]
@@ -284,16 +284,16 @@ def opening_hours_map(ctx: "RunContext", out_dir: Path) -> MapOutput | None:
                      ph[cols].reset_index(drop=True), "Opening hours of each pharmacy (the same information as the map)")
 
 
-def service_maps(ctx: "RunContext", services: pd.DataFrame | None, out_dir: Path) -> list[MapOutput]:
+def service_maps(run: RunResults, services: pd.DataFrame | None, out_dir: Path) -> list[MapOutput]:
     """One map per service: pharmacies providing it versus not."""
-    if services is None or services.empty or ctx.pharmacies is None:
+    if services is None or services.empty or run.geography.pharmacies is None:
         return []
-    ph = _pharmacy_points(ctx)
+    ph = _pharmacy_points(run)
     outs = []
     for k, (svc, g) in enumerate(services.groupby("service", sort=True)):
         provides = set(g.loc[g["provided"].astype(bool), "ods_code"])
         flag = ph["ods_code"].isin(provides)
-        m = base_map(ctx)
+        m = base_map(run)
         legend = [(f"provides {svc}", "#007f3b"), ("does not, or no data", "#d8dde0")]
         for on, (label, colour) in ((True, legend[0]), (False, legend[1])):
             sub = ph[flag == on]
@@ -320,19 +320,19 @@ def _classes(values: np.ndarray, k: int = 5) -> tuple[np.ndarray, list[float]]:
     return idx, edges
 
 
-def rates_map(ctx: "RunContext", out_dir: Path) -> MapOutput | None:
+def rates_map(run: RunResults, out_dir: Path) -> MapOutput | None:
     """Choropleth of pharmacies per 10,000 residents by locality."""
-    prov = ctx.tables.get("provision")
-    if prov is None or prov.empty or ctx.localities is None or ctx.localities.empty:
+    prov = run.tables.get("provision")
+    if prov is None or prov.empty or run.geography.localities is None or run.geography.localities.empty:
         return None
     loc = prov[prov["level"] == "locality"] if "level" in prov else prov
-    g = ctx.localities[["locality", "geometry"]].merge(
+    g = run.geography.localities[["locality", "geometry"]].merge(
         loc[["locality", "pharmacies", "population", "rate_per_10k"]], on="locality", how="left")
     idx, edges = _classes(g["rate_per_10k"].astype(float).to_numpy())
     n = max(len(edges) - 1, 1)
     colours = [SEQ_BLUES[min(i, 4)] for i in range(n)]
     g = g.assign(_c=[colours[i] for i in idx])
-    m = base_map(ctx)
+    m = base_map(run)
     gw = to_wgs84(g[["locality", "rate_per_10k", "_c", "geometry"]])
     gw["rate_per_10k"] = gw["rate_per_10k"].round(2)
     folium.GeoJson(_geojson(gw, ["locality", "rate_per_10k", "_c"]), name="Rate per 10,000",
@@ -348,23 +348,23 @@ def rates_map(ctx: "RunContext", out_dir: Path) -> MapOutput | None:
                      "Pharmacies per 10,000 residents by locality (the same information as the map)")
 
 
-def imd_map(ctx: "RunContext", out_dir: Path) -> MapOutput | None:
+def imd_map(run: RunResults, out_dir: Path) -> MapOutput | None:
     """LSOAs shaded by IMD 2019 quintile, with pharmacies on top."""
-    lsoa = ctx.lsoa
+    lsoa = run.geography.lsoa
     if lsoa is None or lsoa.empty or "imd2019_quintile" not in lsoa:
         return None
     g = lsoa[["lsoa11_code", "locality", "pop_total", "imd2019_quintile", "geometry"]].sort_values(
         "lsoa11_code", kind="stable").copy()
     g["_c"] = g["imd2019_quintile"].map(lambda q: IMD_COLOURS.get(int(q), "#ffffff") if pd.notna(q) else "#ffffff")
-    m = base_map(ctx)
+    m = base_map(run)
     gw = to_wgs84(g[["lsoa11_code", "imd2019_quintile", "_c", "geometry"]])
     folium.GeoJson(_geojson(gw, ["lsoa11_code", "imd2019_quintile", "_c"]), name="IMD 2019 quintile",
                    style_function=lambda f: {"fillColor": f["properties"]["_c"], "color": "#768692", "weight": 0.5,
                                              "fillOpacity": 0.6},
                    tooltip=folium.GeoJsonTooltip(fields=["lsoa11_code", "imd2019_quintile"],
                                                  aliases=["LSOA", "IMD quintile"])).add_to(m)
-    if ctx.pharmacies is not None and not ctx.pharmacies.empty:
-        ph = _pharmacy_points(ctx)
+    if run.geography.pharmacies is not None and not run.geography.pharmacies.empty:
+        ph = _pharmacy_points(run)
         fg = folium.FeatureGroup(name="Pharmacies").add_to(m)
         _add_points(fg, ph, pd.Series("#005eb8", index=ph.index), ph["name"].map(esc), radius=4)
     legend = [(f"quintile {q}" + (" (most deprived)" if q == 1 else " (least deprived)" if q == 5 else ""), c)
@@ -378,19 +378,18 @@ def imd_map(ctx: "RunContext", out_dir: Path) -> MapOutput | None:
                      "IMD 2019 quintile of each LSOA (the same information as the map)")
 
 
-def write_maps(ctx: "RunContext", services: pd.DataFrame | None = None) -> list[MapOutput]:
+def write_maps(run: RunResults, services: pd.DataFrame | None = None) -> tuple[list[MapOutput], list[str]]:
     """Write every map that the context supports to ``cfg.out/maps``; returns them in report order.
 
     The vendored Leaflet is copied to ``maps/lib``; without one the maps use the CDN and the run
-    notes that they need an internet connection.
+    notes that they need an internet connection (returned with the maps).
     """
-    out_dir = ctx.cfg.out / "maps"
-    maps: list[MapOutput | None] = [premises_map(ctx, out_dir)]
-    maps += [access_map(ctx, mode, out_dir) for mode in ("walk", "drive", "transit")]
-    maps += [opening_hours_map(ctx, out_dir)]
-    maps += service_maps(ctx, services, out_dir)
-    maps += [rates_map(ctx, out_dir), imd_map(ctx, out_dir)]
-    maps = [m for m in maps if m is not None]
-    if maps and not vendor.copy_leaflet(out_dir):
-        ctx.note(vendor.CDN_NOTE)
-    return maps
+    out_dir = run.cfg.out / "maps"
+    maps: list[MapOutput | None] = [premises_map(run, out_dir)]
+    maps += [access_map(run, mode, out_dir) for mode in MODES]
+    maps += [opening_hours_map(run, out_dir)]
+    maps += service_maps(run, services, out_dir)
+    maps += [rates_map(run, out_dir), imd_map(run, out_dir)]
+    written = [m for m in maps if m is not None]
+    notes = [vendor.CDN_NOTE] if written and not vendor.copy_leaflet(out_dir) else []
+    return written, notes

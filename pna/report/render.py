@@ -1,47 +1,37 @@
-"""Render the statutory PNA report (HTML) from a RunContext.
+"""Render the statutory PNA report (HTML) from the stage results of one run.
 
-``render_report(ctx)`` writes ``cfg.out/report.html`` and ``cfg.out/maps/*.html`` and returns
-their paths. The report renders whatever the context holds and says plainly what was not
+``render_report(run)`` writes ``cfg.out/report.html`` and ``cfg.out/maps/*.html`` and returns
+their paths. The report renders whatever the results hold and says plainly what was not
 assessed. Numbers are never typed into templates: tables are rendered cell by cell from
-``ctx.tables`` (numeric cells as ``<data value data-ref="table/row/col">``) and prose figures
+``run.tables`` (numeric cells as ``<data value data-ref="table/row/col">``) and prose figures
 come from :mod:`pna.statements.rules`. The self-check (:mod:`pna.statements.selfcheck`) runs on
-the rendered HTML and its result is printed in the report.
-
-Optional inputs read here (paths relative to the project root):
-
-* ``cfg.optional.services`` - CSV keyed by ``ods_code``: either wide (one column per service,
-  values yes/no/true/false/1/0 or a non-negative activity count) or long
-  (``ods_code, service`` and ``provided`` and/or ``activity``);
-* ``cfg.optional.consultation`` - CSV of consultation responses, one row per response.
+the rendered HTML and its result is printed in the report. No input file is read here.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import Any
 
-import jinja2
 import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+from ..errors import PipelineError
 from ..io import write_text
+from ..modes import MODE_WORDS, MODES
 from ..progress import info
 from ..provenance import with_provenance
-from ..errors import InputError
-from ..statements.rules import (MODE_WORDS, MODES, Figure, build_statements, coverage_table, fmt_value,
-                                mode_is_estimate, raw_value, row_keys, statements_table)
+from ..statements.rules import coverage_table, fmt_value, mode_is_estimate, not_assessed_text, raw_value, row_keys
 from ..statements.selfcheck import figures_in_html, run_selfcheck
 from . import charts
 from .maps import MapOutput, write_maps
-
-if TYPE_CHECKING:
-    from ..pipeline import RunContext
-
-TEMPLATES = Path(__file__).parent / "templates"
-STATIC = Path(__file__).parent / "static"
+from .run import RunResults
+from .templating import STATIC, environment
 
 LABELS = {
     "ods_code": "ODS code", "trading_name": "Trading name", "org_name": "Organisation", "name": "Name",
@@ -77,10 +67,6 @@ KIND_BY_COL = {
     "residents": ("residents_per_pharmacy",),
 }
 TEXT_NUMERIC = ("year", "threshold_min", "imd2019_quintile", "row", "group", "source_row")
-ID_COLUMNS = ("respondent", "respondent_id", "response_id", "id", "timestamp", "submitted", "date", "email", "name",
-              "postcode")
-TRUE = {"y", "yes", "true", "t", "1", "provided"}
-FALSE = {"n", "no", "false", "f", "0", "", "not provided"}
 
 
 def col_kind(col: str, s: pd.Series) -> str:
@@ -132,7 +118,7 @@ class TableView:
 
 def table_view(df: pd.DataFrame, name: str, caption: str, columns: list[str] | None = None,
                table_id: str | None = None, refs: bool = True, note: str = "") -> TableView:
-    """Format ``df`` (table ``name`` of ``ctx.tables``) for the template.
+    """Format ``df`` (table ``name`` of ``run.tables``) for the template.
 
     Numeric cells carry ``data-ref = name/rowkey/col`` when ``refs`` (so the self-check can find them).
     """
@@ -178,135 +164,6 @@ def pivot_view(df: pd.DataFrame, name: str, caption: str, index: str, columns: s
 
 
 # --------------------------------------------------------------------------- optional inputs
-def _read_optional_csv(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise InputError(path, "optional input file not found")
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise InputError(path, f"cannot read as UTF-8 CSV: {exc}") from None
-
-
-def load_services(ctx: "RunContext") -> pd.DataFrame | None:
-    """Read ``cfg.optional.services`` into a long table ``ods_code, service, provided, activity``.
-
-    Rows whose ODS code is not among the mapped pharmacies, or with a value that is neither a
-    yes/no flag nor a non-negative number, are quarantined with their reason.
-    """
-    rel = ctx.cfg.optional.services
-    if rel is None:
-        return None
-    path = ctx.cfg.project_path(rel)
-    raw = _read_optional_csv(path)
-    cols = {c.strip().lower(): c for c in raw.columns}
-    if "ods_code" not in cols:
-        raise InputError(path, "no ods_code column")
-    known = set(ctx.pharmacies["ods_code"]) if ctx.pharmacies is not None else set()
-    long_format = "service" in cols
-    records, bad = [], 0
-    for i, r in raw.iterrows():
-        line = int(i) + 2
-        ods = str(r[cols["ods_code"]]).strip().upper()
-        if known and ods not in known:
-            ctx.quality.add("report", str(path), line, ods, "ODS code is not a pharmacy in the area or its bands",
-                            "ods_code")
-            bad += 1
-            continue
-        items = ([(str(r[cols["service"]]).strip(), r.get(cols.get("provided", ""), ""), r.get(cols.get("activity", ""), ""))]
-                 if long_format else [(c.strip(), r[c], "") for c in raw.columns if c != cols["ods_code"]])
-        parsed, reason = [], ""
-        for svc, flag, act in items:
-            p = _parse_service_value(str(flag)) if str(flag).strip() or not str(act).strip() else None
-            a = _parse_service_value(str(act)) if str(act).strip() else None
-            if (p is None and a is None) or (p is not None and p[0] is None) or (a is not None and a[1] is None):
-                reason = f"service {svc!r}: value {flag or act!r} is not yes/no or a non-negative number"
-                break
-            provided = bool(p[0]) if p is not None else bool(a[1] and a[1] > 0)
-            activity = a[1] if a is not None else (p[1] if p is not None else np.nan)
-            if not svc:
-                reason = "blank service name"
-                break
-            parsed.append({"ods_code": ods, "service": svc, "provided": provided, "activity": activity})
-        if reason:
-            ctx.quality.add("report", str(path), line, ods, reason, "service")
-            bad += 1
-            continue
-        records += parsed
-    ctx.quality.account(f"optional.services:{path.name}", str(path), len(raw), len(raw) - bad, bad)
-    df = pd.DataFrame(records, columns=["ods_code", "service", "provided", "activity"])
-    df = df.sort_values(["service", "ods_code"], kind="stable").drop_duplicates(["service", "ods_code"], keep="last")
-    return df.reset_index(drop=True)
-
-
-def _parse_service_value(text: str) -> tuple[bool | None, float | None]:
-    t = text.strip().lower()
-    if t in TRUE:
-        return True, np.nan
-    if t in FALSE:
-        return False, np.nan
-    try:
-        v = float(t.replace(",", ""))
-    except ValueError:
-        return None, None
-    if not math.isfinite(v) or v < 0:
-        return None, None
-    return v > 0, v
-
-
-def service_provision(ctx: "RunContext", services: pd.DataFrame) -> pd.DataFrame:
-    """Pharmacies providing each service (in the area) by locality and area, with rates per 10,000."""
-    prov = ctx.tables["provision"]
-    ph = ctx.pharmacies
-    inside = ph[ph["in_area"].astype(bool)] if "in_area" in ph else ph
-    rows = []
-    units = prov[prov["level"].isin(["locality", "area"])] if "level" in prov else prov
-    for svc, g in services.groupby("service", sort=True):
-        on = g.loc[g["provided"].astype(bool), "ods_code"]
-        act = g.set_index("ods_code")["activity"]
-        for _, u in units.iterrows():
-            sub = inside if u.get("level") == "area" else inside[inside["locality"] == u["locality"]]
-            n = int(sub["ods_code"].isin(on).sum())
-            a = act.reindex(sub["ods_code"]).astype(float)
-            rows.append({"service": svc, "level": u.get("level", "locality"), "locality": u["locality"],
-                         "pharmacies": n, "population": float(u["population"]),
-                         "rate_per_10k": n / float(u["population"]) * 1e4 if float(u["population"]) > 0 else np.nan,
-                         "activity": float(a.sum()) if a.notna().any() else np.nan})
-    src = f"Service data supplied by the board ({ctx.cfg.optional.services})"
-    return with_provenance(pd.DataFrame(rows), src, str(prov["provenance"].iloc[0]) if "provenance" in prov else None)
-
-
-def load_consultation(ctx: "RunContext") -> pd.DataFrame | None:
-    """Summarise ``cfg.optional.consultation``: answer counts per closed question; free text counted, not shown."""
-    rel = ctx.cfg.optional.consultation
-    if rel is None:
-        return None
-    path = ctx.cfg.project_path(rel)
-    raw = _read_optional_csv(path)
-    blank = raw.apply(lambda r: all(not str(v).strip() for v in r), axis=1)
-    for i in np.flatnonzero(blank.to_numpy()):
-        ctx.quality.add("report", str(path), int(i) + 2, "", "empty response row")
-    ctx.quality.account(f"optional.consultation:{path.name}", str(path), len(raw), int((~blank).sum()),
-                        int(blank.sum()))
-    df = raw[~blank]
-    n = len(df)
-    rows = [{"question": "All responses", "answer": "responses received", "responses": n, "share": 1.0 if n else np.nan}]
-    for c in df.columns:
-        if c.strip().lower() in ID_COLUMNS:
-            continue
-        vals = df[c].astype(str).str.strip()
-        answered = vals[vals != ""]
-        # closed question: few distinct, short answers that repeat; anything else is treated as free text
-        closed = (answered.nunique() <= 12 and answered.nunique() < len(answered)
-                  and answered.str.len().max() <= 60)
-        if closed:
-            for ans, k in sorted(answered.value_counts().items(), key=lambda kv: (-kv[1], kv[0])):
-                rows.append({"question": c, "answer": ans, "responses": int(k), "share": k / n if n else np.nan})
-        else:
-            rows.append({"question": c, "answer": "free-text answers (read in full; not reproduced here)",
-                         "responses": int(len(answered)), "share": len(answered) / n if n else np.nan})
-    return with_provenance(pd.DataFrame(rows), f"Consultation responses ({Path(rel).name})")
-
-
 # --------------------------------------------------------------------------- charts
 def provision_chart(prov: pd.DataFrame) -> str:
     cats = prov["locality"].astype(str).tolist()
@@ -376,16 +233,8 @@ class Section:
     title: str
 
 
-def _env() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                             keep_trailing_newline=True)
-    env.filters["fig"] = lambda f: Markup(f.html()) if isinstance(f, Figure) else f
-    return env
-
-
-def _sources(ctx: "RunContext") -> list[dict]:
-    cfg = ctx.cfg
+def _sources(run: RunResults) -> list[dict]:
+    cfg = run.cfg
     rows = []
     for name, src in cfg.inputs:
         if src is not None and hasattr(src, "cite"):
@@ -411,14 +260,14 @@ def table_provenance(tables: dict[str, pd.DataFrame]) -> list[dict]:
             for k, v in sorted(tables.items()) if isinstance(v, pd.DataFrame)]
 
 
-def build_model(ctx: "RunContext", maps: list[MapOutput], services: pd.DataFrame | None) -> dict[str, Any]:
+def build_model(run: RunResults, maps: list[MapOutput], services: pd.DataFrame | None) -> dict[str, Any]:
     """Everything the template needs, computed from the context."""
-    cfg, t = ctx.cfg, ctx.tables
-    statements = build_statements(ctx)
-    t["statements"] = with_provenance(statements_table(statements), "Rules in pna.statements.rules applied to the tables")
+    cfg, t = run.cfg, run.tables
+    statements = list(run.statements.items)
+    ev = run.statements.evidence
     has = lambda k: isinstance(t.get(k), pd.DataFrame) and not t[k].empty  # noqa: E731
     m: dict[str, Any] = {"cfg": cfg, "area": cfg.area, "as_at": cfg.as_at.isoformat(), "statements": statements,
-                         "notes": list(ctx.notes), "maps": _Optional({mp.slug: mp for mp in maps}), "tables": _Optional(),
+                         "notes": list(run.notes), "maps": _Optional({mp.slug: mp for mp in maps}), "tables": _Optional(),
                          "charts": _Optional()}
     tv = m["tables"]
     for mp in maps:
@@ -454,16 +303,15 @@ def build_model(ctx: "RunContext", maps: list[MapOutput], services: pd.DataFrame
                                        "opening_category"])
     access = []
     for mode in MODES:
-        cov = coverage_table(ctx, mode)
-        res = ctx.access.get(mode)
+        cov = coverage_table(ev, mode)
+        res = run.access.results.get(mode)
         entry = {"mode": mode, "word": MODE_WORDS[mode], "assessed": cov is not None,
-                 "estimate": mode_is_estimate(ctx, mode) if cov is not None else False,
+                 "estimate": mode_is_estimate(ev, mode) if cov is not None else False,
                  "method_note": res.method_note if res is not None else "", "map": m["maps"].get(f"access_{mode}"),
                  "not_assessed": "", "table": None, "beyond": None,
-                 "threshold": getattr(cfg.gaps, f"{mode}_minutes")}
+                 "threshold": cfg.gaps.minutes(mode)}
         if cov is None:
-            from ..statements.rules import not_assessed_text
-            entry["not_assessed"] = not_assessed_text(ctx, mode)
+            entry["not_assessed"] = not_assessed_text(ev, mode)
         else:
             cov = cov.copy()
             gt, grp = cov["group_type"].astype(str), cov["group"].astype(str)
@@ -503,7 +351,7 @@ def build_model(ctx: "RunContext", maps: list[MapOutput], services: pd.DataFrame
         r = t.get(f"resilience_{mode}")
         if not isinstance(r, pd.DataFrame) or r.empty:
             continue
-        thr = getattr(cfg.gaps, f"{mode}_minutes")
+        thr = cfg.gaps.minutes(mode)
         top = r[(r["threshold_min"] == thr) & r["necessary"].astype(bool)]
         if top.empty:
             continue
@@ -532,25 +380,21 @@ def build_model(ctx: "RunContext", maps: list[MapOutput], services: pd.DataFrame
     if has("consultation_summary"):
         tv["consultation"] = table_view(t["consultation_summary"], "consultation_summary",
                                         "Summary of consultation responses")
-    exc = t.get("exceptions")
-    if exc is None:
-        exc = ctx.quality.table()
+    exc = t["exceptions"]
     tv["exceptions"] = table_view(exc, "exceptions", "Every data exception: quarantined, flagged or overridden records",
                                   refs=False) if len(exc) else None
-    ra = t.get("row_accounting")
-    if ra is None:
-        ra = ctx.quality.accounting_table()
+    ra = t["row_accounting"]
     tv["row_accounting"] = table_view(ra, "row_accounting", "Row accounting: rows in = accepted + quarantined") \
         if len(ra) else None
     if has("reconciliation"):
         tv["reconciliation"] = table_view(t["reconciliation"], "reconciliation",
                                           "Reconciliation of the pharmaceutical list with ODS", refs=False)
-    m["sources"] = _sources(ctx)
+    m["sources"] = _sources(run)
     m["provenance"] = table_provenance(t)
     m["services_supplied"] = services is not None
     m["consultation_supplied"] = has("consultation_summary")
     m["localities_source"] = cfg.localities.file.cite() if cfg.localities.file is not None else None
-    m["locality_names"] = ctx.localities["locality"].astype(str).tolist() if ctx.localities is not None else []
+    m["locality_names"] = run.geography.localities["locality"].astype(str).tolist() if run.geography.localities is not None else []
     m["sections"] = [Section(*s) for s in (
         ("introduction", "Introduction and legislative basis"), ("statements-summary", "Summary of the statements"),
         ("localities", "How the localities were determined"), ("demography", "Demography and deprivation"),
@@ -562,8 +406,8 @@ def build_model(ctx: "RunContext", maps: list[MapOutput], services: pd.DataFrame
     return m
 
 
-def render_html(ctx: "RunContext", model: dict[str, Any], selfcheck: pd.DataFrame | None) -> str:
-    env = _env()
+def render_html(run: RunResults, model: dict[str, Any], selfcheck: pd.DataFrame | None) -> str:
+    env = environment()
     css = (STATIC / "report.css").read_text(encoding="utf-8")
     sc = None
     if selfcheck is not None:
@@ -574,43 +418,45 @@ def render_html(ctx: "RunContext", model: dict[str, Any], selfcheck: pd.DataFram
     return "\n".join(line.rstrip() for line in html.splitlines()) + "\n"
 
 
-def render_report(ctx: "RunContext") -> dict[str, Path]:
-    """Write ``report.html`` and ``maps/*.html`` under ``ctx.cfg.out``.
+@dataclass(frozen=True)
+class Report:
+    """Result of rendering: the files written and the self-check of the rendered report."""
 
-    Adds ``statements``, ``selfcheck`` (and, when supplied, ``services``, ``service_provision``,
-    ``consultation_summary``, ``future_rates``) to ``ctx.tables``.
+    paths: Mapping[str, Path]
+    selfcheck: pd.DataFrame
+    notes: tuple[str, ...]
 
-    Returns
-    -------
-    dict
-        ``{"report": path, "map_<slug>": path, ...}``.
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The rendering's own output table (``selfcheck``)."""
+        return {"selfcheck": self.selfcheck}
+
+
+def render_report(run: RunResults) -> Report:
+    """Write ``report.html`` and ``maps/*.html`` under ``run.cfg.out``.
+
+    Reads only the stage results in ``run``. The self-check runs on the rendered HTML and its
+    result is shown in the report and returned.
     """
-    out = ctx.cfg.out
-    services = load_services(ctx)
-    if services is not None:
-        ctx.tables["services"] = with_provenance(services, f"Service data supplied by the board ({ctx.cfg.optional.services})")
-        if "provision" in ctx.tables:
-            ctx.tables["service_provision"] = service_provision(ctx, services)
-    cons = load_consultation(ctx)
-    if cons is not None:
-        ctx.tables["consultation_summary"] = cons
-    ctx.tables["exceptions"] = ctx.quality.table()
-    ctx.tables["row_accounting"] = ctx.quality.accounting_table()
+    out = run.cfg.out
+    services = run.provision.services
     info("report: maps")
-    maps = write_maps(ctx, services)
-    model = build_model(ctx, maps, services)
+    maps, map_notes = write_maps(run, services)
+    if map_notes:
+        run = replace(run, notes=tuple(dict.fromkeys((*run.notes, *map_notes))))
+    model = build_model(run, maps, services)
     # Two passes: the self-check reads the figures of the rendered report, then the report shows its result.
-    first = render_html(ctx, model, None)
+    first = render_html(run, model, None)
     figs = [f for s in model["statements"] for f in s.figures]
-    check = run_selfcheck(ctx, figs, html=first)
-    ctx.tables["selfcheck"] = with_provenance(check, "pna.statements.selfcheck on the rendered report")
-    model["provenance"] = table_provenance(ctx.tables)
-    html = render_html(ctx, model, check)
+    check = with_provenance(run_selfcheck(run.tables, figures=figs, html=first),
+                            "pna.statements.selfcheck on the rendered report")
+    model["provenance"] = table_provenance({**run.tables, "selfcheck": check})
+    html = render_html(run, model, check)
     if figures_in_html(html) != figures_in_html(first):
-        raise AssertionError("report figures changed between the two render passes")
+        raise PipelineError("report figures changed between the two render passes")
     if not check["passed"].all():
         bad = check[~check["passed"]]
         info(f"report: self-check found {len(bad)} failure(s): " + "; ".join(bad["subject"].astype(str).head(5)))
     paths = {"report": write_text(html, out / "report.html")}
     paths.update({f"map_{mp.slug}": mp.path for mp in maps})
-    return paths
+    return Report(paths=MappingProxyType(paths), selfcheck=check, notes=tuple(map_notes))

@@ -19,17 +19,26 @@ import math
 import string
 from dataclasses import dataclass, field
 from html import escape
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from ..config import Gaps
-    from ..pipeline import RunContext
+from ..access.result import AccessResult
+from ..config import Config, Gaps
+from ..modes import MODE_WORDS, MODES, Mode
 
-MODES = ("walk", "drive", "transit")
-MODE_WORDS = {"walk": "walking", "drive": "driving", "transit": "public transport"}
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the rules read: the config, every computed table by name, each mode's access result,
+    and the localities (names, in order)."""
+
+    cfg: Config
+    tables: Mapping[str, pd.DataFrame]
+    access: Mapping[Mode, AccessResult]
+    localities: pd.DataFrame | None = None
 
 # Columns that identify a row, per table; the first present ones form the row key.
 TABLE_KEYS: dict[str, tuple[str, ...]] = {
@@ -233,37 +242,35 @@ TITLES = {
 
 
 # --------------------------------------------------------------------------- helpers
-def _table(ctx: "RunContext", name: str) -> pd.DataFrame | None:
-    df = ctx.tables.get(name)
+def _table(ev: Evidence, name: str) -> pd.DataFrame | None:
+    df = ev.tables.get(name)
     return df if isinstance(df, pd.DataFrame) and not df.empty else None
 
 
-def coverage_table(ctx: "RunContext", mode: str) -> pd.DataFrame | None:
-    """The coverage table of ``mode`` (from ``ctx.tables`` or the AccessResult)."""
-    df = _table(ctx, f"coverage_{mode}")
-    if df is None and mode in ctx.access:
-        df = ctx.access[mode].coverage
-        if df is not None and not df.empty:
-            ctx.tables[f"coverage_{mode}"] = df
+def coverage_table(ev: Evidence, mode: str) -> pd.DataFrame | None:
+    """The coverage table of ``mode`` (from ``ev.tables`` or the AccessResult); None if empty."""
+    df = _table(ev, f"coverage_{mode}")
+    if df is None and mode in ev.access:
+        df = ev.access[mode].coverage
     return df if df is not None and not df.empty else None
 
 
-def mode_is_estimate(ctx: "RunContext", mode: str) -> bool:
-    if mode in ctx.access:
-        return bool(ctx.access[mode].is_estimate)
-    cov = coverage_table(ctx, mode)
+def mode_is_estimate(ev: Evidence, mode: str) -> bool:
+    if mode in ev.access:
+        return bool(ev.access[mode].is_estimate)
+    cov = coverage_table(ev, mode)
     return bool(cov is not None and "is_estimate" in cov and cov["is_estimate"].astype(bool).any())
 
 
-def mode_minutes(gaps: "Gaps", mode: str) -> int:
-    return int(getattr(gaps, f"{mode}_minutes"))
+def mode_minutes(gaps: Gaps, mode: str) -> int:
+    return int(gaps.minutes(mode))
 
 
 def locality_rows(df: pd.DataFrame) -> pd.DataFrame:
     return df[df["level"] == "locality"] if "level" in df else df
 
 
-def area_row_key(ctx: "RunContext", df: pd.DataFrame) -> str | None:
+def area_row_key(ev: Evidence, df: pd.DataFrame) -> str | None:
     if "level" not in df:
         return None
     hit = df.loc[df["level"] == "area", "locality"]
@@ -277,67 +284,26 @@ def _names(values: Iterable[str]) -> str:
     return ", ".join(vals[:-1]) + " and " + vals[-1]
 
 
-# --------------------------------------------------------------------------- derived tables
-def future_rates(ctx: "RunContext") -> pd.DataFrame | None:
-    """Pharmacies per 10,000 residents at each projected year, holding today's pharmacies fixed.
-
-    Uses the first ``projection_*`` table with ``year`` and ``population`` columns (and a
-    ``locality`` column, or area-only figures); today's pharmacies come from ``provision``.
-    """
-    prov = _table(ctx, "provision")
-    if prov is None:
-        return None
-    for name in sorted(k for k in ctx.tables if k.startswith("projection")):
-        proj = ctx.tables[name]
-        if not {"year", "population"} <= set(proj.columns) or proj.empty:
-            continue
-        p = proj.copy()
-        area_key = area_row_key(ctx, prov)
-        if "locality" not in p:
-            p["locality"] = area_key
-        if "scenario" in p and p["scenario"].nunique() > 1:
-            # keep every scenario distinct in the row key
-            p["locality"] = p["locality"].astype(str) + " (" + p["scenario"].astype(str) + ")"
-            base = p["locality"].str.replace(r" \(.*\)$", "", regex=True)
-        else:
-            base = p["locality"].astype(str)
-        pharm = prov.assign(_k=prov["locality"].astype(str)).set_index("_k")["pharmacies"]
-        p = p.assign(pharmacies=base.map(pharm))
-        p = p[p["pharmacies"].notna()]
-        if p.empty:
-            continue
-        p["projected_population"] = p["population"].astype(float)
-        p["rate_per_10k"] = p["pharmacies"].astype(float) / p["projected_population"] * 10_000
-        out = p[["year", "locality", "pharmacies", "projected_population", "rate_per_10k"]].copy()
-        out["source_table"] = name
-        out = out.sort_values(["year", "locality"], kind="stable").reset_index(drop=True)
-        from ..provenance import with_provenance
-
-        prov_text = str(proj["provenance"].iloc[0]) if "provenance" in proj else name
-        return with_provenance(out, prov_text, "pharmacies held at today's count (provision table)")
-    return None
-
-
 # --------------------------------------------------------------------------- the rules
-def statement_1(ctx: "RunContext", gaps: "Gaps") -> Statement:
+def statement_1(ev: Evidence, gaps: Gaps) -> Statement:
     st = Statement(1, TITLES[1])
-    prov = _table(ctx, "provision")
+    prov = _table(ev, "provision")
     if prov is None:
         st.findings.append(Finding("Provision was not assessed: the provision table was not produced.",
                                    kind="not_assessed"))
         return st
-    ak = area_row_key(ctx, prov)
+    ak = area_row_key(ev, prov)
     if ak is not None:
-        f = {"n": figure(ctx.tables, "provision", ak, "pharmacies", "count"),
-             "pop": figure(ctx.tables, "provision", ak, "population", "count"),
-             "rate": figure(ctx.tables, "provision", ak, "rate_per_10k", "rate")}
+        f = {"n": figure(ev.tables, "provision", ak, "pharmacies", "count"),
+             "pop": figure(ev.tables, "provision", ak, "population", "count"),
+             "rate": figure(ev.tables, "provision", ak, "rate_per_10k", "rate")}
         tmpl = "{area} has {n} pharmacies for {pop} residents: {rate} per 10,000 residents"
         if "residents_per_pharmacy" in prov:
-            f["rpp"] = figure(ctx.tables, "provision", ak, "residents_per_pharmacy", "residents")
+            f["rpp"] = figure(ev.tables, "provision", ak, "residents_per_pharmacy", "residents")
             tmpl += ", or one pharmacy for every {rpp} residents"
         eng = prov[prov["level"] == "england"] if "level" in prov else prov.iloc[0:0]
         if len(eng) == 1:
-            f["eng"] = figure(ctx.tables, "provision", _key_text(eng["locality"].iloc[0]), "rate_per_10k", "rate")
+            f["eng"] = figure(ev.tables, "provision", _key_text(eng["locality"].iloc[0]), "rate_per_10k", "rate")
             tmpl += " (England: {eng} per 10,000)"
         st.findings.append(Finding(tmpl + ".", f, words={"area": ak},
                                    rule="Counts and rates from the provision table."))
@@ -345,7 +311,7 @@ def statement_1(ctx: "RunContext", gaps: "Gaps") -> Statement:
                            ("lps", "local pharmaceutical services (LPS)")):
             if col in prov:
                 st.findings.append(Finding("Of these, {k} hold " + label + " contracts or status.",
-                                           {"k": figure(ctx.tables, "provision", ak, col, "count")}))
+                                           {"k": figure(ev.tables, "provision", ak, col, "count")}))
     loc = locality_rows(prov)
     for _, r in loc.iterrows():
         key = _key_text(r["locality"])
@@ -354,21 +320,21 @@ def statement_1(ctx: "RunContext", gaps: "Gaps") -> Statement:
         st.findings.append(Finding(
             "{loc}: {n} pharmacies, {rate} per 10,000 residents, "
             + ("at or above" if ok else "below") + " the threshold of {thr} per 10,000.",
-            {"n": figure(ctx.tables, "provision", key, "pharmacies", "count"),
-             "rate": figure(ctx.tables, "provision", key, "rate_per_10k", "rate")},
+            {"n": figure(ev.tables, "provision", key, "pharmacies", "count"),
+             "rate": figure(ev.tables, "provision", key, "rate_per_10k", "rate")},
             words={"loc": key, "thr": f"{gaps.min_rate_per_10k:g}"},
             rule=f"A locality's rate is adequate if at least gaps.min_rate_per_10k = {gaps.min_rate_per_10k:g}.",
             kind="finding" if ok else "gap"))
-    cov = coverage_table(ctx, "walk")
+    cov = coverage_table(ev, "walk")
     if cov is not None:
-        _coverage_findings(ctx, st, "walk", gaps, group_types=("area",))
+        _coverage_findings(ev, st, "walk", gaps, group_types=("area",))
     return st
 
 
-def _coverage_findings(ctx: "RunContext", st: Statement, mode: str, gaps: "Gaps",
+def _coverage_findings(ev: Evidence, st: Statement, mode: str, gaps: Gaps,
                        group_types: tuple[str, ...], gaps_only: bool = False) -> int:
     """Add coverage findings for ``mode``; returns the number of gaps found."""
-    cov = coverage_table(ctx, mode)
+    cov = coverage_table(ev, mode)
     minutes = mode_minutes(gaps, mode)
     name = f"coverage_{mode}"
     if cov is None:
@@ -407,18 +373,18 @@ def _coverage_findings(ctx: "RunContext", st: Statement, mode: str, gaps: "Gaps"
     return n_gaps
 
 
-def _provisional(ctx: "RunContext", st: Statement, modes: Iterable[str]) -> None:
+def _provisional(ev: Evidence, st: Statement, modes: Iterable[str]) -> None:
     for mode in modes:
-        if coverage_table(ctx, mode) is not None and mode_is_estimate(ctx, mode):
+        if coverage_table(ev, mode) is not None and mode_is_estimate(ev, mode):
             st.provisional_reasons.append(
                 f"{MODE_WORDS[mode].capitalize()} times are estimates, not routed on a network or "
                 "timetable; the finding should be confirmed with network data.")
 
 
-def statement_2(ctx: "RunContext", gaps: "Gaps") -> Statement:
+def statement_2(ev: Evidence, gaps: Gaps) -> Statement:
     st = Statement(2, TITLES[2])
     n_gaps = 0
-    prov = _table(ctx, "provision")
+    prov = _table(ev, "provision")
     if prov is not None:
         for _, r in locality_rows(prov).iterrows():
             if pd.notna(r["rate_per_10k"]) and float(r["rate_per_10k"]) < gaps.min_rate_per_10k:
@@ -426,19 +392,19 @@ def statement_2(ctx: "RunContext", gaps: "Gaps") -> Statement:
                 n_gaps += 1
                 st.findings.append(Finding(
                     "Gap in provision: {loc} has {rate} pharmacies per 10,000 residents, below {thr}.",
-                    {"rate": figure(ctx.tables, "provision", key, "rate_per_10k", "rate")},
+                    {"rate": figure(ev.tables, "provision", key, "rate_per_10k", "rate")},
                     words={"loc": key, "thr": f"{gaps.min_rate_per_10k:g}"},
                     rule=f"Gap if a locality's rate per 10,000 is below gaps.min_rate_per_10k = {gaps.min_rate_per_10k:g}.",
                     kind="gap"))
     for mode in MODES:
-        if coverage_table(ctx, mode) is None:
-            st.findings.append(Finding(not_assessed_text(ctx, mode), kind="not_assessed"))
+        if coverage_table(ev, mode) is None:
+            st.findings.append(Finding(not_assessed_text(ev, mode), kind="not_assessed"))
             continue
-        n_mode = _coverage_findings(ctx, st, mode, gaps,
+        n_mode = _coverage_findings(ev, st, mode, gaps,
                                     ("area", "locality", "imd2019_quintile", "age_65plus"), gaps_only=True)
         if n_mode == 0:
             # say so explicitly, with the area figure the rule was applied to
-            _coverage_findings(ctx, st, mode, gaps, ("area",))
+            _coverage_findings(ev, st, mode, gaps, ("area",))
         n_gaps += n_mode
     if n_gaps == 0:
         st.findings.insert(0, Finding(
@@ -448,40 +414,40 @@ def statement_2(ctx: "RunContext", gaps: "Gaps") -> Statement:
                   f"{gaps.walk_minutes} min walking, {gaps.drive_minutes} min driving and "
                   f"{gaps.transit_minutes} min by public transport (where assessed)."),
             kind="no_gap"))
-    _provisional(ctx, st, MODES)
+    _provisional(ev, st, MODES)
     return st
 
 
-def not_assessed_text(ctx: "RunContext", mode: str) -> str:
+def not_assessed_text(ev: Evidence, mode: str) -> str:
     if mode == "transit":
-        if ctx.cfg.network.gtfs is None:
+        if ev.cfg.network.gtfs is None:
             return "Public transport access was not assessed: no timetable (GTFS) was supplied."
         return "Public transport access was not assessed: no public transport result was produced."
-    if mode in ("walk", "drive") and ctx.cfg.network.osm_extract is None:
+    if mode in ("walk", "drive") and ev.cfg.network.osm_extract is None:
         return (f"{MODE_WORDS[mode].capitalize()} access was not assessed: no street network was "
                 "supplied and no estimate was produced.")
     return f"{MODE_WORDS[mode].capitalize()} access was not assessed: no result was produced."
 
 
-def statement_3(ctx: "RunContext", gaps: "Gaps") -> Statement:
+def statement_3(ev: Evidence, gaps: Gaps) -> Statement:
     st = Statement(3, TITLES[3])
-    oh = _table(ctx, "opening_hours")
+    oh = _table(ev, "opening_hours")
     if oh is not None:
-        ak = area_row_key(ctx, oh)
+        ak = area_row_key(ev, oh)
         if ak is not None:
-            f = {"n": figure(ctx.tables, "opening_hours", ak, "pharmacies", "count")}
+            f = {"n": figure(ev.tables, "opening_hours", ak, "pharmacies", "count")}
             parts = []
             for col, words in (("late_weekday", "{late} open after 18:30 on a weekday"),
                                ("sat_pm", "{sat} open on Saturday afternoon"),
                                ("sunday", "{sun} open on Sunday")):
                 if col in oh:
-                    f[words[1:words.index("}")]] = figure(ctx.tables, "opening_hours", ak, col, "count")
+                    f[words[1:words.index("}")]] = figure(ev.tables, "opening_hours", ak, col, "count")
                     parts.append(words)
             st.findings.append(Finding(
                 "Of the {n} pharmacies in {area}, " + _names(parts) + "; these hours secure access "
                 "outside the core weekday day.", f, words={"area": ak},
                 rule="Counts of pharmacies open in the evening and at weekends (opening_hours table)."))
-    svc = _table(ctx, "service_provision")
+    svc = _table(ev, "service_provision")
     if svc is None:
         st.findings.append(Finding(
             "Other relevant services (advanced and enhanced services) were not assessed by pharmacy: "
@@ -499,27 +465,27 @@ def statement_3(ctx: "RunContext", gaps: "Gaps") -> Statement:
     return st
 
 
-def future_source(ctx: "RunContext") -> tuple[str, pd.DataFrame, str, str] | None:
+def future_source(ev: Evidence) -> tuple[str, pd.DataFrame, str, str] | None:
     """(table name, table, rate column, population column) of projected provision, if any.
 
     Prefers a projection table that already holds pharmacies per 10,000 by year
     (``pharmacies_per_10k``); otherwise the ``future_rates`` table derived here.
     """
-    for name in sorted(k for k in ctx.tables if k.startswith("projection")):
-        df = ctx.tables[name]
+    for name in sorted(k for k in ev.tables if k.startswith("projection")):
+        df = ev.tables[name]
         if isinstance(df, pd.DataFrame) and not df.empty and \
                 {"year", "locality", "pharmacies", "population", "pharmacies_per_10k"} <= set(df.columns):
             return name, df, "pharmacies_per_10k", "population"
-    fr = _table(ctx, "future_rates")
+    fr = _table(ev, "future_rates")
     if fr is not None:
         return "future_rates", fr, "rate_per_10k", "projected_population"
     return None
 
 
-def statement_4(ctx: "RunContext", gaps: "Gaps") -> Statement:
+def statement_4(ev: Evidence, gaps: Gaps) -> Statement:
     st = Statement(4, TITLES[4])
-    thr = float(ctx.cfg.projections.min_rate_per_10k)
-    src = future_source(ctx)
+    thr = float(ev.cfg.projections.min_rate_per_10k)
+    src = future_source(ev)
     if src is None:
         st.findings.append(Finding(
             "Future needs were not assessed: no population projection table was produced.",
@@ -559,7 +525,7 @@ def statement_4(ctx: "RunContext", gaps: "Gaps") -> Statement:
                 "No improvement or better access is needed to meet projected population change under the rule.",
                 rule=f"Projected rate at or above projections.min_rate_per_10k = {thr:g} in every projected year.",
                 kind="no_gap"))
-    gap_st = statement_2(ctx, gaps)
+    gap_st = statement_2(ev, gaps)
     n_gap = sum(fd.kind == "gap" for fd in gap_st.findings)
     if n_gap:
         st.findings.append(Finding(
@@ -568,16 +534,16 @@ def statement_4(ctx: "RunContext", gaps: "Gaps") -> Statement:
     return st
 
 
-def statement_5(ctx: "RunContext", gaps: "Gaps") -> Statement:
+def statement_5(ev: Evidence, gaps: Gaps) -> Statement:
     st = Statement(5, TITLES[5])
-    ph = _table(ctx, "pharmacies")
-    prov = _table(ctx, "provision")
+    ph = _table(ev, "pharmacies")
+    prov = _table(ev, "provision")
     if prov is not None and "lps" in prov:
-        ak = area_row_key(ctx, prov)
+        ak = area_row_key(ev, prov)
         if ak is not None:
             st.findings.append(Finding(
                 "{n} local pharmaceutical services (LPS) contracts operate in the area.",
-                {"n": figure(ctx.tables, "provision", ak, "lps", "count")}))
+                {"n": figure(ev.tables, "provision", ak, "lps", "count")}))
     if ph is not None and "is_dac" in ph and "in_area" in ph:
         dac = ph[ph["is_dac"].astype(bool) & ph["in_area"].astype(bool)]
         st.findings.append(Finding(
@@ -589,40 +555,40 @@ def statement_5(ctx: "RunContext", gaps: "Gaps") -> Statement:
     return st
 
 
-def statement_6(ctx: "RunContext", gaps: "Gaps") -> Statement:
+def statement_6(ev: Evidence, gaps: Gaps) -> Statement:
     st = Statement(6, TITLES[6])
-    loc = ctx.localities
+    loc = ev.localities
     if loc is not None and len(loc):
         st.findings.append(Finding(
             "The area was divided into {k} localities: {names}.",
             words={"k": str(len(loc)), "names": _names(loc["locality"].astype(str))},
             rule="Localities from the configured locality file or one per MSOA."))
     for mode in MODES:
-        res = ctx.access.get(mode)
+        res = ev.access.get(mode)
         if res is not None:
             st.findings.append(Finding(
                 MODE_WORDS[mode].capitalize() + ": {note}" + (" These figures are estimates." if res.is_estimate else ""),
                 words={"note": res.method_note.strip().rstrip(".") + "."}, kind="provisional" if res.is_estimate else "finding"))
         else:
-            st.findings.append(Finding(not_assessed_text(ctx, mode), kind="not_assessed"))
-    cons = _table(ctx, "consultation_summary")
-    if ctx.cfg.optional.consultation is None or cons is None:
+            st.findings.append(Finding(not_assessed_text(ev, mode), kind="not_assessed"))
+    cons = _table(ev, "consultation_summary")
+    if ev.cfg.optional.consultation is None or cons is None:
         st.findings.append(Finding(
             "No consultation responses were supplied (optional.consultation); the statutory 60-day "
             "consultation must be held on the draft and its responses summarised here.", kind="not_assessed"))
     else:
         st.findings.append(Finding("Consultation responses were summarised in the consultation section."))
-    st.findings.append(Finding("The position is assessed as at {date}.", words={"date": ctx.cfg.as_at.isoformat()}))
+    st.findings.append(Finding("The position is assessed as at {date}.", words={"date": ev.cfg.as_at.isoformat()}))
     return st
 
 
-def statement_7(ctx: "RunContext", gaps: "Gaps") -> Statement:
+def statement_7(ev: Evidence, gaps: Gaps) -> Statement:
     st = Statement(7, TITLES[7])
-    ph = _table(ctx, "pharmacies")
+    ph = _table(ev, "pharmacies")
     if ph is None:
         st.findings.append(Finding("The premises map was not drawn: no pharmacies table.", kind="not_assessed"))
         return st
-    bb = _table(ctx, "boundary_bands")
+    bb = _table(ev, "boundary_bands")
     st.findings.append(Finding(
         "The premises map (Map 1) shows every pharmacy in the area and within the cross-border bands, "
         "coloured by type (standard, 100-hour, distance-selling, cross-border), with the locality and "
@@ -632,30 +598,25 @@ def statement_7(ctx: "RunContext", gaps: "Gaps") -> Statement:
             key = _key_text(r["band"])
             st.findings.append(Finding(
                 "Band {band}: {n} pharmacies.",
-                {"n": figure(ctx.tables, "boundary_bands", key, "pharmacies", "count")},
+                {"n": figure(ev.tables, "boundary_bands", key, "pharmacies", "count")},
                 words={"band": key}))
     return st
 
 
-def build_statements(ctx: "RunContext", gaps: "Gaps | None" = None) -> list[Statement]:
-    """The seven statements, from ``ctx.tables`` and ``ctx.access`` under the rules in ``gaps``.
+def apply_rules(ev: Evidence, *, gaps: Gaps | None = None) -> list[Statement]:
+    """The seven statements, from ``ev.tables`` and ``ev.access`` under the rules in ``gaps``.
 
     Parameters
     ----------
-    ctx
-        The run context; ``ctx.tables['future_rates']`` is added if projections exist.
+    ev
+        The evidence: config, tables and access results.
     gaps
-        Thresholds; default ``ctx.cfg.gaps``.
+        Thresholds; default ``ev.cfg.gaps``.
     """
-    gaps = gaps or ctx.cfg.gaps
-    if not any(k.startswith("projection") and isinstance(v, pd.DataFrame) and "pharmacies_per_10k" in v
-               for k, v in ctx.tables.items()):
-        fr = future_rates(ctx)
-        if fr is not None:
-            ctx.tables["future_rates"] = fr
-    sts = [statement_1(ctx, gaps), statement_2(ctx, gaps), statement_3(ctx, gaps), statement_4(ctx, gaps),
-           statement_5(ctx, gaps), statement_6(ctx, gaps), statement_7(ctx, gaps)]
-    _provisional(ctx, sts[0], ("walk",))
+    gaps = gaps or ev.cfg.gaps
+    sts = [statement_1(ev, gaps), statement_2(ev, gaps), statement_3(ev, gaps), statement_4(ev, gaps),
+           statement_5(ev, gaps), statement_6(ev, gaps), statement_7(ev, gaps)]
+    _provisional(ev, sts[0], ("walk",))
     sts[3].provisional_reasons += sts[1].provisional_reasons
     return sts
 

@@ -18,15 +18,13 @@ from __future__ import annotations
 import math
 import re
 from html import unescape
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from .rules import Figure, lookup, raw_value, row_keys
 
-if TYPE_CHECKING:
-    from ..pipeline import RunContext
 
 CHECK_COLUMNS = ["check", "subject", "expected", "observed", "passed", "detail"]
 REL_TOL = 1e-6
@@ -230,20 +228,19 @@ def _sums(c: _Checks, tables: dict[str, pd.DataFrame]) -> None:
                   int(r["rows_in"]) == int(r["accepted"]) + int(r["quarantined"]), "rows in = accepted + quarantined")
 
 
-def run_selfcheck(ctx_or_tables: "RunContext | dict[str, pd.DataFrame]",
+def run_selfcheck(tables: Mapping[str, pd.DataFrame], *,
                   figures: Iterable[Figure | tuple[str, str]] = (), html: str | None = None) -> pd.DataFrame:
     """Run every check; returns one row per check with ``passed``.
 
     Parameters
     ----------
-    ctx_or_tables
-        The run context (its ``tables``) or the tables themselves.
+    tables
+        Every computed table by name.
     figures
         Figures used by statements (:class:`Figure`) or ``(ref, value)`` pairs.
     html
         Rendered report HTML; every ``<data data-ref>`` figure in it is checked too.
     """
-    tables = ctx_or_tables if isinstance(ctx_or_tables, dict) else ctx_or_tables.tables
     c = _Checks()
     figs: list = list(figures)
     if html is not None:

@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 from pyproj import Transformer
 
-from ..quality import QualityLog
+from ..crs import BNG, WGS84
 from ..errors import InputError
+from ..quality import QualityLog
 
 STAGE = "transit"
 DAY_COLUMNS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -175,7 +176,7 @@ def _int_col(df: pd.DataFrame, col: str, default: int) -> np.ndarray:
     return v.to_numpy(dtype=float)
 
 
-def load_feed(path: str | Path, quality: QualityLog, strict: bool = False) -> Feed:
+def load_feed(path: str | Path, quality: QualityLog, *, strict: bool = False) -> Feed:
     """Read and validate a GTFS feed.
 
     Parameters
@@ -242,7 +243,7 @@ def load_feed(path: str | Path, quality: QualityLog, strict: bool = False) -> Fe
     stops = stops[keep].copy()
     stops["stop_lat"], stops["stop_lon"] = lat[keep].to_numpy(), lon[keep].to_numpy()
     stops["location_type"] = loc[keep].astype(int)
-    tr = Transformer.from_crs(4326, 27700, always_xy=True)
+    tr = Transformer.from_crs(WGS84, BNG, always_xy=True)
     e, n = tr.transform(stops["stop_lon"].to_numpy(), stops["stop_lat"].to_numpy())
     stops["easting"], stops["northing"] = np.asarray(e, float), np.asarray(n, float)
 

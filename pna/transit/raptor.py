@@ -70,11 +70,23 @@ def _fifo_groups(dep: np.ndarray, arr: np.ndarray) -> list[list[int]]:
     return groups
 
 
-def build_timetable(feed: Feed, date, start_s: int = 0, end_s: int = 48 * 3600) -> Timetable:
+def build_timetable(feed: Feed, date, *, start_s: int = 0, end_s: int = 48 * 3600) -> Timetable:
     """Group the trips running on ``date`` into FIFO patterns.
 
-    Only trips with a stop event inside ``[start_s, end_s]`` are kept: a journey that starts
-    at or after ``start_s`` and arrives by ``end_s`` can use no other trip.
+    Parameters
+    ----------
+    feed
+        A validated feed.
+    date
+        The service day.
+    start_s, end_s
+        Seconds since service-day midnight. Only trips with a stop event inside
+        ``[start_s, end_s]`` are kept: a journey that starts at or after ``start_s`` and
+        arrives by ``end_s`` can use no other trip.
+
+    Returns
+    -------
+    Timetable
     """
     trips = active_trips(feed, date)
     st = feed.stop_times[feed.stop_times["trip_id"].isin(trips["trip_id"])]
@@ -152,7 +164,7 @@ def _relax_transfers(board: np.ndarray, alight: np.ndarray, improved: np.ndarray
     return newly
 
 
-def raptor_columns(tt: Timetable, board0: np.ndarray,
+def raptor_columns(tt: Timetable, board0: np.ndarray, *,
                    transfer: tuple[np.ndarray, np.ndarray, np.ndarray],
                    max_transfers: int) -> np.ndarray:
     """Run RAPTOR for many queries at once.
@@ -213,7 +225,7 @@ def raptor_columns(tt: Timetable, board0: np.ndarray,
     return alight
 
 
-def route_many(tt: Timetable, links: WalkLinks, departures: np.ndarray, n_origins: int,
+def route_many(tt: Timetable, links: WalkLinks, *, departures: np.ndarray, n_origins: int,
                max_transfers: int, max_columns: int = 8192) -> np.ndarray:
     """Earliest arrival at every site, for every origin and departure time.
 
@@ -248,8 +260,8 @@ def route_many(tt: Timetable, links: WalkLinks, departures: np.ndarray, n_origin
         board = np.full((tt.n_stops, nb, n_dep), INF, dtype=np.int32)
         sel = (a_o >= o0) & (a_o < o1)
         board[a_s[sel], a_o[sel] - o0, :] = departures[None, :] + a_w[sel, None].astype(np.int32)
-        alight = raptor_columns(tt, board.reshape(tt.n_stops, nb * n_dep), links.transfer,
-                                max_transfers).reshape(tt.n_stops, nb, n_dep)
+        alight = raptor_columns(tt, board.reshape(tt.n_stops, nb * n_dep), transfer=links.transfer,
+                                max_transfers=max_transfers).reshape(tt.n_stops, nb, n_dep)
         res = out[:, o0:o1, :]
         direct = links.direct[:, o0:o1]
         np.minimum(res, np.where(direct[:, :, None] < INF, direct[:, :, None] + departures[None, None, :],

@@ -31,9 +31,23 @@ from .services import active_trips
 
 
 class TimeExpandedGraph:
-    """The time-expanded graph of one service date (see module docstring)."""
+    """The time-expanded graph of one service date (see module docstring).
 
-    def __init__(self, feed: Feed, date, stop_ids: np.ndarray, links: WalkLinks, max_transfers: int):
+    Parameters
+    ----------
+    feed
+        A validated feed.
+    date
+        The service day.
+    stop_ids
+        Stop ids in the order ``links`` indexes them (``Timetable.stop_ids``).
+    links
+        Walking legs (access, transfers, egress, walk-only).
+    max_transfers
+        Transfer limit, as the router's.
+    """
+
+    def __init__(self, feed: Feed, date, *, stop_ids: np.ndarray, links: WalkLinks, max_transfers: int):
         self.K = max_transfers
         self.links = links
         self.n_sites = links.direct.shape[0]
@@ -117,7 +131,7 @@ class TimeExpandedGraph:
             return None
         return self._id[("B", s, ts[j], k)], ts[j] - t
 
-    def earliest_arrival(self, origin: int, departure: int, horizon_s: int | None = None) -> np.ndarray:
+    def earliest_arrival(self, origin: int, departure: int, *, horizon_s: int | None = None) -> np.ndarray:
         """Arrival seconds at every site (INF if none) for one origin and departure time."""
         dist: dict[int, int] = {}
         heap: list[tuple[int, int]] = []

@@ -15,13 +15,16 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config
+from ..modes import Mode
 from ..progress import info, step
 from ..provenance import cite, with_provenance
 from ..quality import QualityLog
 from ..access.coverage import coverage_table, demand_with_minutes
 from ..access.result import AccessResult
 from ..access.straightline import StraightLineModel
-from ..access.supply import select_supply
+from ..access.engine import TravelModel
+from ..access.graph import StreetGraph
+from ..access.supply import Supply
 from .gtfs import load_feed
 from .model import TransitModel
 
@@ -31,7 +34,7 @@ STAGE = "transit"
 def estimate_model(cfg: Config, demand: gpd.GeoDataFrame) -> StraightLineModel:
     """The no-timetable estimate: straight line x circuity at the door-to-door transit speed."""
     sp = cfg.travel.transit
-    m = StraightLineModel(demand, "transit", sp.speed_kmh, sp.circuity)
+    m = StraightLineModel(demand, Mode.TRANSIT, sp.speed_kmh, sp.circuity)
     m.method_note = (f"Estimate: no bus timetable (GTFS) was configured, so public-transport times "
                      f"are straight-line distance x {sp.circuity:g} circuity at an assumed door-to-door "
                      f"speed of {sp.speed_kmh:g} km/h (walking, waiting and riding together). It ignores "
@@ -39,7 +42,8 @@ def estimate_model(cfg: Config, demand: gpd.GeoDataFrame) -> StraightLineModel:
     return m
 
 
-def build_model(cfg: Config, demand: gpd.GeoDataFrame, quality: QualityLog, walk_graph=None):
+def build_model(cfg: Config, demand: gpd.GeoDataFrame, quality: QualityLog,
+                walk_graph: StreetGraph | None = None) -> TravelModel:
     """A :class:`TransitModel` if ``cfg.network.gtfs`` is set, else :func:`estimate_model`.
 
     The walk graph is used for walking legs only when ``cfg.network.osm_extract`` is set and a
@@ -56,17 +60,17 @@ def build_model(cfg: Config, demand: gpd.GeoDataFrame, quality: QualityLog, walk
                         source=cfg.network.gtfs.cite())
 
 
-def run_transit(cfg: Config, pharmacies: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
-                quality: QualityLog, walk_graph=None, raster_cell_m: float | None = 500.0
-                ) -> tuple[object, AccessResult]:
+def run_transit(cfg: Config, *, supply: Supply, demand: gpd.GeoDataFrame,
+                quality: QualityLog, walk_graph: StreetGraph | None = None, raster_cell_m: float | None = 500.0
+                ) -> tuple[TravelModel, AccessResult]:
     """Public-transport access from every demand point to the nearest pharmacy.
 
     Parameters
     ----------
     cfg
         Area configuration (``network.gtfs``, ``network.osm_extract``, ``travel.transit``).
-    pharmacies
-        ``ctx.pharmacies``; the supply is chosen by :func:`pna.access.supply.select_supply`.
+    supply
+        The face-to-face supply (:func:`pna.access.supply.select_supply`).
     demand
         Demand points (``pna.access.demand.build_demand_points``).
     quality
@@ -86,7 +90,7 @@ def run_transit(cfg: Config, pharmacies: gpd.GeoDataFrame, demand: gpd.GeoDataFr
         the coverage table; ``extra_tables["transit_feed"]`` (feed statistics);
         ``raster_path`` (timetable runs). ``result.demand`` is the map layer.
     """
-    sites = select_supply(pharmacies, cfg, quality)
+    sites = supply.sites
     model = build_model(cfg, demand, quality, walk_graph)
     prov = cite(cfg.network.gtfs, cfg.network.osm_extract if getattr(model, "walk_graph", None) is not None
                 else None, cfg.inputs.population)
@@ -108,9 +112,9 @@ def run_transit(cfg: Config, pharmacies: gpd.GeoDataFrame, demand: gpd.GeoDataFr
                          "patterns": len(tt.patterns)})
         extra["transit_feed"] = with_provenance(pd.DataFrame([feed_row]), cfg.network.gtfs)
         info(f"transit: {fs['trips']} trips, {tt.n_trips} run in the window on {model.date}")
-    cov = coverage_table(out, minutes, cfg.travel.transit.thresholds_min, "transit", model.method,
+    cov = coverage_table(out, minutes, cfg.travel.transit.thresholds_min, Mode.TRANSIT, model.method,
                          model.is_estimate, prov)
-    result = AccessResult(mode="transit", method=model.method, is_estimate=model.is_estimate,
+    result = AccessResult(mode=Mode.TRANSIT, method=model.method, is_estimate=model.is_estimate,
                           method_note=model.method_note, demand=out, coverage=cov,
                           isochrones=None, raster_path=None, extra_tables=extra)
     if isinstance(model, TransitModel) and raster_cell_m:

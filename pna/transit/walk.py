@@ -12,6 +12,7 @@ import numpy as np
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
+from ..access.graph import StreetGraph
 from .raptor import INF, WalkLinks
 
 
@@ -32,7 +33,7 @@ def _pairs(tree_a: cKDTree, tree_b: cKDTree, r: float) -> np.ndarray:
     return out[order]
 
 
-def straight_line_links(origin_xy: np.ndarray, stop_xy: np.ndarray, site_xy: np.ndarray,
+def straight_line_links(origin_xy: np.ndarray, stop_xy: np.ndarray, *, site_xy: np.ndarray,
                         speed_kmh: float, circuity: float, max_access_m: float,
                         max_transfer_m: float, max_direct_s: float) -> WalkLinks:
     """Walking legs from straight-line distance x ``circuity`` at ``speed_kmh``.
@@ -85,7 +86,7 @@ def _network_secs(csr, src_nodes: np.ndarray, src_snap_s: np.ndarray, dst_nodes:
     return cat(ii, np.int64), cat(jj, np.int64), cat(ww, np.int64)
 
 
-def graph_links(graph, origin_xy: np.ndarray, stop_xy: np.ndarray, site_xy: np.ndarray,
+def graph_links(graph: StreetGraph, origin_xy: np.ndarray, *, stop_xy: np.ndarray, site_xy: np.ndarray,
                 speed_kmh: float, max_access_m: float, max_transfer_m: float,
                 max_direct_s: float, max_snap_m: float, circuity: float = 1.3) -> WalkLinks:
     """Walking legs as shortest paths on a walk graph (``StreetGraph``: ``csr`` in seconds,
@@ -101,8 +102,9 @@ def graph_links(graph, origin_xy: np.ndarray, stop_xy: np.ndarray, site_xy: np.n
     ns, ss = _snap(graph.node_xy, stop_xy, max_snap_m)
     npn, sp = _snap(graph.node_xy, site_xy, max_snap_m)
     so, ss, sp = so / mps, ss / mps, sp / mps
-    sl = straight_line_links(origin_xy, stop_xy, site_xy, speed_kmh, circuity, max_access_m,
-                             max_transfer_m, max_direct_s)
+    sl = straight_line_links(origin_xy, stop_xy, site_xy=site_xy, speed_kmh=speed_kmh, circuity=circuity,
+                             max_access_m=max_access_m, max_transfer_m=max_transfer_m,
+                             max_direct_s=max_direct_s)
 
     def merge(net, fallback, a_ok, b_ok):
         keep = ~(a_ok[fallback[0]] & b_ok[fallback[1]])      # straight line only off the graph
@@ -125,6 +127,6 @@ def graph_links(graph, origin_xy: np.ndarray, stop_xy: np.ndarray, site_xy: np.n
     return WalkLinks(access=access, transfer=transfer, egress=egress, direct=direct)
 
 
-def unsnapped(graph, xy: np.ndarray, max_snap_m: float) -> int:
+def unsnapped(graph: StreetGraph, xy: np.ndarray, *, max_snap_m: float) -> int:
     """How many points lie further than ``max_snap_m`` from the graph."""
     return int((_snap(graph.node_xy, xy, max_snap_m)[0] < 0).sum()) if len(xy) else 0

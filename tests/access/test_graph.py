@@ -199,7 +199,7 @@ def _osmnx_graph(ways, keep, mode, tmp_dir):
         rb_two = (tags["junction"] == "roundabout") & (tags["oneway"] == "no")
         overrides.update({int(w): {"oneway": "yes"} for w in ways.way_id[(circ & keep).to_numpy()]})
         overrides.update({int(w): {"junction": "no"} for w in ways.way_id[(rb_two & keep).to_numpy()]})
-    xml = write_osm_xml(NEWPORT, tmp_dir / f"{mode}.osm", ways.way_id[keep], overrides)
+    xml = write_osm_xml(NEWPORT, tmp_dir / f"{mode}.osm", way_ids=ways.way_id[keep], tag_overrides=overrides)
     G = ox.graph_from_xml(xml, bidirectional=(mode == "walk"), simplify=False, retain_all=True)
     return ox.truncate.largest_component(G, strongly=(mode == "drive"))
 

@@ -49,7 +49,7 @@ def test_partial_edges_are_cut():
     secs = np.full(g.n_nodes, np.inf)
     e = g.edges.iloc[0]
     secs[int(e["v"])] = 0.0
-    seg = reached_segments(g, secs, e["time_s"] / 2)
+    seg = reached_segments(g, secs, budget_s=e["time_s"] / 2)
     mine = [s for s in seg if np.allclose(s[1], g.node_xy[int(e["v"])])]
     lengths = [np.hypot(*(s[0] - s[1])) for s in mine]
     # the half of edge 0 next to v is reached (edge length is haversine, node_xy is projected)
@@ -77,6 +77,6 @@ def test_incremental_catchments_equal_direct_union():
     for code, n in zip(sites["ods_code"], node):
         secs = dijkstra(g.csr_reverse, directed=True, indices=int(n), limit=15 * 60)
         for th in (5, 10, 15):
-            direct = catchment_polygon(reached_segments(g, secs, th * 60), 50)
+            direct = catchment_polygon(reached_segments(g, secs, budget_s=th * 60), 50)
             got = iso[(iso["ods_code"] == code) & (iso["threshold_min"] == th)].geometry.iloc[0]
             assert direct.symmetric_difference(got).area / direct.area < 0.005

@@ -23,21 +23,21 @@ def sites() -> gpd.GeoDataFrame:
 
 def test_open_at_and_unknown_hours():
     s = sites()
-    assert open_at(s, 0, 9 * 60).tolist() == [True, True, False, False]
-    assert open_at(s, 0, 13 * 60 + 30).tolist() == [True, False, False, False]   # lunch break
-    assert open_at(s, 0, 18 * 60).tolist() == [False, True, False, False]        # end is exclusive
-    assert open_at(s, 0, 12 * 60, unknown="include").tolist() == [True, True, False, True]
+    assert open_at(s, 0, minute=9 * 60).tolist() == [True, True, False, False]
+    assert open_at(s, 0, minute=13 * 60 + 30).tolist() == [True, False, False, False]   # lunch break
+    assert open_at(s, 0, minute=18 * 60).tolist() == [False, True, False, False]        # end is exclusive
+    assert open_at(s, 0, minute=12 * 60, unknown="include").tolist() == [True, True, False, True]
     _, unk = day_intervals(s, "mon")
     assert unk.tolist() == [False, False, False, True]
-    assert open_at(s, "sun", 11 * 60).tolist() == [False, True, False, True]
+    assert open_at(s, "sun", minute=11 * 60).tolist() == [False, True, False, True]
     with pytest.raises(ValueError):
-        open_at(s, 0, 600, unknown="maybe")
+        open_at(s, 0, minute=600, unknown="maybe")
 
 
 def test_uses_parsed_intervals_when_present():
     s = sites()
     s["intervals_mon"] = [((0, 60),), (), (), ()]
-    assert open_at(s, 0, 30).tolist() == [True, False, False, False]
+    assert open_at(s, 0, minute=30).tolist() == [True, False, False, False]
 
 
 def test_next_open_waits_or_not():
@@ -51,10 +51,10 @@ def test_open_minutes_arrival_time_decides():
     s = sites()
     t = np.array([[10.0], [10.0], [5.0], [1.0]])   # minutes from departure to each site
     # leave 17:55 on Monday: A closes 18:00 (arrive 18:05: closed, never reopens); B open to 22:00
-    m = open_minutes(t, s, 0, 17 * 60 + 55)
+    m = open_minutes(t, s, weekday=0, depart_min=17 * 60 + 55)
     assert m[:, 0].tolist() == [np.inf, 10.0, np.inf, np.inf]
     # leave 08:40: A opens 09:00 -> 20 minutes including the wait
-    m = open_minutes(t, s, 0, 8 * 60 + 40)
+    m = open_minutes(t, s, weekday=0, depart_min=8 * 60 + 40)
     assert m[0, 0] == 20.0
 
 

@@ -92,7 +92,7 @@ def test_newport_pharmacies_are_real_osm_features():
 
 
 def test_write_osm_xml_subset_with_tag_overrides(tmp_path):
-    out = write_osm_xml(STREETS, tmp_path / "sub.osm", np.array([128, 110, 999]),
+    out = write_osm_xml(STREETS, tmp_path / "sub.osm", way_ids=np.array([128, 110, 999]),
                         tag_overrides={128: {"oneway": "yes"}})
     w = read_highways(out)
     assert w.way_id.tolist() == [110, 128]

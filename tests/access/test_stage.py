@@ -14,7 +14,7 @@ from pna.geography.area import build_area
 from pna.geography.assign import assign_pharmacies, place_pharmacies
 from pna.loaders.pharmacies import classify, list_from_ods, load_ods_history, national_list, pharmacies_open_on
 from pna.loaders.postcodes import postcode_table
-from pna.access.osm_geocode import pharmacies_from_osm
+from pna.geography.osm_geocode import pharmacies_from_osm
 from pna.quality import QualityLog
 from tests.access.test_demand import DATA, ROOT
 from tests.access.test_engine import newport_graphs

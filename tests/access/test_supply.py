@@ -23,25 +23,25 @@ def _pharmacies():
 def test_bands_distance_selling_and_unlocated():
     q = QualityLog()
     cfg = leicester_cfg()
-    out = select_supply(_pharmacies(), cfg, q)
-    assert out["ods_code"].tolist() == ["FC3", "FE1"]  # sorted; FB4 beyond 1.5 km, FD2 distance selling
-    assert out.attrs["excluded_distance_selling"] == 1
-    assert out.attrs["excluded_unlocated"] == 1
-    assert "1 distance-selling pharmacies were excluded" in out.attrs["supply_note"]
+    sup = select_supply(_pharmacies(), cfg, quality=q)
+    assert sup.sites["ods_code"].tolist() == ["FC3", "FE1"]  # sorted; FB4 beyond 1.5 km, FD2 distance selling
+    assert sup.excluded_distance_selling == 1
+    assert sup.excluded_unlocated == 1
+    assert "1 distance-selling pharmacies were excluded" in sup.note
     assert q.table()["record"].tolist() == ["FA5"]
 
 
 def test_distance_selling_kept_when_switched_off():
     cfg = leicester_cfg()
     cfg2 = cfg.model_copy(update={"travel": cfg.travel.model_copy(update={"exclude_distance_selling": False})})
-    out = select_supply(_pharmacies(), cfg2)
-    assert "FD2" in set(out["ods_code"])
-    assert out.attrs["excluded_distance_selling"] == 0
+    sup = select_supply(_pharmacies(), cfg2)
+    assert "FD2" in set(sup.sites["ods_code"])
+    assert sup.excluded_distance_selling == 0
 
 
 def test_no_distance_selling_flag_is_said():
     df = _pharmacies().drop(columns="is_distance_selling")
-    out = select_supply(df, leicester_cfg())
-    assert len(out) == 3
-    assert "no distance-selling flag" in out.attrs["supply_note"]
-    assert np.all(out.geometry.notna())
+    sup = select_supply(df, leicester_cfg())
+    assert len(sup.sites) == 3
+    assert "no distance-selling flag" in sup.note
+    assert np.all(sup.sites.geometry.notna())

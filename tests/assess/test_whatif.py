@@ -119,7 +119,7 @@ def test_timetable_median_of_nearest_matches_full_run(newport_network, newport_t
     _, models, sites = newport_network
     tm = newport_transit
     st = build_state(tm, sites)
-    assert st.window.shape[2] == len(tm.departures) > 1
+    assert st.window.shape[2] == len(tm.departure_s) > 1
     full, idx = tm.nearest(sites)
     assert _same(st.minutes(), full, 1e-9) and np.array_equal(st.nearest_index(), idx)
     for code in sites["ods_code"].iloc[:3]:

@@ -282,7 +282,7 @@ def test_real_leicester_report_has_no_axe_violations(page, serve, leicester):
 def test_assessment_page_has_no_axe_violations(page, serve, leicester, tmp_path):
     """The one-page application assessment NHS England reviewers read."""
     from pna.assess.assessor import assess_application
-    from pna.assess.page import write_assessment
+    from pna.report.assessment_page import write_assessment
     from pna.assess.sites import application_from_mapping
 
     ctx, _ = leicester

@@ -10,7 +10,7 @@ from pna.access.open_now import Scenario, nearest_open
 from pna.config import load_config
 from pna.quality import QualityLog
 from pna.transit.gtfs import load_feed
-from pna.transit.model import TransitModel, rank_stat
+from pna.transit.model import TransitModel
 
 ROOT = __import__("pathlib").Path(__file__).parents[2]
 
@@ -45,16 +45,11 @@ def newport():
     return cfg, demand, sites, model
 
 
-def test_rank_stat_nearest_rank_with_inf():
-    v = np.array([[3.0, 1.0, np.inf, 2.0]])
-    assert rank_stat(v, 50)[0] == 2.0 and rank_stat(v, 80)[0] == np.inf and rank_stat(v, 1)[0] == 1.0
-
-
 def test_transit_model_protocol_and_shapes(newport):
     cfg, demand, sites, m = newport
     assert isinstance(m, TravelModel)
     assert (m.mode, m.method, m.is_estimate) == ("transit", "timetable", False)
-    assert len(demand) == 95 and len(m.departures) == 60
+    assert len(demand) == 95 and len(m.departure_s) == 60
     t = m.times_to(sites)
     assert t.shape == (len(sites), len(demand))
     minutes, idx = m.nearest(sites)
@@ -84,15 +79,15 @@ def test_open_on_arrival_never_quicker(newport):
     for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
         s[f"hours_{d}"] = ["09:00-17:30" if i % 2 else "CLOSED" for i in range(len(s))]
     sc = Scenario("Wednesday 08:30", 2, 8 * 60 + 30)
-    open_min, note = nearest_open(m, s, sc)
+    open_min, note = nearest_open(m, s, scenario=sc)
     all_open = s.copy()
     for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
         all_open[f"hours_{d}"] = "00:00-24:00"
-    base, _ = nearest_open(m, all_open, sc)
+    base, _ = nearest_open(m, all_open, scenario=sc)
     assert (open_min >= base - 1e-9).all()
     assert (open_min > base).any()
     # leaving at 08:30 exactly, nobody gets in before 09:00
-    first, _ = nearest_open(m, s, sc, window_min=1)
+    first, _ = nearest_open(m, s, scenario=sc, window_min=1)
     assert np.isfinite(first).sum() > 30 and (first[np.isfinite(first)] >= 30 - 1e-9).all()
     assert "service day" in note
 

@@ -35,17 +35,18 @@ def test_transfer_limit(feed):
     links = links_for(tt)
     dep = np.array([6 * 3600 + 58 * 60])
     # T1 S1 07:00 -> S3 07:10, change at S3 (0 s) to T2 07:12 -> S4 07:20, walk 60 s
-    assert route_many(tt, links, dep, 1, max_transfers=1)[0, 0, 0] == 7 * 3600 + 21 * 60
-    assert route_many(tt, links, dep, 1, max_transfers=0)[0, 0, 0] == INF
+    assert route_many(tt, links, departures=dep, n_origins=1, max_transfers=1)[0, 0, 0] == 7 * 3600 + 21 * 60
+    assert route_many(tt, links, departures=dep, n_origins=1, max_transfers=0)[0, 0, 0] == INF
     # too late for T1: nothing
-    assert route_many(tt, links, dep + 120, 1, max_transfers=3)[0, 0, 0] == INF
+    assert route_many(tt, links, departures=dep + 120, n_origins=1, max_transfers=3)[0, 0, 0] == INF
 
 
 def test_walk_only_wins_when_faster(feed):
     tt = build_timetable(feed, WED)
     dep = np.array([6 * 3600 + 58 * 60])
-    assert route_many(tt, links_for(tt, direct_s=300), dep, 1, 2)[0, 0, 0] == dep[0] + 300
-    assert route_many(tt, links_for(tt, direct_s=3600), dep, 1, 2)[0, 0, 0] == 7 * 3600 + 21 * 60
+    kw = {"departures": dep, "n_origins": 1, "max_transfers": 2}
+    assert route_many(tt, links_for(tt, direct_s=300), **kw)[0, 0, 0] == dep[0] + 300
+    assert route_many(tt, links_for(tt, direct_s=3600), **kw)[0, 0, 0] == 7 * 3600 + 21 * 60
 
 
 def test_walking_transfer_between_stops(feed):
@@ -53,20 +54,21 @@ def test_walking_transfer_between_stops(feed):
     dep = np.array([6 * 3600 + 58 * 60])
     # alight T1 at S2 (07:05), walk 300 s to S3 (07:10) and still catch T2 at 07:12
     links = links_for(tt, transfer=(("S2", "S3", 300),))
-    assert route_many(tt, links, dep, 1, 1)[0, 0, 0] == 7 * 3600 + 21 * 60
+    assert route_many(tt, links, departures=dep, n_origins=1, max_transfers=1)[0, 0, 0] == 7 * 3600 + 21 * 60
     # egress from S2 is allowed too: the site is reached by alighting at S2
     links = links_for(tt, egress=(("S2", 30),))
-    assert route_many(tt, links, dep, 1, 0)[0, 0, 0] == 7 * 3600 + 5 * 60 + 30
+    assert route_many(tt, links, departures=dep, n_origins=1, max_transfers=0)[0, 0, 0] == 7 * 3600 + 5 * 60 + 30
 
 
 def test_many_departures_one_call_matches_single_calls(feed):
     tt = build_timetable(feed, WED)
     links = links_for(tt, direct_s=1800)
     deps = np.arange(6 * 3600 + 50 * 60, 7 * 3600 + 5 * 60, 60)
-    many = route_many(tt, links, deps, 1, 2)[0, 0]
-    one = [route_many(tt, links, deps[[i]], 1, 2)[0, 0, 0] for i in range(len(deps))]
+    many = route_many(tt, links, departures=deps, n_origins=1, max_transfers=2)[0, 0]
+    one = [route_many(tt, links, departures=deps[[i]], n_origins=1, max_transfers=2)[0, 0, 0]
+           for i in range(len(deps))]
     assert many.tolist() == one
-    ref = TimeExpandedGraph(feed, WED, tt.stop_ids, links, 2)
+    ref = TimeExpandedGraph(feed, WED, stop_ids=tt.stop_ids, links=links, max_transfers=2)
     assert [int(ref.earliest_arrival(0, int(d))[0]) for d in deps] == many.tolist()
 
 
@@ -83,4 +85,4 @@ def test_overtaking_trips_split_into_fifo_patterns(tmp_path):
         assert (np.diff(p.dep, axis=0) >= 0).all() and (np.diff(p.arr[:-1], axis=0) >= 0).all()
     links = links_for(tt, egress=(("S3", 0),))
     dep = np.array([6 * 3600 + 58 * 60])
-    assert route_many(tt, links, dep, 1, 0)[0, 0, 0] == 7 * 3600 + 4 * 60
+    assert route_many(tt, links, departures=dep, n_origins=1, max_transfers=0)[0, 0, 0] == 7 * 3600 + 4 * 60

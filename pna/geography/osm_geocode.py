@@ -12,13 +12,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 from pyproj import Transformer
 
+from ..config import Config
 from ..loaders.postcodes import normalise_postcodes
 from ..quality import QualityLog
-from . import osm
+from ..access import osm
+from ..crs import BNG
 
 STAGE = "access.osm_geocode"
 SOURCE_ADDRESS = "osm_address"
@@ -173,8 +176,8 @@ def locate_pharmacies(pharmacies: pd.DataFrame, extract: str | Path, postcodes: 
     return out
 
 
-def pharmacies_from_osm(cfg, candidates: pd.DataFrame, quality: QualityLog | None = None,
-                        postcodes: pd.DataFrame | None = None):
+def pharmacies_from_osm(cfg: Config, candidates: pd.DataFrame, *, quality: QualityLog | None = None,
+                        postcodes: pd.DataFrame | None = None) -> tuple[gpd.GeoDataFrame, str]:
     """Pharmacies for an area with no pharmaceutical list or postcode file, located from OSM.
 
     Candidates are the ODS rows open on the as-at date whose postcode district (``NP20``) occurs
@@ -193,13 +196,11 @@ def pharmacies_from_osm(cfg, candidates: pd.DataFrame, quality: QualityLog | Non
 
     Returns
     -------
-    geopandas.GeoDataFrame
+    (geopandas.GeoDataFrame, str)
         List-shaped rows (``list_from_ods``) plus ``easting, northing, geometry`` (EPSG:27700),
-        ``geocode_source``, ``osm_ref``; only located rows. ``attrs["notes"]`` says how many
+        ``geocode_source``, ``osm_ref``; only located rows; and a note saying how many
         were located each way and how many could not be.
     """
-    import geopandas as gpd
-
     extract = cfg.data_path(cfg.network.osm_extract)
     pcs = postcodes_from_osm(extract, quality) if postcodes is None else postcodes
     districts = set(pcs["postcode"].str.split(" ").str[0])
@@ -211,15 +212,14 @@ def pharmacies_from_osm(cfg, candidates: pd.DataFrame, quality: QualityLog | Non
         quality.account("pharmacies located from OpenStreetMap", extract.name, len(located), int(ok.sum()),
                         int((~ok).sum()))
     out = located[ok].reset_index(drop=True)
-    gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["easting"], out["northing"]), crs=27700)
+    gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["easting"], out["northing"]), crs=BNG)
     counts = located["geocode_source"].value_counts()
-    gdf.attrs["source_file"] = cfg.data_path(cfg.inputs.ods_history).name
-    gdf.attrs["notes"] = [
+    note = (
         f"No pharmaceutical list or postcode file covers this area: {len(cand)} ODS pharmacies open on "
         f"{cfg.as_at} in the postcode districts of the OpenStreetMap extract were located from OSM "
         f"({int(counts.get(SOURCE_PHARMACY, 0))} matched to a mapped pharmacy, "
         f"{int(counts.get(SOURCE_ADDRESS, 0))} placed at their postcode's OSM addresses, "
         f"{int(counts.get(SOURCE_SECTOR, 0))} only at their postcode sector's, several hundred metres "
         "uncertain); "
-        f"{int((~ok).sum())} could not be located (see exceptions)."]
-    return gdf
+        f"{int((~ok).sum())} could not be located (see exceptions).")
+    return gdf, note

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pna.access.osm_geocode import locate_pharmacies, postcodes_from_osm
+from pna.geography.osm_geocode import locate_pharmacies, postcodes_from_osm
 from pna.quality import QualityLog
 from tests.access.test_engine import newport_cfg, osm_sites
 

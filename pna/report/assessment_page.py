@@ -6,44 +6,19 @@ from pathlib import Path
 from typing import Any
 
 import folium
-import jinja2
 import numpy as np
 import pandas as pd
 from pyproj import Transformer
 
 from ..io import stable_ids, write_csv, write_json, write_text
-from ..report import vendor
-from ..report.maps import OSM_ATTRIBUTION, esc, legend_html
-from .assessor import AssessmentResult
-from .sites import NEAR_M, NOTIFY_M
+from . import vendor
+from .templating import environment, num, pct
+from .maps import OSM_ATTRIBUTION, esc, legend_html
+from ..assess.assessor import AssessmentResult
+from ..assess.sites import NEAR_M, NOTIFY_M
 
-TEMPLATES = Path(__file__).parent / "templates"
 SITE_COLOUR, OTHER_COLOUR, OWN_COLOUR = "#d5281b", "#005eb8", "#7c2855"
 GAIN_COLOUR, LOSS_COLOUR = "#007f3b", "#ffb81c"
-
-
-def _env() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    env.filters["num"] = _num
-    env.filters["pct"] = _pct
-    return env
-
-
-def _num(v: Any, dp: int = 0) -> str:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return "–"
-    if isinstance(v, (float, np.floating)) and not np.isfinite(v):
-        return "unreachable"
-    if isinstance(v, (bool, np.bool_)):
-        return "yes" if v else "no"
-    if isinstance(v, (int, np.integer, float, np.floating)):
-        return f"{float(v):,.{dp}f}"
-    return str(v)
-
-
-def _pct(v: Any) -> str:
-    return "–" if v is None or not np.isfinite(float(v)) else f"{100 * float(v):.1f}%"
 
 
 def finish_map(m: folium.Map, title: str, legend_title: str, legend: list[tuple[str, str]],
@@ -126,7 +101,7 @@ def coverage_view(coverage: pd.DataFrame) -> list[dict[str, Any]]:
             cells = []
             for t in ths:
                 x = r.loc[t]
-                cells.append({"before": _pct(x["share_before"]), "after": _pct(x["share_after"]),
+                cells.append({"before": pct(x["share_before"]), "after": pct(x["share_after"]),
                               "change": f"{x['change']:+,.0f}" if abs(x["change"]) >= 0.5 else "no change"})
             label = {"area": "All residents", "locality": f"{grp} locality",
                      "imd2019_quintile": f"IMD 2019 quintile {grp}", "age_65plus": "Residents aged 65+"}.get(gt, grp)
@@ -150,7 +125,7 @@ def render_assessment(result: AssessmentResult, area_name: str, demand_xy: dict[
         gap_ch = gap_ch[gap_ch["threshold_min"] == gap_ch["gap_minutes"]]
     by_loc = result.changes_by_group[result.changes_by_group["group_type"] == "locality"]
     notes = list(result.notes) + ([vendor.CDN_NOTE] if vendor.leaflet_dir() is None else [])
-    html = _env().get_template("assessment.html.j2").render(
+    html = environment().get_template("assessment.html.j2").render(
         r=result, app=result.application, site=result.site, area_name=area_name,
         summary=result.summary, notes=notes, modes=_view(result.modes),
         coverage=coverage_view(result.coverage), gaps=_view(result.gaps), nearby=_view(result.nearby),

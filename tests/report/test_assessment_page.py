@@ -6,7 +6,7 @@ import json
 import re
 
 from pna.assess.assessor import assess_application
-from pna.assess.page import write_assessment
+from pna.report.assessment_page import write_assessment
 from pna.assess.sites import application_from_mapping
 
 EVIL = 'Evil <script>alert("x")</script> & Co'

@@ -1,0 +1,129 @@
+"""The geography stage: the area, its small areas and localities; pharmacies located and assigned."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import pandas as pd
+
+from ..config import Config
+from ..loaders import pharmacies as ph
+from ..loaders.postcodes import postcode_table
+from ..loaders.stage import Inputs
+from ..provenance import with_provenance
+from ..quality import QualityLog
+from ..schema import require_columns
+from .area import build_area
+from .assign import Placed, assign_pharmacies, place_pharmacies
+from .geocode import geocode
+from .osm_geocode import pharmacies_from_osm, postcodes_from_osm
+
+__all__ = ["Geography", "build_geography"]
+
+PHARMACY_COLUMNS = ("ods_code", "hwb", "postcode", "easting", "northing", "geocode_source", "lsoa11_code",
+                    "locality", "in_area", "dist_to_area_m", "band")
+LSOA_COLUMNS = ("lsoa11_code", "msoa11_code", "locality", "pop_total", "pop_65plus", "imd2019_quintile")
+
+
+@dataclass(frozen=True)
+class Geography:
+    """Result of the geography stage (column contracts in docs/ARCHITECTURE.md).
+
+    Attributes
+    ----------
+    area
+        One row: the board's outline (EPSG:27700).
+    lsoa
+        The area's LSOAs with population, locality and IMD.
+    localities
+        One polygon per locality, with population, sorted by name.
+    postcodes
+        Postcode coordinates (index ``postcode``: ``easting, northing, la_code, source``).
+    pharmacies
+        The area's pharmacies and cross-border ones within the outermost band, located and
+        assigned to LSOA, locality and band.
+    reconciliation
+        The list compared with ODS on the as-at date (None where there is no list).
+    notes
+        Plain statements of limits.
+    """
+
+    area: gpd.GeoDataFrame
+    lsoa: gpd.GeoDataFrame
+    localities: gpd.GeoDataFrame
+    postcodes: pd.DataFrame
+    pharmacies: gpd.GeoDataFrame
+    reconciliation: pd.DataFrame | None
+    notes: tuple[str, ...]
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The stage's output tables by name."""
+        return {} if self.reconciliation is None else {"reconciliation": self.reconciliation}
+
+
+def build_geography(*, cfg: Config, inputs: Inputs, quality: QualityLog) -> Geography:
+    """Area, LSOAs and localities; pharmacies geocoded and assigned, cross-border ones banded.
+
+    Parameters
+    ----------
+    cfg
+        Area config.
+    inputs
+        The inputs stage's result.
+    quality
+        Quarantined and flagged rows, overrides, row accounting.
+    """
+    area, lsoa, localities = build_area(cfg, quality)
+    notes: list[str] = []
+    table = postcode_table(cfg, quality)
+    from_osm = bool(cfg.inputs.postcodes_from_osm) and cfg.network.osm_extract is not None
+    if from_osm:
+        osm_pc = postcodes_from_osm(cfg.data_path(cfg.network.osm_extract), quality).set_index("postcode")
+        table = pd.concat([table, osm_pc[~osm_pc.index.isin(table.index)]]) if len(table) else osm_pc
+        notes.append("Pharmacy postcodes were located from OpenStreetMap pharmacies and address points "
+                     "(no official postcode coordinates were supplied for this area).")
+    if inputs.has_list:
+        placed = place_pharmacies(cfg=cfg, national_list=inputs.candidates, postcodes=table, area=area, lsoa=lsoa,
+                                  localities=localities, quality=quality)
+    else:
+        placed = _place_without_list(cfg=cfg, inputs=inputs, postcodes=table, area=area, lsoa=lsoa,
+                                     localities=localities, quality=quality, from_osm=from_osm, notes=notes)
+    notes.extend(placed.notes)
+    reconciliation = None
+    if inputs.national_list is not None:
+        postcode_la = table["la_code"].dropna().to_dict() if "la_code" in table else {}
+        own = inputs.national_list[inputs.national_list["hwb"] == cfg.area.hwb_name]
+        rec = ph.reconcile(own, inputs.ods, cfg.as_at, postcode_la, cfg.area.code, national_list=inputs.national_list)
+        reconciliation = with_provenance(rec, cfg.inputs.pharmaceutical_list, cfg.inputs.ods_history,
+                                         cfg.inputs.codepoint, cfg.inputs.postcode_directory)
+    require_columns(placed.pharmacies, PHARMACY_COLUMNS, what="pharmacies (geography stage)", crs=True)
+    require_columns(lsoa, LSOA_COLUMNS, what="LSOAs (geography stage)", crs=True)
+    require_columns(localities, ("locality",), what="localities (geography stage)", crs=True)
+    return Geography(area=area, lsoa=lsoa, localities=localities, postcodes=table, pharmacies=placed.pharmacies,
+                     reconciliation=reconciliation, notes=tuple(dict.fromkeys(notes)))
+
+
+def _place_without_list(*, cfg: Config, inputs: Inputs, postcodes: pd.DataFrame, area: gpd.GeoDataFrame,
+                        lsoa: gpd.GeoDataFrame, localities: gpd.GeoDataFrame, quality: QualityLog,
+                        from_osm: bool, notes: list[str]) -> Placed:
+    """No list: membership is decided by location, among the open ODS pharmacies."""
+    national = inputs.candidates
+    source_file = cfg.data_path(cfg.inputs.ods_history).name
+    if from_osm:
+        located, note = pharmacies_from_osm(cfg, national, quality=quality, postcodes=postcodes.reset_index())
+        located["postcode_la"] = None
+        notes.append(note)
+    else:
+        districts = set(postcodes.index.str.split(" ").str[0])
+        cand = national[national["postcode"].str.split(" ").str[0].isin(districts)]
+        located = geocode(cand, postcodes, overrides_path=cfg.override_path("geocode"), area_code=cfg.area.code,
+                          quality=quality, hwb_name=cfg.area.hwb_name)
+        notes.append(f"{len(national) - len(cand)} open ODS pharmacies in postcode districts outside the "
+                     "available postcode coordinates were not considered.")
+        source_file = "pharmaceutical list"
+    located = located.drop(columns="in_area", errors="ignore")
+    return assign_pharmacies(located, lsoa=lsoa, localities=localities, area=area, bands_km=cfg.boundary_bands_km,
+                             flag_m=cfg.locality_boundary_flag_m, overrides_path=cfg.override_path("locality"),
+                             quality=quality, source_file=source_file)
