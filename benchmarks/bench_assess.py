@@ -50,47 +50,20 @@ def _diff(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def leicester():
-    from pna.access.straightline import StraightLineModel
-    from pna.access.supply import select_supply
+    """The Leicester stage results (straight-line models for every mode) and their supply."""
     from pna.config import load_config
-    from pna.geography.area import build_area
-    from pna.geography.assign import place_pharmacies
-    from pna.loaders.pharmacies import national_list
-    from pna.loaders.postcodes import postcode_table
-    from pna.pipeline import RunContext
+    from pna.pipeline import build_results
 
-    cfg = load_config(ROOT / "config" / "leicester.yaml", data_dir=DATA)
-    ctx = RunContext(cfg)
-    national = national_list(cfg, ctx.quality)
-    ctx.area, ctx.lsoa, ctx.localities = build_area(cfg, ctx.quality)
-    ctx.meta["postcodes"] = postcode_table(cfg, ctx.quality)
-    placed = place_pharmacies(cfg, national, ctx.meta["postcodes"], ctx.area, ctx.lsoa, ctx.localities, ctx.quality)
-    ctx.pharmacies = placed[0] if isinstance(placed, tuple) else placed
-    try:
-        from pna.access.stage import run_access
-
-        models, _ = run_access(cfg, ctx.pharmacies, ctx.lsoa, ctx.localities, ctx.area, ctx.quality,
-                               isochrone_modes=(), rasters=False)
-        ctx.models.update(models)
-    except ImportError:
-        from pna.access.demand import build_demand_points
-
-        demand = build_demand_points(cfg, ctx.lsoa, ctx.quality)
-        for m in ("walk", "drive"):
-            spec = getattr(cfg.travel, m)
-            ctx.models[m] = StraightLineModel(demand, m, spec.speed_kmh, spec.circuity)
-    if "transit" not in ctx.models:
-        from pna.transit.stage import build_model
-
-        ctx.models["transit"] = build_model(cfg, next(iter(ctx.models.values())).demand, ctx.quality)
-    return ctx, select_supply(ctx.pharmacies, cfg)
+    cfg = load_config(ROOT / "config" / "leicester.yaml", data_dir=DATA, output_dir=ROOT / "benchmarks" / "leicester.tmp")
+    results = build_results(cfg)
+    return results, results.access.supply.sites
 
 
 def newport():
     from pna.access.demand import build_demand_points
     from pna.access.engine import NetworkModel
     from pna.access.graph import build_graphs
-    from pna.access.osm import pharmacy_sites
+    from pna.loaders.osm import pharmacy_sites
     from pna.config import load_config
     from pna.geography.area import build_area
     from pna.quality import QualityLog
@@ -165,7 +138,7 @@ def bench_model(label: str, model, sites: gpd.GeoDataFrame, thresholds: list[int
     if graph is not None and new_xy:
         from pna.access import routing
 
-        node, _ = routing.snap(graph, np.array(new_xy[:1]), model.max_snap_m)
+        node, _ = routing.snap(graph, np.array(new_xy[:1]), max_snap_m=model.max_snap_m)
         d = routing.times_from_sources(graph, node, limit_s=limit * 60.0)[0]
         reach = float(np.isfinite(d).mean())
     out = {"model": label, "method": model.method, "bounded_search_nodes_reached_share": reach, "demand_points": len(model.demand), "sites": len(sites),
@@ -185,14 +158,15 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer scenarios and repeats")
     args = ap.parse_args(argv)
-    progress.set_quiet(True)
+    progress.configure(quiet=True)
     n, repeats = (5, 1) if args.quick else (20, 3)
-    from pna.assess.assessor import assess_application
+    from pna.assess.assessor import assess_application, prepare_assessor
     from pna.assess.whatif import build_states
     from pna.assess.sites import application_from_mapping
 
     ctx, supply = leicester()
-    results = [bench_model("Leicester walk (straight-line estimate)", ctx.models["walk"], supply,
+    models = ctx.access.models
+    results = [bench_model("Leicester walk (straight-line estimate)", models["walk"], supply,
                            list(ctx.cfg.travel.walk.thresholds_min), n, repeats)]
     ncfg, nmodels, nsites, _ = newport()
     for mode in ("walk", "drive"):
@@ -211,13 +185,14 @@ def main(argv=None) -> int:
     # one repeat: the timetable model caches its last result, which would flatter a repeated full run
     results.append(bench_model("Newport transit (timetable, RAPTOR over the window)", tm, nsites,
                                list(ncfg.travel.transit.thresholds_min), min(n, 5), 1))
-    t_states, _ = best_of(lambda: build_states(models=ctx.models, supply=supply), 1)
+    t_states, _ = best_of(lambda: build_states(models=models, supply=supply), 1)
+    base = prepare_assessor(cfg=ctx.cfg, geography=ctx.geography, access=ctx.access, resilience=ctx.resilience)
     app = application_from_mapping({"name": "Benchmark", "kind": "relocation",
                                     "ods_code": supply["ods_code"].iloc[0], "postcode": "LE1 1WB"})
-    t_assess, r = best_of(lambda: assess_application(ctx, app), repeats)
+    t_assess, r = best_of(lambda: assess_application(app, base=base), repeats)
     summary = {"python": platform.python_version(), "machine": platform.machine(),
                "scenarios_per_kind": n, "repeats": repeats, "models": results,
-               "leicester_assessment": {"modes": sorted(ctx.models), "build_states_s": t_states,
+               "leicester_assessment": {"modes": sorted(models), "build_states_s": t_states,
                                         "assess_application_s": t_assess}}
     out_dir = ROOT / "benchmarks" / "results"
     write_json(summary, out_dir / "assess.json")
@@ -237,7 +212,7 @@ def main(argv=None) -> int:
                      f"{res['resilience_full_s'] * 1e3:.1f} | {res['resilience_speedup']:.1f}× | |")
     lines += ["", "Precompute (per-site minutes, K nearest): " + "; ".join(
         f"{r['model']} {r['precompute_s'] * 1e3:.1f} ms" for r in results) + ".", "",
-        f"One complete Leicester assessment (all {len(ctx.models)} modes, incl. coverage tables): "
+        f"One complete Leicester assessment (all {len(models)} modes, incl. coverage tables): "
         f"{t_assess * 1e3:.0f} ms after building the states once ({t_states * 1e3:.0f} ms).", "",
         "Points where the network model's multi-source search (each pharmacy's street connector a "
         "start-up offset of the search) is later than the exact per-site minimum: " + "; ".join(

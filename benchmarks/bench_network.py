@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from timing import best_of  # noqa: E402  (benchmarks/timing.py)
 
 from pna.access.graph import build_graph, drive_rules, walk_rules  # noqa: E402
-from pna.access.osm import read_address_points, read_highways, read_pharmacies, write_osm_xml  # noqa: E402
+from pna.loaders.osm import read_address_points, read_highways, read_pharmacies, write_osm_xml  # noqa: E402
 from pna.access.routing import nearest_source_times, shortest_path_lengths, snap  # noqa: E402
 from pna.config import Travel  # noqa: E402
 from pna.io import write_json, write_text  # noqa: E402
@@ -99,7 +99,7 @@ def pharmacy_points(extract: Path) -> tuple[pd.DataFrame, str]:
 def demand_grid(g, n_side: int, max_snap_m: float) -> np.ndarray:
     (x0, y0), (x1, y1) = g.node_xy.min(axis=0), g.node_xy.max(axis=0)
     gx, gy = np.meshgrid(np.linspace(x0, x1, n_side), np.linspace(y0, y1, n_side))
-    idx, _ = snap(g, np.column_stack([gx.ravel(), gy.ravel()]), max_snap_m)
+    idx, _ = snap(g, np.column_stack([gx.ravel(), gy.ravel()]), max_snap_m=max_snap_m)
     return idx[idx >= 0]
 
 
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> dict:
         px, py = TO_BNG.transform(ph["lon"].to_numpy(), ph["lat"].to_numpy())
         res["nearest"] = {"sources_note": note}
         for m, g in graphs.items():
-            src, src_d = snap(g, np.column_stack([px, py]), TRAVEL.max_snap_m)
+            src, src_d = snap(g, np.column_stack([px, py]), max_snap_m=TRAVEL.max_snap_m)
             if not (src >= 0).any():
                 res["nearest"][m] = {"skipped": "no pharmacy within max_snap_m of this graph"}
                 continue

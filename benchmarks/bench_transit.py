@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pna.access.demand import build_demand_points  # noqa: E402
-from pna.access.osm import pharmacy_sites  # noqa: E402
+from pna.loaders.osm import pharmacy_sites  # noqa: E402
 from pna.config import load_config  # noqa: E402
 from pna.io import write_json, write_text  # noqa: E402
 from pna.quality import QualityLog  # noqa: E402

@@ -210,7 +210,7 @@ class Config(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _list_or_area(self) -> "Config":
+    def _list_or_area(self) -> Config:
         if self.area.country == "england" and self.inputs.pharmaceutical_list is None:
             raise ValueError("inputs.pharmaceutical_list is required for an English area")
         return self

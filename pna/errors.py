@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 __all__ = ["PnaError", "ConfigError", "InputError", "PipelineError"]
 
 
@@ -26,7 +28,7 @@ class InputError(PnaError, ValueError):
         1-based line of the file where that applies.
     """
 
-    def __init__(self, file: str, reason: str, row: int | None = None):
+    def __init__(self, file: str | os.PathLike[str], reason: str, row: int | None = None):
         self.file, self.reason, self.row = str(file), reason, row
         where = f"{file}" + (f", row {row}" if row is not None else "")
         super().__init__(f"{where}: {reason}")

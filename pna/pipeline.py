@@ -118,7 +118,7 @@ def build_results(cfg: Config, *, quality: QualityLog | None = None) -> RunResul
                                 for n in results[key].notes))
     tables = {**results["evidence"], **results["statements"].tables,
               "exceptions": quality.table(), "row_accounting": quality.accounting_table()}
-    return RunResults(cfg=cfg, geography=results["geography"], access=results["access"],
+    return RunResults(cfg=cfg, inputs=results["inputs"], geography=results["geography"], access=results["access"],
                       provision=results["provision"], resilience=results["resilience"],
                       statements=results["statements"], tables=tables, notes=notes)
 

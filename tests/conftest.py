@@ -20,6 +20,18 @@ def data_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def leicester_results(tmp_path_factory, data_dir):
+    """The real Leicester stage results (``pna.pipeline.build_results``: every stage before rendering),
+    built once per session; its config writes to a temporary folder."""
+    from pna.config import load_config
+    from pna.pipeline import build_results
+
+    cfg = load_config(ROOT / "config" / "leicester.yaml", data_dir=data_dir,
+                      output_dir=tmp_path_factory.mktemp("leicester_results"))
+    return build_results(cfg)
+
+
+@pytest.fixture(scope="session")
 def leicester_cfg(data_dir):
     from pna.config import load_config
 
@@ -42,9 +54,9 @@ def leicester_runs(tmp_path_factory, data_dir):
     digests = []
     for _ in range(2):
         shutil.rmtree(out)
-        ctx = run(cfg)
+        results = run(cfg)
         digests.append(_digests(out))
-    return digests, (ctx, out)
+    return digests, (results, out)
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,16 @@
 from pathlib import Path
 
-from pna.cli import build_parser, main
+from pna.cli import build_parser, run_cli
+from pna.errors import InputError
+from pna.pipeline import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_missing_config_is_a_clear_error(capsys, tmp_path):
     assert main(["run", "--config", str(tmp_path / "none.yaml")]) == 2
-    assert "configuration file not found" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "configuration file not found" in err and "Traceback" not in err
 
 
 def test_missing_data_dir_names_every_missing_input(capsys, tmp_path):
@@ -20,3 +23,27 @@ def test_commands_exist():
     p = build_parser()
     assert p.parse_args(["run", "--config", "x.yaml"]).command == "run"
     assert p.parse_args(["assess", "--config", "x.yaml", "--kind", "closure", "--ods-code", "FAB12"]).command == "assess"
+
+
+def _failing(args):
+    raise InputError("list.csv", "expected 25 fields, found 19", row=309)
+
+
+def test_pna_error_is_one_line_and_exit_2(capsys):
+    assert run_cli(["run", "--config", "x.yaml"], commands={"run": _failing}) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "error: list.csv, row 309: expected 25 fields, found 19"
+
+
+def test_verbose_shows_the_traceback(capsys):
+    assert run_cli(["run", "--config", "x.yaml", "--verbose"], commands={"run": _failing}) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" in err and err.strip().endswith("error: list.csv, row 309: expected 25 fields, found 19")
+
+
+def test_ctrl_c_exits_130_without_a_traceback(capsys):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    assert run_cli(["run", "--config", "x.yaml"], commands={"run": interrupted}) == 130
+    assert capsys.readouterr().err.strip() == "interrupted"

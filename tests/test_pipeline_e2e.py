@@ -40,9 +40,11 @@ def test_locality_populations_sum_to_area(leicester):
 
 def test_every_pharmacy_accounted_for(leicester):
     ctx, out = leicester
-    listed = ctx.national_list[ctx.national_list["hwb"] == "LEICESTER CITY"]
+    national = ctx.inputs.national_list
+    listed = national[national["hwb"] == "LEICESTER CITY"]
     assert len(listed) == 81
-    placed = set(ctx.pharmacies.loc[ctx.pharmacies["hwb"] == "LEICESTER CITY", "ods_code"])
+    ph = ctx.geography.pharmacies
+    placed = set(ph.loc[ph["hwb"] == "LEICESTER CITY", "ods_code"])
     exc = pd.read_csv(out / "exceptions.csv", dtype=str)
     excepted = set(exc["record"])
     missing = set(listed["ods_code"]) - placed - excepted

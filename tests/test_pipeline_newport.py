@@ -10,7 +10,7 @@ import pyogrio
 import pytest
 
 from pna.config import load_config
-from pna.pipeline import build_context, run
+from pna.pipeline import build_results, run
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.e2e
@@ -47,7 +47,7 @@ def test_welsh_limits_are_stated(newport):
     some = hours["pharmacies"] > 0
     assert hours.loc[some, "weekly_hours"].isna().all()  # unknown, not zero
     assert (hours.loc[~some, "weekly_hours"] == 0).all()  # no pharmacies: no hours
-    assert (ctx.pharmacies["in_area"]).sum() > 10
+    assert (ctx.geography.pharmacies["in_area"]).sum() > 10
 
 
 def test_selfcheck_passes(newport):
@@ -60,7 +60,7 @@ def test_network_tables_are_deterministic(newport, data_dir, tmp_path):
     """A second build on the real network gives the same coverage and resilience numbers."""
     ctx, _ = newport
     cfg = load_config(ROOT / "config" / "newport.yaml", data_dir=data_dir, output_dir=tmp_path)
-    again = build_context(cfg)
+    again = build_results(cfg)
     for name in ("coverage_walk", "coverage_drive", "coverage_transit", "resilience_walk", "pharmacies"):
         a = ctx.tables[name].to_csv(index=False).encode()
         b = again.tables[name].to_csv(index=False).encode()

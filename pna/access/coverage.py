@@ -10,6 +10,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..modes import Method, Mode
+
 COVERAGE_COLUMNS = ["mode", "method", "is_estimate", "group_type", "group", "threshold_min",
                     "population", "population_within", "share_within", "provenance"]
 AREA_GROUP = "all residents"
@@ -35,7 +37,7 @@ def _groups(demand: pd.DataFrame) -> list[tuple[str, str, np.ndarray, np.ndarray
 
 
 def coverage_table(demand: pd.DataFrame, minutes: np.ndarray, thresholds: list[int] | list[float],
-                   mode: str, method: str, is_estimate: bool, provenance: str) -> pd.DataFrame:
+                   mode: Mode, method: Method, is_estimate: bool, provenance: str) -> pd.DataFrame:
     """Residents within each threshold, for the area, each locality, IMD quintile and the 65+.
 
     Parameters
@@ -83,7 +85,7 @@ BEYOND_LSOA_COLUMNS = ["mode", "threshold_min", "lsoa11_code", "locality", "imd2
                        "share_beyond", "max_minutes", "provenance"]
 
 
-def beyond_table(demand: pd.DataFrame, minutes: np.ndarray, threshold: float, mode: str,
+def beyond_table(demand: pd.DataFrame, minutes: np.ndarray, threshold: float, mode: Mode,
                  provenance: str, nearest_ods: np.ndarray | None = None) -> pd.DataFrame:
     """Demand points further than ``threshold`` minutes from any pharmacy, furthest first."""
     minutes = np.asarray(minutes, dtype=float)
@@ -104,7 +106,7 @@ def beyond_table(demand: pd.DataFrame, minutes: np.ndarray, threshold: float, mo
         .reset_index(drop=True)[BEYOND_COLUMNS]
 
 
-def beyond_lsoa_table(demand: pd.DataFrame, minutes: np.ndarray, threshold: float, mode: str,
+def beyond_lsoa_table(demand: pd.DataFrame, minutes: np.ndarray, threshold: float, mode: Mode,
                       provenance: str) -> pd.DataFrame:
     """LSOAs with residents beyond ``threshold`` minutes: how many, and what share of the LSOA."""
     minutes = np.asarray(minutes, dtype=float)

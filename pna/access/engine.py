@@ -69,11 +69,16 @@ class TravelModel(Protocol):
     def departures(self, sites: gpd.GeoDataFrame, *, weekday: int, minute: int,
                    window_min: int = 60) -> tuple[np.ndarray, np.ndarray, str]:
         """(minutes (n_sites, n_demand, k), departure minutes since midnight (k,), note) for
-        departures from ``minute`` on a day of ``weekday`` (0 = Monday)."""
+        departures from ``minute`` on a day of ``weekday`` (0 = Monday).
+        """
         ...
 
     def for_points(self, points: gpd.GeoDataFrame) -> TravelModel | None:
         """The same engine rebuilt for other demand points, or None where it cannot be."""
+        ...
+
+    def minutes_from(self, xy: tuple[float, float], targets: gpd.GeoDataFrame) -> np.ndarray:
+        """Minutes from one point (EPSG:27700) to each target; NaN where the engine cannot say."""
         ...
 
 
@@ -186,7 +191,7 @@ class NetworkModel:
     def _snap(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if len(xy) == 0:
             return np.empty(0, dtype=np.int64), np.empty(0)
-        node, dist = routing.snap(self.graph, xy, self.max_snap_m)
+        node, dist = routing.snap(self.graph, xy, max_snap_m=self.max_snap_m)
         return np.asarray(node, dtype=np.int64), np.asarray(dist, dtype=float)
 
     def _sites(self, sites: gpd.GeoDataFrame, record: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -309,6 +314,31 @@ class NetworkModel:
             Points (EPSG:27700) with ``point_id`` (and ``population`` for the method note).
         """
         return NetworkModel(self.graph, points, self.cfg, self.mode)
+
+    def minutes_from(self, xy: tuple[float, float], targets: gpd.GeoDataFrame) -> np.ndarray:
+        """Minutes from one point to each target: one forward search from its street node.
+
+        Parameters
+        ----------
+        xy
+            The origin (EPSG:27700).
+        targets
+            Target sites (EPSG:27700).
+
+        Returns
+        -------
+        numpy.ndarray
+            Minutes per target, connectors included; ``inf`` where either end is off the network.
+        """
+        node, snap = routing.snap(self.graph, np.array([xy], dtype=float), max_snap_m=self.max_snap_m)
+        if node[0] < 0:
+            return np.full(len(targets), np.inf)
+        tn, tsnap = routing.snap(self.graph, site_xy(targets), max_snap_m=self.max_snap_m)
+        d = routing.times_from_sources(self.graph, node, reverse=False)[0]
+        out = np.full(len(targets), np.inf)
+        ok = tn >= 0
+        out[ok] = (d[tn[ok]] + (snap[0] + tsnap[ok]) / self.connector_mps) / 60.0
+        return out
 
     def minutes_at(self, xy: np.ndarray, sites: gpd.GeoDataFrame, *,
                    node_seconds: tuple[np.ndarray, np.ndarray] | None = None

@@ -31,10 +31,10 @@ from scipy.spatial import cKDTree
 
 from ..config import Config
 from ..crs import BNG, WGS84
+from ..loaders.osm import OsmWays, read_highways
 from ..modes import Mode
 from ..progress import info
 from .core import RoutingCore, contract
-from .osm import OsmWays, read_highways
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
@@ -242,7 +242,7 @@ class StreetGraph:
             text += f"; {d['km']:,.1f} km ({d['nodes']:,} nodes) in {d['components'] - 1:,} pieces {how} were left out"
         return text + "."
 
-    def to_networkx(self) -> "nx.DiGraph":
+    def to_networkx(self) -> nx.DiGraph:
         """The graph as a ``networkx.DiGraph`` keyed by OSM node id.
 
         Nodes carry ``x``, ``y`` (EPSG:27700); edges ``length``, ``travel_time`` (seconds),
@@ -394,7 +394,7 @@ def build_graph(ways: OsmWays, mode: Mode | str, *, walk_speed_kmh: float = 4.8,
     Parameters
     ----------
     ways
-        From ``pna.access.osm.read_highways``.
+        From ``pna.loaders.osm.read_highways``.
     mode
         ``walk`` (every way a pedestrian may use, both directions, at ``walk_speed_kmh``) or
         ``drive`` (classes in ``drive_speeds_kmh``, one-way rules, ``maxspeed`` else the class

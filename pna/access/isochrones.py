@@ -107,7 +107,7 @@ def network_isochrones(graph: StreetGraph, sites: gpd.GeoDataFrame, thresholds_m
     """
     if len(sites) == 0:
         return _empty()
-    node, dist = snap(graph, site_xy(sites), max_snap_m)
+    node, dist = snap(graph, site_xy(sites), max_snap_m=max_snap_m)
     conn_s = dist / (connector_kmh / 3.6) if connector_kmh else np.zeros(len(node))
     limit = max(thresholds_min) * 60.0
     order = np.argsort(sites["ods_code"].to_numpy().astype(str), kind="stable")

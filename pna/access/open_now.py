@@ -12,8 +12,8 @@ count is reported; ``unknown="include"`` treats them as always open.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np

@@ -27,7 +27,8 @@ NODATA = -9999.0
 
 class PointTimes(Protocol):
     """A travel model that gives minutes from arbitrary points (``NetworkModel``,
-    ``StraightLineModel``)."""
+    ``StraightLineModel``).
+    """
 
     mode: Mode
 

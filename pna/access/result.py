@@ -8,6 +8,8 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from ..modes import Method, Mode
+
 
 @dataclass
 class AccessResult:
@@ -17,8 +19,8 @@ class AccessResult:
     ``nearest_ods``; ``coverage`` is the table described in docs/ARCHITECTURE.md.
     """
 
-    mode: str
-    method: str
+    mode: Mode
+    method: Method
     is_estimate: bool
     method_note: str
     demand: gpd.GeoDataFrame

@@ -16,7 +16,7 @@ __all__ = ["snap", "nearest_source_times", "times_from_sources", "shortest_path_
            "shortest_path_lengths", "RoutingCore", "contract"]
 
 
-def snap(graph: StreetGraph, xy: np.ndarray, max_snap_m: float) -> tuple[np.ndarray, np.ndarray]:
+def snap(graph: StreetGraph, xy: np.ndarray, *, max_snap_m: float) -> tuple[np.ndarray, np.ndarray]:
     """Nearest graph node to each point.
 
     Points snap to OSM nodes (every vertex of every street, not just junctions, so a point

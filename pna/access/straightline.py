@@ -109,6 +109,12 @@ class StraightLineModel:
         model.method_note = self.method_note
         return model
 
+    def minutes_from(self, xy: tuple[float, float], targets: gpd.GeoDataFrame) -> np.ndarray:
+        """Minutes from one point to each target: straight line × circuity at the model's speed."""
+        t = _xy(targets)
+        dist = np.hypot(t[:, 0] - xy[0], t[:, 1] - xy[1]) if len(t) else np.empty(0)
+        return self._minutes(dist)
+
     def minutes_at(self, xy: np.ndarray, sites: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
         """(minutes to the nearest site, its index) for arbitrary points ``xy`` (n×2)."""
         s = _xy(sites)

@@ -10,8 +10,8 @@ gap. Travel times come from the run's own ``TravelModel``s, updated incrementall
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -32,7 +32,6 @@ from ..provenance import cite
 from .resilience import Resilience, gap_minutes
 from .sites import NEAR_M, NOTIFY_M, Application, hours_table, locate, nearby, site_frame
 from .whatif import ModeState
-
 
 _TO_WGS84 = Transformer.from_crs(27700, 4326, always_xy=True)
 
@@ -118,7 +117,8 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 @dataclass(frozen=True)
 class AssessorBase:
     """What every assessment of one run needs: the run's geography and access, and the
-    per-mode what-if structures (built once, by the resilience stage)."""
+    per-mode what-if structures (built once, by the resilience stage).
+    """
 
     cfg: Config
     geography: Geography

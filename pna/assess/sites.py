@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -20,9 +21,9 @@ import pandas as pd
 import yaml
 from pyproj import Transformer
 
+from ..errors import InputError
 from ..loaders.hours import DAYS, HoursError, format_day, hours_of, parse_day
 from ..loaders.postcodes import normalise_postcode
-from ..errors import InputError
 
 KINDS = ("new", "relocation", "consolidation", "closure")
 #: Regulation distances (straight line): the 1.6 km "within 1.6 km of another pharmacy"

@@ -35,7 +35,8 @@ TOP_K = 3
 
 def _rank_median(values: np.ndarray) -> np.ndarray:
     """Nearest-rank median over the departures (last) axis, as the timetable model reports it;
-    identity when the axis has length 1."""
+    identity when the axis has length 1.
+    """
     return rank_stat(values, 50)
 
 

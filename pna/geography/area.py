@@ -7,18 +7,18 @@
 from __future__ import annotations
 
 import geopandas as gpd
-import shapely
 import numpy as np
 import pandas as pd
+import shapely
 
 from ..config import Config
+from ..errors import InputError
 from ..loaders import boundaries
 from ..loaders.deprivation import load_imd2019
 from ..loaders.localities import load_localities
 from ..loaders.population import BAND_COLUMNS, GROUP_COLUMNS, age_groups, load_sape
 from ..provenance import with_provenance
 from ..quality import QualityLog
-from ..errors import InputError
 
 STAGE = "geography"
 POPULATION_COLUMNS = GROUP_COLUMNS + BAND_COLUMNS

@@ -19,7 +19,8 @@ import pandas as pd
 import shapely
 
 from ..config import Config
-from ..crs import BNG as CRS, require_bng
+from ..crs import BNG as CRS
+from ..crs import require_bng
 from ..errors import InputError
 from ..loaders.postcodes import normalise_postcodes
 from ..quality import QualityLog

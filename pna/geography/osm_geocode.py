@@ -18,10 +18,10 @@ import pandas as pd
 from pyproj import Transformer
 
 from ..config import Config
+from ..crs import BNG
+from ..loaders import osm
 from ..loaders.postcodes import normalise_postcodes
 from ..quality import QualityLog
-from ..access import osm
-from ..crs import BNG
 
 STAGE = "access.osm_geocode"
 SOURCE_ADDRESS = "osm_address"

@@ -6,8 +6,8 @@ so the national files are never loaded whole.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import geopandas as gpd
 import pyogrio

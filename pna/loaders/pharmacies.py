@@ -11,16 +11,16 @@ import csv
 import datetime as dt
 import io
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
 from ..config import Config, DataSource
+from ..errors import InputError
 from ..provenance import PROVENANCE_COLUMN, with_provenance
 from ..quality import QualityLog
-from ..errors import InputError
 from .hours import DAYS, HoursError, normalise_day, summarise_hours
 
 LIST_STAGE = "pharmaceutical list"

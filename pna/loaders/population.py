@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
-from ..quality import QualityLog
 from ..errors import InputError
+from ..quality import QualityLog
 
 STAGE = "population"
 AGE_COLUMNS = [str(a) for a in range(90)] + ["90+"]

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config
-from ..quality import QualityLog
 from ..errors import InputError
+from ..quality import QualityLog
 
 STAGE = "postcodes"
 COLUMNS = ["postcode", "easting", "northing", "la_code", "positional_quality", "source"]

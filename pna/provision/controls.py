@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..quality import QualityLog
 from ..errors import InputError
+from ..quality import QualityLog
 
 STAGE = "projections"
 ALL_AGES = "all ages"

@@ -40,12 +40,20 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config, DataSource
+from ..errors import InputError
 from ..loaders.population import age_groups, load_sape
 from ..provenance import cite, with_provenance
 from ..quality import QualityLog
-from ..errors import InputError
-from .controls import (ALL_AGES, OVER_65, STAGE, control_series, dwellings_by_year, load_controls,
-                       load_housing, normalise_age_group)
+from .controls import (
+    ALL_AGES,
+    OVER_65,
+    STAGE,
+    control_series,
+    dwellings_by_year,
+    load_controls,
+    load_housing,
+    normalise_age_group,
+)
 
 AGE_BANDS = ["0-17", "18-64", "65+", "all"]
 UNDER_65 = "under 65"

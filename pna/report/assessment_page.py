@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 from pyproj import Transformer
 
-from ..io import stable_ids, write_csv, write_json, write_text
-from . import vendor
-from .templating import environment, num, pct
-from .maps import OSM_ATTRIBUTION, esc, legend_html
 from ..assess.assessor import AssessmentResult
 from ..assess.sites import NEAR_M, NOTIFY_M
+from ..io import stable_ids, write_csv, write_json, write_text
+from . import vendor
+from .maps import OSM_ATTRIBUTION, esc, legend_html
+from .templating import environment, pct
 
 SITE_COLOUR, OTHER_COLOUR, OWN_COLOUR = "#d5281b", "#005eb8", "#7c2855"
 GAIN_COLOUR, LOSS_COLOUR = "#007f3b", "#ffb81c"
@@ -47,7 +47,8 @@ def _ll(e: float, n: float) -> list[float]:
 
 def assessment_map(result: AssessmentResult, demand_xy: dict[str, np.ndarray]) -> tuple[str, list]:
     """The map document and its legend: site, 1.6/2 km circles, nearby pharmacies, and the
-    demand points that gain or lose access at each mode's gap threshold."""
+    demand points that gain or lose access at each mode's gap threshold.
+    """
     s = result.site
     m = folium.Map(location=[s["lat"], s["lon"]], zoom_start=14, tiles=None, control_scale=True)
     folium.TileLayer("OpenStreetMap", attr=OSM_ATTRIBUTION, name="OpenStreetMap").add_to(m)

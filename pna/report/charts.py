@@ -9,8 +9,8 @@ one decimal, ids derived from the caller's ``chart_id``.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from html import escape
-from typing import Sequence
 
 # NHS identity colours with enough contrast against white for graphical objects (WCAG 1.4.11).
 PALETTE = ("#005eb8", "#330072", "#007f3b", "#d5281b", "#7c2855", "#425563", "#ed8b00", "#00a499")

@@ -20,22 +20,19 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-
-from markupsafe import Markup
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 from scipy.spatial import cKDTree
 
 from ..access.engine import TravelModel
 from ..crs import BNG, to_bng
 from ..io import write_text
-from ..modes import MODES
 from ..loaders.hours import DAYS, HoursError, is_blank, parse_day
-
+from ..modes import MODES
 from ..provenance import PROVENANCE_COLUMN
 from .run import RunResults
 from .templating import environment
-
 
 HERE = Path(__file__).parent
 TEMPLATE = "consultation.html"
@@ -229,8 +226,8 @@ def method_words(model: Any, cfg: Any, basis: str) -> str:
     start = "your postcode" if basis == "postcode" else _demand_size_words(model)
     method = getattr(model, "method", "")
     if method == "straight_line":
-        speed = float(getattr(model, "speed_kmh", getattr(getattr(cfg.travel, mode), "speed_kmh")))
-        circuity = float(getattr(model, "circuity", getattr(getattr(cfg.travel, mode), "circuity")))
+        speed = float(getattr(model, "speed_kmh", getattr(cfg.travel, mode).speed_kmh))
+        circuity = float(getattr(model, "circuity", getattr(cfg.travel, mode).circuity))
         extra = int(round((circuity - 1.0) * 100))
         what = {"walk": "a walking speed", "drive": "an average driving speed",
                 "transit": "an average speed for the whole trip, including walking to the stop and waiting"}

@@ -28,7 +28,6 @@ from ..io import ensure_dir, normalise_zip, set_gdal_fixed_date, write_csv
 from ..progress import info
 from .run import RunResults
 
-
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 FIXED_DATETIME = dt.datetime(2020, 1, 1, 0, 0, 0)
 SHEET_MAX = 31
@@ -188,7 +187,7 @@ _W3CDTF = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
 
 
 def _fix_core_dates(path: Path) -> None:
-    """openpyxl stamps docProps/core.xml 'modified' with the save time; fix it."""
+    """Openpyxl stamps docProps/core.xml 'modified' with the save time; fix it."""
     import io
     import zipfile
 
@@ -233,7 +232,8 @@ def export_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> Path | None:
 # --------------------------------------------------------------------------- stage
 def spatial_layers(run: RunResults) -> dict[str, gpd.GeoDataFrame]:
     """``run.layers`` plus the context's own geometries (area, localities, LSOAs, pharmacies,
-    demand points with minutes per mode, isochrones), each under a stable name."""
+    demand points with minutes per mode, isochrones), each under a stable name.
+    """
     layers: dict[str, gpd.GeoDataFrame] = {}
     for name, g in (("area", run.geography.area), ("localities", run.geography.localities), ("lsoa", run.geography.lsoa),
                     ("pharmacies", run.geography.pharmacies)):

@@ -28,7 +28,6 @@ from ..modes import MODE_WORDS, MODES
 from . import vendor
 from .run import RunResults
 
-
 OSM_ATTRIBUTION = ('&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors')
 SIMPLIFY_M = 10.0
 PREMISES_COLOURS = {"standard": "#005eb8", "100-hour": "#7c2855", "distance-selling": "#007f3b",
@@ -154,7 +153,7 @@ def save_map(m: folium.Map, path: Path, title: str, legend_title: str, legend: l
 
 # --------------------------------------------------------------------------- the maps
 def premises_type(ph: pd.DataFrame) -> pd.Series:
-    """standard | 100-hour | distance-selling | cross-border, in that precedence (cross-border first)."""
+    """Standard | 100-hour | distance-selling | cross-border, in that precedence (cross-border first)."""
     t = pd.Series("standard", index=ph.index, dtype=object)
     if "is_100_hour" in ph:
         t[ph["is_100_hour"].fillna(False).astype(bool)] = "100-hour"

@@ -54,7 +54,8 @@ def resilience_map(table: pd.DataFrame, pharmacies: gpd.GeoDataFrame, mode: str,
 def write_resilience(*, cfg: Config, tables: Mapping[str, pd.DataFrame], pharmacies: gpd.GeoDataFrame,
                      area: gpd.GeoDataFrame, out_dir: Path) -> list[Path]:
     """Write each ``resilience_<mode>`` table as CSV and a map (with its text table) per mode at
-    the gap threshold, under ``out_dir``."""
+    the gap threshold, under ``out_dir``.
+    """
     written = []
     gm = gap_minutes(cfg)
     for name, df in sorted(tables.items()):

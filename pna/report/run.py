@@ -12,6 +12,7 @@ from ..access.stage import Access
 from ..assess.resilience import Resilience
 from ..config import Config
 from ..geography.stage import Geography
+from ..loaders.stage import Inputs
 from ..provision.stage import Provision
 from ..statements.stage import Statements
 
@@ -26,7 +27,7 @@ class RunResults:
     ----------
     cfg
         Area config.
-    geography, access, provision, resilience, statements
+    inputs, geography, access, provision, resilience, statements
         The stage results.
     tables
         Every output table by name (the stages' tables, ``statements``, ``exceptions`` and
@@ -36,6 +37,7 @@ class RunResults:
     """
 
     cfg: Config
+    inputs: Inputs
     geography: Geography
     access: Access
     provision: Provision

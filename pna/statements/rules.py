@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import math
 import string
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from html import escape
-from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,8 @@ from ..modes import MODE_WORDS, MODES, Mode
 @dataclass(frozen=True)
 class Evidence:
     """What the rules read: the config, every computed table by name, each mode's access result,
-    and the localities (names, in order)."""
+    and the localities (names, in order).
+    """
 
     cfg: Config
     tables: Mapping[str, pd.DataFrame]

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import math
 import re
-from html import unescape
 from collections.abc import Iterable, Mapping
+from html import unescape
 
 import numpy as np
 import pandas as pd
 
 from .rules import Figure, lookup, raw_value, row_keys
-
 
 CHECK_COLUMNS = ["check", "subject", "expected", "observed", "passed", "detail"]
 REL_TOL = 1e-6

@@ -27,8 +27,7 @@ from .raptor import INF, Timetable, WalkLinks, build_timetable, route_many
 from .services import active_trips, typical_day, typical_weekday
 from .walk import graph_links, straight_line_links, unsnapped
 
-
-__all__ = ["TransitModel", "hhmm_to_s", "rank_stat"]
+__all__ = ["TransitModel", "hhmm_to_s"]
 
 
 def hhmm_to_s(text: str) -> int:
@@ -118,7 +117,8 @@ class TransitModel:
     def timetable(self, date: dt.date | None = None, start_s: int | None = None, *,
                   end_s: int | None = None) -> Timetable:
         """The timetable of ``date`` (default: the model's) for departures from ``start_s`` to
-        ``end_s`` (default: the window), covering the journey limit after; cached."""
+        ``end_s`` (default: the window), covering the journey limit after; cached.
+        """
         date = date or self.date
         start_s = self.start_s if start_s is None else start_s
         end_s = self.end_s if end_s is None else end_s
@@ -226,8 +226,13 @@ class TransitModel:
 
     def for_points(self, points: gpd.GeoDataFrame) -> None:
         """None: a timetable model is not rebuilt for other points (its routing is per origin
-        set; callers take each point's nearest demand point instead)."""
+        set; callers take each point's nearest demand point instead).
+        """
         return None
+
+    def minutes_from(self, xy: tuple[float, float], targets: gpd.GeoDataFrame) -> np.ndarray:
+        """NaN for every target: the timetable model routes from residents' homes only."""
+        return np.full(len(targets), np.nan)
 
     def times_to(self, sites: gpd.GeoDataFrame) -> np.ndarray:
         """Median minutes over the window from every demand point to every site, (n_sites, n_demand)."""
@@ -237,7 +242,8 @@ class TransitModel:
 
     def nearest(self, sites: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
         """(median over the window of the minutes to the nearest site, index of the site with the
-        lowest median) per demand point; index -1 where nothing is reachable."""
+        lowest median) per demand point; index -1 where nothing is reachable.
+        """
         if len(sites) == 0:
             return np.full(len(self.demand), np.inf), np.full(len(self.demand), -1, dtype=np.int64)
         w = self.window_minutes(sites)
@@ -249,7 +255,8 @@ class TransitModel:
 
     def nearest_stats(self, sites: gpd.GeoDataFrame) -> pd.DataFrame:
         """Per demand point: median, percentile, best and worst minutes to the nearest site, and
-        the share of departures from which a site is reachable."""
+        the share of departures from which a site is reachable.
+        """
         w = self.window_minutes(sites).min(axis=0) if len(sites) else \
             np.full((len(self.demand), len(self.departure_s)), np.inf)
         return pd.DataFrame({
@@ -263,7 +270,8 @@ class TransitModel:
 
     def day_for(self, weekday: int) -> dt.date:
         """The service date used for a scenario on ``weekday`` (0 = Monday): the model's own date
-        if it is that weekday, else the busiest such day in the feed."""
+        if it is that weekday, else the busiest such day in the feed.
+        """
         if self.date.weekday() == weekday:
             return self.date
         return typical_day(self.feed, (weekday,))

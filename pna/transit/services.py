@@ -13,7 +13,8 @@ from .gtfs import DAY_COLUMNS, Feed
 
 def active_services(feed: Feed, date: dt.date | str | pd.Timestamp) -> set[str]:
     """Service ids running on ``date``: calendar day and date range, then calendar_dates
-    exceptions (type 1 adds the service that day, type 2 removes it)."""
+    exceptions (type 1 adds the service that day, type 2 removes it).
+    """
     day = pd.Timestamp(date).normalize()
     active: set[str] = set()
     if feed.calendar is not None and len(feed.calendar):

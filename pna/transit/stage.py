@@ -14,17 +14,17 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..access.coverage import coverage_table, demand_with_minutes
+from ..access.engine import TravelModel
+from ..access.graph import StreetGraph
+from ..access.result import AccessResult
+from ..access.straightline import StraightLineModel
+from ..access.supply import Supply
 from ..config import Config
 from ..modes import Mode
 from ..progress import info, step
 from ..provenance import cite, with_provenance
 from ..quality import QualityLog
-from ..access.coverage import coverage_table, demand_with_minutes
-from ..access.result import AccessResult
-from ..access.straightline import StraightLineModel
-from ..access.engine import TravelModel
-from ..access.graph import StreetGraph
-from ..access.supply import Supply
 from .gtfs import load_feed
 from .model import TransitModel
 

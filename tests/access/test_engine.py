@@ -13,7 +13,7 @@ from shapely.geometry import Point
 from pna.access.engine import NetworkModel, TravelModel, connector_speed_kmh
 from pna.access.graph import build_graph, build_graphs
 from pna.access.open_now import Scenario, nearest_open
-from pna.access.osm import pharmacy_sites, read_highways
+from pna.loaders.osm import pharmacy_sites, read_highways
 from pna.access.stats import rank_stat
 from pna.access.straightline import StraightLineModel
 from pna.config import load_config

@@ -19,7 +19,7 @@ from pna.access.graph import (
     parse_maxspeed,
     walk_rules,
 )
-from pna.access.osm import read_highways, write_osm_xml
+from pna.loaders.osm import read_highways, write_osm_xml
 from pna.access.routing import shortest_path_lengths
 from pna.config import Travel, load_config
 
@@ -247,7 +247,7 @@ def test_extract_without_streets_for_a_mode_gives_an_empty_graph(tmp_path):
     w = read_highways(xml)
     g = build_graph(w, "drive", drive_speeds_kmh=SPEEDS)
     assert g.n_nodes == 0 and g.n_edges == 0 and g.dropped["components"] == 0
-    idx, _ = snap(g, np.array([[330000.0, 187000.0]]), 500)
+    idx, _ = snap(g, np.array([[330000.0, 187000.0]]), max_snap_m=500)
     assert idx.tolist() == [-1]
     t, s = nearest_source_times(g, idx)
     assert t.size == 0 and s.size == 0

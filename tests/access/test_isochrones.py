@@ -34,7 +34,7 @@ def test_nested_contains_site_and_reached_nodes(walk_iso):
         assert p10.buffer(6).contains(p5)  # within the 5 m polygon precision
         site = sites.set_index("ods_code").geometry[code]
         assert p5.contains(site) or p5.distance(site) < 60
-        node, _ = snap(g, np.array([[site.x, site.y]]), 500)
+        node, _ = snap(g, np.array([[site.x, site.y]]), max_snap_m=500)
         secs = dijkstra(g.csr_reverse, indices=int(node[0]), limit=900)
         inside = shapely.contains_xy(p5.buffer(6), g.node_xy[secs <= 300, 0], g.node_xy[secs <= 300, 1])
         assert inside.all()
@@ -73,7 +73,7 @@ def test_incremental_catchments_equal_direct_union():
     g = newport_graphs()["drive"]
     sites = osm_sites().head(2)
     iso = network_isochrones(g, sites, [5, 10, 15], buffer_m=50)
-    node, _ = snap(g, np.c_[sites.geometry.x, sites.geometry.y], 500)
+    node, _ = snap(g, np.c_[sites.geometry.x, sites.geometry.y], max_snap_m=500)
     for code, n in zip(sites["ods_code"], node):
         secs = dijkstra(g.csr_reverse, directed=True, indices=int(n), limit=15 * 60)
         for th in (5, 10, 15):

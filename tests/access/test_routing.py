@@ -12,7 +12,7 @@ import pytest
 from scipy.sparse.csgraph import dijkstra
 
 from pna.access.graph import StreetGraph, _csr, build_graph
-from pna.access.osm import read_highways
+from pna.loaders.osm import read_highways
 from pna.access.routing import (
     contract,
     nearest_source_times,

@@ -6,15 +6,14 @@ import numpy as np
 import pytest
 import rasterio
 
+from pna.access.demand import build_demand_points
 from pna.access.result import AccessResult
+from pna.access.stage import run_access, street_access
 from pna.access.supply import select_supply
-from pna.access.stage import run_access
 from pna.config import load_config
-from pna.geography.area import build_area
-from pna.geography.assign import assign_pharmacies, place_pharmacies
-from pna.loaders.pharmacies import classify, list_from_ods, load_ods_history, national_list, pharmacies_open_on
-from pna.loaders.postcodes import postcode_table
-from pna.geography.osm_geocode import pharmacies_from_osm
+from pna.geography.stage import build_geography
+from pna.loaders.stage import load_inputs
+from pna.modes import Mode
 from pna.quality import QualityLog
 from tests.access.test_demand import DATA, ROOT
 from tests.access.test_engine import newport_graphs
@@ -40,13 +39,12 @@ def newport(tmp_path_factory):
     out = tmp_path_factory.mktemp("newport")
     cfg = load_config(ROOT / "config" / "newport.yaml", data_dir=DATA, output_dir=out)
     q = QualityLog()
-    area, lsoa, loc = build_area(cfg, q)
-    ods = load_ods_history(cfg.data_path(cfg.inputs.ods_history), q)
-    located = pharmacies_from_osm(cfg, classify(list_from_ods(pharmacies_open_on(ods, cfg.as_at), cfg.area.hwb_name), cfg), q)
-    ph = assign_pharmacies(located, lsoa, loc, area, cfg.boundary_bands_km, cfg.locality_boundary_flag_m,
-                           None, q)
-    models, res = run_access(cfg, ph, lsoa, loc, area, q, graphs=newport_graphs())
-    return cfg, q, lsoa, ph, models, res
+    geo = build_geography(cfg=cfg, inputs=load_inputs(cfg=cfg, quality=q), quality=q)
+    demand = build_demand_points(cfg, geo.lsoa, q)
+    supply = select_supply(geo.pharmacies, cfg, quality=q)
+    models, res = street_access(cfg=cfg, demand=demand, supply=supply, area=geo.area, quality=q,
+                                graphs=newport_graphs())
+    return cfg, q, geo.lsoa, geo.pharmacies, models, res
 
 
 def test_newport_network_coverage(newport):
@@ -102,19 +100,26 @@ def test_newport_outputs(newport):
 def test_leicester_straight_line(tmp_path):
     cfg = load_config(ROOT / "config" / "leicester.yaml", data_dir=DATA, output_dir=tmp_path)
     q = QualityLog()
-    area, lsoa, loc = build_area(cfg, q)
-    ph, _ = place_pharmacies(cfg, national_list(cfg, q), postcode_table(cfg, q), area, lsoa, loc, q)
-    models, res = run_access(cfg, ph, lsoa, loc, area, q)
+    geo = build_geography(cfg=cfg, inputs=load_inputs(cfg=cfg, quality=q), quality=q)
+    access = run_access(cfg=cfg, geography=geo, quality=q)
+    ph, res = geo.pharmacies, access.results
+    assert set(res) == set(Mode) and set(access.models) == set(Mode)
+    # the open-at-time scenarios are part of the stage, for every mode
+    assert set(access.open_access["mode"]) == {"walk", "drive", "transit"}
+    assert {"coverage_walk", "coverage_drive", "coverage_transit", "open_access"} <= set(access.tables)
+    with pytest.raises(Exception):  # results are frozen
+        access.notes = ()  # type: ignore[misc]
     for mode, r in res.items():
         assert r.method == "straight_line" and r.is_estimate
-        assert r.method_note.startswith("Estimate: straight-line distance ×")
+        assert r.method_note.startswith("Estimate: ")
         assert r.coverage["is_estimate"].all()
         _check_coverage(r, 354036.0)
         assert len(r.demand) == 969 and (r.demand["source"] == "output_area").all()
-        assert r.raster_path.is_file()
+        if mode.street:
+            assert r.raster_path.is_file()
     walk = res["walk"].coverage.query("group_type == 'area'").set_index("threshold_min")["share_within"]
     assert walk[20] > 0.95  # a compact city with 81 pharmacies
     q5 = res["walk"].coverage.query("group_type == 'imd2019_quintile'")
     assert set(q5["group"]) == {"1", "2", "3", "4", "5"}
     iso = res["walk"].isochrones
-    assert len(iso) == 4 * len(select_supply(ph, cfg))
+    assert len(iso) == 4 * len(select_supply(ph, cfg).sites) == 4 * len(access.supply.sites)

@@ -8,30 +8,30 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pna.modes import Mode
+
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "pna-data"
 
 
 @pytest.fixture(scope="session")
-def leicester_ctx(tmp_path_factory):
-    """The real Leicester run context (``pna.pipeline.build_context``), outputs in a temp dir."""
-    if not DATA.is_dir():
-        pytest.skip(f"shared data not found at {DATA}")
-    from pna import progress
-    from pna.config import load_config
-    from pna.pipeline import build_context
-
-    progress.set_quiet(True)
-    cfg = load_config(ROOT / "config" / "leicester.yaml", data_dir=DATA,
-                      output_dir=tmp_path_factory.mktemp("leicester_out"))
-    return build_context(cfg)
+def leicester_ctx(leicester_results):
+    """The real Leicester stage results (shared with the other test packages)."""
+    return leicester_results
 
 
 @pytest.fixture(scope="session")
-def leicester_supply(leicester_ctx):
-    from pna.access.supply import select_supply
+def leicester_base(leicester_results):
+    """The assessor's base for the Leicester run (what-if structures from the resilience stage)."""
+    from pna.assess.assessor import prepare_assessor
 
-    return select_supply(leicester_ctx.pharmacies, leicester_ctx.cfg)
+    r = leicester_results
+    return prepare_assessor(cfg=r.cfg, geography=r.geography, access=r.access, resilience=r.resilience)
+
+
+@pytest.fixture(scope="session")
+def leicester_supply(leicester_results):
+    return leicester_results.access.supply.sites
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +43,7 @@ def newport_network():
     from pna.access.demand import build_demand_points
     from pna.access.engine import NetworkModel
     from pna.access.graph import build_graphs
-    from pna.access.osm import pharmacy_sites
+    from pna.loaders.osm import pharmacy_sites
     from pna.config import load_config
     from pna.geography.area import build_area
     from pna.quality import QualityLog
@@ -55,7 +55,7 @@ def newport_network():
     extract = cfg.data_path(cfg.network.osm_extract)
     graphs = build_graphs(extract, cfg)
     sites = pharmacy_sites(extract)[["ods_code", "trading_name", "geometry"]]
-    models = {m: NetworkModel(graphs[m], demand, cfg, m) for m in ("walk", "drive")}
+    models = {m: NetworkModel(graphs[m], demand, cfg, m) for m in (Mode.WALK, Mode.DRIVE)}
     assert len(sites) >= 5 and np.isfinite(models["walk"].nearest(sites)[0]).any()
     return cfg, models, sites
 

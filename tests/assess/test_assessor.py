@@ -12,11 +12,11 @@ from pna.assess.whatif import site_window
 from pna.errors import InputError
 
 
-def test_new_pharmacy_only_gains(leicester_ctx):
+def test_new_pharmacy_only_gains(leicester_ctx, leicester_base):
     app = application_from_mapping({"name": "New in LE1", "kind": "new", "postcode": "LE1 1WB",
                                     "hours": {"mon": "09:00-18:00", "sat": "09:00-13:00"}})
-    r = assess_application(leicester_ctx, app)
-    assert set(r.modes["mode"]) == set(leicester_ctx.models)
+    r = assess_application(base=leicester_base, application=app)
+    assert set(r.modes["mode"]) == set(leicester_ctx.access.models)
     assert (r.coverage["within_after"] >= r.coverage["within_before"] - 1e-6).all()
     assert r.changes.empty or (r.changes["change"] == "gain").all()
     for mode, (before, after) in r.point_minutes.items():
@@ -28,12 +28,12 @@ def test_new_pharmacy_only_gains(leicester_ctx):
     assert r.modes["is_estimate"].all()          # Leicester ships no street network or timetable
 
 
-def test_closure_loss_equals_resilience(leicester_ctx, leicester_supply):
+def test_closure_loss_equals_resilience(leicester_ctx, leicester_base, leicester_supply):
     th = {"walk": [leicester_ctx.cfg.gaps.walk_minutes]}
-    res = resilience_table({"walk": leicester_ctx.models["walk"]}, leicester_supply, th)
+    res = resilience_table({"walk": leicester_ctx.access.models["walk"]}, leicester_supply, th)
     top = res.iloc[0]
     assert top["population_losing"] > 0
-    r = assess_application(leicester_ctx, application_from_mapping({"kind": "closure", "ods_code": top["ods_code"]}))
+    r = assess_application(base=leicester_base, application=application_from_mapping({"kind": "closure", "ods_code": top["ods_code"]}))
     g = r.gaps.set_index("mode").loc["walk"]
     assert g["population_pushed_out"] == pytest.approx(top["population_losing"], abs=1e-6)
     assert g["population_reached"] == 0
@@ -44,13 +44,13 @@ def test_closure_loss_equals_resilience(leicester_ctx, leicester_supply):
     assert lost["population"].sum() == pytest.approx(top["population_losing"], abs=1e-6)
 
 
-def test_relocation_equals_closure_plus_new(leicester_ctx, leicester_supply):
+def test_relocation_equals_closure_plus_new(leicester_ctx, leicester_base, leicester_supply):
     code = leicester_supply["ods_code"].iloc[20]
-    reloc = assess_application(leicester_ctx, application_from_mapping(
+    reloc = assess_application(base=leicester_base, application=application_from_mapping(
         {"kind": "relocation", "ods_code": code, "postcode": "LE1 1WB"}))
-    closed = assess_application(leicester_ctx, application_from_mapping({"kind": "closure", "ods_code": code}))
+    closed = assess_application(base=leicester_base, application=application_from_mapping({"kind": "closure", "ods_code": code}))
     sf = site_frame((reloc.site["easting"], reloc.site["northing"]))
-    for mode, model in leicester_ctx.models.items():
+    for mode, model in leicester_ctx.access.models.items():
         _, moved = reloc.point_minutes[mode]
         _, after_close = closed.point_minutes[mode]
         site = site_window(model, sf)[0, :, 0]
@@ -60,13 +60,13 @@ def test_relocation_equals_closure_plus_new(leicester_ctx, leicester_supply):
     assert code not in reloc.summary["pharmacies_within_2km"]
 
 
-def test_consolidation_at_one_site_closes_the_other(leicester_ctx, leicester_supply):
+def test_consolidation_at_one_site_closes_the_other(leicester_ctx, leicester_base, leicester_supply):
     a, b = leicester_supply["ods_code"].iloc[[3, 4]]
-    r = assess_application(leicester_ctx, application_from_mapping(
+    r = assess_application(base=leicester_base, application=application_from_mapping(
         {"kind": "consolidation", "ods_codes": [a, b], "consolidate_at": a}))
-    c = assess_application(leicester_ctx, application_from_mapping({"kind": "closure", "ods_code": b}))
-    for mode in leicester_ctx.models:
+    c = assess_application(base=leicester_base, application=application_from_mapping({"kind": "closure", "ods_code": b}))
+    for mode in leicester_ctx.access.models:
         assert np.array_equal(r.point_minutes[mode][1], c.point_minutes[mode][1])
     assert r.site["located_by"].startswith(f"premises of {a}")
     with pytest.raises(InputError, match="FZZZZ"):
-        assess_application(leicester_ctx, application_from_mapping({"kind": "closure", "ods_code": "FZZZZ"}))
+        assess_application(base=leicester_base, application=application_from_mapping({"kind": "closure", "ods_code": "FZZZZ"}))

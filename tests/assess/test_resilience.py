@@ -16,14 +16,14 @@ def _beyond(model, sites, t: float) -> float:
 
 @pytest.fixture(scope="module")
 def leicester_table(leicester_ctx, leicester_supply):
-    th = {m: list(getattr(leicester_ctx.cfg.travel, m).thresholds_min) for m in leicester_ctx.models}
-    return resilience_table(leicester_ctx.models, leicester_supply, th, provenance="test")
+    th = {m: list(leicester_ctx.cfg.travel.spec(m).thresholds_min) for m in leicester_ctx.access.models}
+    return resilience_table(leicester_ctx.access.models, leicester_supply, th, provenance="test")
 
 
 def test_equals_difference_of_full_runs(leicester_ctx, leicester_supply, leicester_table):
     tab = leicester_table
-    for mode, model in leicester_ctx.models.items():
-        for t in getattr(leicester_ctx.cfg.travel, mode).thresholds_min[-2:]:
+    for mode, model in leicester_ctx.access.models.items():
+        for t in leicester_ctx.cfg.travel.spec(mode).thresholds_min[-2:]:
             sel = tab[(tab["mode"] == mode) & (tab["threshold_min"] == t)]
             base = _beyond(model, leicester_supply, t)
             # the top three and three others, for every mode
@@ -36,7 +36,7 @@ def test_equals_difference_of_full_runs(leicester_ctx, leicester_supply, leicest
 
 def test_ranked_and_complete(leicester_ctx, leicester_supply, leicester_table):
     tab = leicester_table
-    n_th = sum(len(getattr(leicester_ctx.cfg.travel, m).thresholds_min) for m in leicester_ctx.models)
+    n_th = sum(len(leicester_ctx.cfg.travel.spec(m).thresholds_min) for m in leicester_ctx.access.models)
     assert len(tab) == len(leicester_supply) * n_th
     for (_, _), g in tab.groupby(["mode", "threshold_min"]):
         assert (np.diff(g["population_losing"].to_numpy()) <= 1e-9).all()
@@ -63,9 +63,12 @@ def test_network_resilience_matches_full_runs(newport_network):
 
 
 def test_run_resilience_tables_and_layer(leicester_ctx):
-    tables = run_resilience(leicester_ctx)
-    assert set(tables) == {f"resilience_{m}" for m in leicester_ctx.models}
-    layer = leicester_ctx.layers["resilience_necessary"]
+    r = leicester_ctx
+    res = run_resilience(cfg=r.cfg, geography=r.geography, access=r.access)
+    tables = res.tables
+    assert set(tables) == {f"resilience_{m}" for m in leicester_ctx.access.models}
+    assert set(res.states) == set(leicester_ctx.access.models)
+    layer = res.layer
     walk = tables["resilience_walk"]
     nec = walk[(walk["threshold_min"] == leicester_ctx.cfg.gaps.walk_minutes) & walk["necessary"]]
     assert set(nec["ods_code"]) <= set(layer["ods_code"])

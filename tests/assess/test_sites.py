@@ -57,7 +57,7 @@ def test_application_kinds_and_errors(tmp_path):
 
 
 def test_locate_real_postcode(leicester_ctx):
-    pcs = leicester_ctx.meta["postcodes"]
+    pcs = leicester_ctx.geography.postcodes
     e, n, how = locate({"postcode": "le1 1wb"}, pcs)
     assert (e, n) == (pcs.loc["LE1 1WB", "easting"], pcs.loc["LE1 1WB", "northing"]) and "LE1 1WB" in how
     e2, n2, _ = locate({"lon": -1.1398, "lat": 52.6369}, pcs)      # central Leicester

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from pna.assess.sites import site_frame
-from pna.assess.whatif import build_state, site_window
+from pna.assess.whatif import build_state, build_states, site_window
 
 
 def _same(a: np.ndarray, b: np.ndarray, tol: float = 1e-9) -> bool:
@@ -23,28 +23,30 @@ def _new_sites(demand, n=4):
 
 @pytest.fixture(scope="module")
 def leicester_states(leicester_ctx, leicester_supply):
-    return {m: build_state(model, leicester_supply) for m, model in leicester_ctx.models.items()}
+    return {m: build_state(model, leicester_supply) for m, model in leicester_ctx.access.models.items()}
 
 
 @pytest.fixture(scope="module")
 def newport_states(newport_network):
     _, models, sites = newport_network
-    return {m: build_state(model, sites) for m, model in models.items()}
+    states = build_states(models=models, supply=sites)
+    assert list(states) == sorted(models) and all(st.mode == m for m, st in states.items())
+    return states
 
 
 def test_baseline_matches_model(leicester_ctx, leicester_supply, leicester_states):
     for mode, st in leicester_states.items():
-        minutes, _ = leicester_ctx.models[mode].nearest(leicester_supply)
+        minutes, _ = leicester_ctx.access.models[mode].nearest(leicester_supply)
         assert _same(st.minutes(), minutes, 1e-6), mode
 
 
 def test_adding_never_reduces_access_and_matches_full_run(leicester_ctx, leicester_supply, leicester_states):
-    demand = next(iter(leicester_ctx.models.values())).demand
+    demand = next(iter(leicester_ctx.access.models.values())).demand
     for xy in _new_sites(demand):
         sf = site_frame(xy)
         for mode, st in leicester_states.items():
             model = st.model
-            after, site = st.what_if(add=site_window(model, sf))
+            after, site = st.what_if(add=model.window(sf))
             assert (after <= st.minutes() + 1e-12).all(), mode
             assert (site == len(st.sites)).any(), "the new site is nearest for someone"
             full, _ = model.nearest(pd.concat([leicester_supply, sf], ignore_index=True))
@@ -69,10 +71,10 @@ def test_removing_never_improves_and_matches_full_run(leicester_ctx, leicester_s
 
 def test_relocation_is_closure_plus_new(leicester_ctx, leicester_supply, leicester_states):
     code = leicester_supply["ods_code"].iloc[10]
-    xy = _new_sites(next(iter(leicester_ctx.models.values())).demand, 3)[1]
+    xy = _new_sites(next(iter(leicester_ctx.access.models.values())).demand, 3)[1]
     sf = site_frame(xy)
     for mode, st in leicester_states.items():
-        w = site_window(st.model, sf)
+        w = st.model.window(sf)
         moved, _ = st.what_if(close=[code], add=w)
         closed, _ = st.what_if(close=[code])
         assert _same(moved, np.minimum(closed, np.min(w, axis=0)[:, 0] if w.shape[2] == 1 else closed), 1e-12) \
@@ -105,7 +107,9 @@ def test_network_closure_and_new_site_match_full_dijkstra(newport_network, newpo
         limit = float(max(getattr(cfg.travel, mode).thresholds_min))
         for xy in _new_sites(model.demand[model.demand_node >= 0], 3):
             sf = site_frame(xy)
-            after, _ = st.what_if(add=site_window(model, sf, limit_min=limit))
+            added = model.window(sf, limit_min=limit)
+            assert np.array_equal(added, site_window(model, sf, limit_min=limit))
+            after, _ = st.what_if(add=added)
             assert (after <= st.minutes() + 1e-12).all()
             full = _exact(model, pd.concat([sites, sf], ignore_index=True))
             # the bounded search is exact up to its limit; beyond it the old minutes stand
@@ -130,6 +134,6 @@ def test_timetable_median_of_nearest_matches_full_run(newport_network, newport_t
     d = models["walk"].demand
     sf = site_frame((float(d.geometry.x.iloc[10]) + 40.0, float(d.geometry.y.iloc[10])))
     code = sites["ods_code"].iloc[0]
-    got, _ = st.what_if(close=[code], add=site_window(tm, sf))
+    got, _ = st.what_if(close=[code], add=tm.window(sf))
     want, _ = tm.nearest(pd.concat([sites[sites["ods_code"] != code], sf], ignore_index=True))
     assert _same(got, want, 1e-9)

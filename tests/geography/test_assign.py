@@ -74,9 +74,11 @@ def test_synthetic_bands_localities_and_flags(toy):
         ("FOUT6", "OTHER", 1_000, 1_000),    # another board's pharmacy inside the boundary
     ])
     q = QualityLog()
-    g = assign_pharmacies(pts, lsoa, loc, area, BANDS, 150, None, q, hwb_name="AREA").set_index("ods_code")
-    assert "FOUT5" not in g.index and g.attrs["beyond_outer_band"] == 1
-    assert "1 pharmacies" in g.attrs["notes"][0] and len(g.attrs["notes"]) == 3
+    placed = assign_pharmacies(pts, lsoa=lsoa, localities=loc, area=area, bands_km=BANDS, flag_m=150,
+                               overrides_path=None, quality=q, hwb_name="AREA")
+    g = placed.pharmacies.set_index("ods_code")
+    assert "FOUT5" not in g.index and placed.beyond_outer_band == 1
+    assert "1 pharmacies" in placed.notes[0] and len(placed.notes) == 3
     assert g["band"].to_dict() == {"FIN01": "inside", "FIN02": "inside", "FIN03": "inside", "FIN04": "inside",
                                    "FOUT1": "0-0.5 km", "FOUT2": "0-0.5 km", "FOUT3": "0.5-1 km",
                                    "FOUT4": "1-1.5 km", "FOUT6": "0-0.5 km"}
@@ -99,7 +101,8 @@ def test_synthetic_bands_localities_and_flags(toy):
 def test_geometric_in_area_without_hwb(toy):
     area, lsoa, loc = toy
     pts = _points([("F1", "X", 1_000, 1_000), ("F2", "X", 10_200, 5_000)])
-    g = assign_pharmacies(pts, lsoa, loc, area, BANDS, 150, None, QualityLog()).set_index("ods_code")
+    g = assign_pharmacies(pts, lsoa=lsoa, localities=loc, area=area, bands_km=BANDS, flag_m=150, overrides_path=None,
+                          quality=QualityLog()).pharmacies.set_index("ods_code")
     assert g["in_area"].to_dict() == {"F1": True, "F2": False}
     assert g.loc["F2", "band"] == "0-0.5 km"
 
@@ -111,7 +114,8 @@ def test_locality_override(toy, tmp_path):
     ov.write_text("ods_code,locality,reason\nFIN02,East,entrance is on the east side\n"
                   "FOUT1,West,x\nFGONE,West,closed\n")
     q = QualityLog()
-    g = assign_pharmacies(pts, lsoa, loc, area, BANDS, 150, ov, q, hwb_name="AREA").set_index("ods_code")
+    g = assign_pharmacies(pts, lsoa=lsoa, localities=loc, area=area, bands_km=BANDS, flag_m=150, overrides_path=ov,
+                          quality=q, hwb_name="AREA").pharmacies.set_index("ods_code")
     assert g.loc["FIN02", "locality"] == "East" and g.loc["FIN02", "locality_source"] == "override"
     assert g.loc["FIN02", "lsoa11_code"] == "L2"  # the LSOA stays computed
     ex = q.table().set_index("record")
@@ -145,7 +149,9 @@ def leicester_run():
     postcodes = postcode_table(cfg, q)
     area, lsoa, loc = build_area(cfg, q)
     national = read_list()
-    ph, notes = place_pharmacies(cfg, national, postcodes, area, lsoa, loc, q)
+    placed = place_pharmacies(cfg=cfg, national_list=national, postcodes=postcodes, area=area, lsoa=lsoa,
+                              localities=loc, quality=q)
+    ph, notes = placed.pharmacies, placed.notes
     return cfg, national, postcodes, area, ph, notes, q
 
 
@@ -174,11 +180,12 @@ def test_leicester_pharmacies(leicester_run):
 @needs_data
 def test_leicester_cross_border(leicester_run):
     cfg, national, postcodes, area, ph, notes, _ = leicester_run
-    cross = cross_border_candidates(national, postcodes, area, BANDS, "LEICESTER CITY")
+    cb = cross_border_candidates(national, postcodes, area=area, bands_km=BANDS, hwb_name="LEICESTER CITY")
+    cross = cb.candidates
     assert (cross["hwb"] != "LEICESTER CITY").all() and (cross["dist_to_area_m"] <= 1500).all()
     # bands measured from the union of the LSOAs (the area outline build_area returns)
     assert cross["band"].value_counts().to_dict() == {"0-0.5 km": 10, "0.5-1 km": 13, "1-1.5 km": 11}
-    counts = cross.attrs["counts"]
+    counts = cb.counts
     assert counts["checked"] == len(national) - 81
     assert counts["checked"] == counts["located"] + counts["not_in_postcode_files"]
     assert any("outside the postcode files' coverage" in n for n in notes)
@@ -194,11 +201,12 @@ def test_in_area_carried_from_geocode(leicester_run):
     cfg, national, postcodes, area, ph, _, _ = leicester_run
     q = QualityLog()
     _, lsoa, loc = build_area(cfg, q)
-    own = geocode(national[national["hwb"] == "LEICESTER CITY"], postcodes, None, cfg.area.code, q,
-                  "LEICESTER CITY")
-    cross = cross_border_candidates(national, postcodes, area, BANDS, "LEICESTER CITY")
-    both = pd.concat([own, cross], ignore_index=True)
-    g = assign_pharmacies(both, lsoa, loc, area, BANDS, 150, None, q)
+    own = geocode(national[national["hwb"] == "LEICESTER CITY"], postcodes, overrides_path=None,
+                  area_code=cfg.area.code, quality=q, hwb_name="LEICESTER CITY")
+    cross = cross_border_candidates(national, postcodes, area=area, bands_km=BANDS, hwb_name="LEICESTER CITY")
+    both = pd.concat([own, cross.candidates], ignore_index=True)
+    g = assign_pharmacies(both, lsoa=lsoa, localities=loc, area=area, bands_km=BANDS, flag_m=150, overrides_path=None,
+                          quality=q).pharmacies
     assert g["in_area"].sum() == 81
     # FAL96 (Leicestershire) sits inside the generalised city boundary but is not on the city's list.
     fal96 = g.set_index("ods_code").loc["FAL96"]

@@ -43,8 +43,8 @@ def leicester_list():
 def test_every_leicester_pharmacy_accounted(leicester_list, postcodes):
     assert len(leicester_list) == 81
     q = QualityLog()
-    g = geocode(leicester_list, postcodes, ROOT / "config" / "overrides" / "leicester_geocode.csv",
-                "E06000016", q, "LEICESTER CITY")
+    g = geocode(leicester_list, postcodes, overrides_path=ROOT / "config" / "overrides" / "leicester_geocode.csv",
+                area_code="E06000016", quality=q, hwb_name="LEICESTER CITY")
     ex = q.table()
     quarantined = set(ex.loc[ex["action"] == "quarantined", "record"])
     assert set(g["ods_code"]) | quarantined == set(leicester_list["ods_code"])
@@ -70,7 +70,8 @@ def test_not_found_and_other_la(postcodes, tmp_path):
                  ("FAAA4", "LEICESTER CITY", "CV1 1AA", 5),   # Coventry postcode on Leicester's list
                  ("FAAA5", "LEICESTERSHIRE", "CV1 1AA", 6)])  # another board: not flagged
     q = QualityLog()
-    g = geocode(df, postcodes, None, "E06000016", q, "LEICESTER CITY", source_file="list.csv")
+    g = geocode(df, postcodes, overrides_path=None, area_code="E06000016", quality=q, hwb_name="LEICESTER CITY",
+                source_file="list.csv")
     assert list(g["ods_code"]) == ["FAAA1", "FAAA4", "FAAA5"]
     assert g.loc[g["ods_code"] == "FAAA1", "postcode"].item() == "LE1 1AA"
     ex = q.table().set_index("record")
@@ -92,7 +93,7 @@ def test_overrides_applied_first(postcodes, tmp_path):
                   "FZZZZ,1,1,,not in this frame\n")
     df = _frame([("FAAA1", "LEICESTER CITY", "LE1 1AA", 2), ("FAAA2", "LEICESTER CITY", "LE1 9ZZ", 3)])
     q = QualityLog()
-    g = geocode(df, postcodes, ov, "E06000016", q, "LEICESTER CITY").set_index("ods_code")
+    g = geocode(df, postcodes, overrides_path=ov, area_code="E06000016", quality=q, hwb_name="LEICESTER CITY").set_index("ods_code")
     assert (g.loc["FAAA1", "easting"], g.loc["FAAA1", "northing"]) == (458000, 305000)
     assert g.loc["FAAA1", "geocode_source"] == "override"
     assert g.loc["FAAA1", "postcode_la"] == "E06000016"
@@ -132,8 +133,9 @@ def test_postcode_table_as_columns_and_empty():
                           "la_code": [None], "positional_quality": [float("nan")], "source": ["osm_address"]})
     df = _frame([("FW001", "NEWPORT", "np20 1aa", 2), ("FW002", "NEWPORT", "NP20 9ZZ", 3)])
     q = QualityLog()
-    g = geocode(df, table, None, "W06000022", q, "NEWPORT")
+    g = geocode(df, table, overrides_path=None, area_code="W06000022", quality=q, hwb_name="NEWPORT")
     assert list(g["ods_code"]) == ["FW001"] and g["geocode_source"].item() == "osm_address"
     assert g["in_area"].all() and q.table()["action"].tolist() == ["quarantined"]  # no LA: nothing to flag
-    empty = geocode(df, table.iloc[:0], None, "W06000022", QualityLog(), "NEWPORT")
+    empty = geocode(df, table.iloc[:0], overrides_path=None, area_code="W06000022", quality=QualityLog(),
+                    hwb_name="NEWPORT")
     assert empty.empty and empty.crs.to_epsg() == 27700

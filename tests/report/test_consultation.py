@@ -266,7 +266,7 @@ def test_postcode_minutes_rebuilds_network_model_for_postcode_points(leicester_c
     """On a real street graph (the Newport clip), times are from the postcode point itself."""
     from pna.access.engine import NetworkModel
     from pna.access.graph import build_graph
-    from pna.access.osm import read_highways
+    from pna.loaders.osm import read_highways
 
     extract = leicester_ctx.cfg.data_dir / "networks" / "small-osm.pbf"
     g = build_graph(read_highways(extract), "walk", walk_speed_kmh=4.8)

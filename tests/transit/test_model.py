@@ -18,7 +18,7 @@ ROOT = __import__("pathlib").Path(__file__).parents[2]
 def newport_inputs(cfg):
     """Newport LSOA11 demand points (mid-2020 population) and the OSM pharmacies of the extract."""
     from pna.access.demand import build_demand_points
-    from pna.access.osm import pharmacy_sites
+    from pna.loaders.osm import pharmacy_sites
     lk = pd.read_csv(cfg.data_dir / "lookups/lookup_lsoa11_ltla21.csv", dtype=str)
     codes = sorted(lk.loc[lk["ltla21_code"] == cfg.area.code, "lsoa11_code"])
     poly = gpd.read_file(cfg.data_path(cfg.inputs.lsoa_boundaries))

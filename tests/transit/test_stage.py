@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from pna.access.coverage import COVERAGE_COLUMNS
+from pna.access.supply import Supply
 from pna.config import Network, load_config
 from pna.quality import QualityLog
 from pna.transit.stage import run_transit
@@ -20,18 +21,22 @@ def inputs():
     return cfg, demand, sites
 
 
+def _supply(sites):
+    return Supply(sites=sites, note="", excluded_distance_selling=0, excluded_unlocated=0)
+
+
 def test_run_transit_timetable(inputs, tmp_path):
     import rasterio
     cfg, demand, sites = inputs
     cfg = cfg.model_copy(update={"output_dir": tmp_path})
     q = QualityLog()
-    model, res = run_transit(cfg, sites, demand, q, raster_cell_m=1000.0)
+    model, res = run_transit(cfg, supply=_supply(sites), demand=demand, quality=q, raster_cell_m=1000.0)
     with rasterio.open(res.raster_path) as r:
         band = r.read(1)
         assert r.crs.to_epsg() == 27700 and r.res == (1000.0, 1000.0)
         assert (band > 0).sum() > 20 and (band == -1).sum() > 0
     first = res.raster_path.read_bytes()
-    run_transit(cfg, sites, demand, QualityLog(), raster_cell_m=1000.0)
+    run_transit(cfg, supply=_supply(sites), demand=demand, quality=QualityLog(), raster_cell_m=1000.0)
     assert res.raster_path.read_bytes() == first       # deterministic file
     assert (res.mode, res.method, res.is_estimate) == ("transit", "timetable", False)
     assert list(res.coverage.columns) == COVERAGE_COLUMNS
@@ -48,7 +53,7 @@ def test_run_transit_timetable(inputs, tmp_path):
 def test_run_transit_without_gtfs_is_labelled_estimate(inputs):
     cfg, demand, sites = inputs
     cfg = cfg.model_copy(update={"network": Network(osm_extract=None, gtfs=None)})
-    model, res = run_transit(cfg, sites, demand, QualityLog(), raster_cell_m=None)
+    model, res = run_transit(cfg, supply=_supply(sites), demand=demand, quality=QualityLog(), raster_cell_m=None)
     assert (res.method, res.is_estimate) == ("straight_line", True)
     assert res.method_note.startswith("Estimate: no bus timetable") and "12 km/h" in res.method_note
     d = demand.geometry
@@ -62,9 +67,10 @@ def test_run_transit_walk_graph(inputs):
     from pna.access.graph import build_graphs
     cfg, demand, sites = inputs
     g = build_graphs(cfg.data_path(cfg.network.osm_extract), cfg, modes=("walk",))["walk"]
-    model, res = run_transit(cfg, sites, demand, QualityLog(), walk_graph=g, raster_cell_m=None)
+    model, res = run_transit(cfg, supply=_supply(sites), demand=demand, quality=QualityLog(), walk_graph=g,
+                             raster_cell_m=None)
     assert "OpenStreetMap walk graph" in res.method_note
-    _, plain = run_transit(cfg, sites, demand, QualityLog(), raster_cell_m=None)
+    _, plain = run_transit(cfg, supply=_supply(sites), demand=demand, quality=QualityLog(), raster_cell_m=None)
     a, b = res.demand["minutes"].to_numpy(), plain.demand["minutes"].to_numpy()
     assert np.isfinite(a).sum() > 30
     assert not np.allclose(np.where(np.isfinite(a), a, -1), np.where(np.isfinite(b), b, -1))

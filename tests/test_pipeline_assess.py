@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
-from pna.cli import main
+from pna.pipeline import main
 
 
-def test_cli_writes_html_and_json(leicester_ctx, tmp_path):
-    cfg_path = leicester_ctx.cfg.project_root / "config" / "leicester.yaml"
-    code = leicester_ctx.pharmacies.loc[leicester_ctx.pharmacies["in_area"], "ods_code"].iloc[0]
-    rc = main(["assess", "--config", str(cfg_path), "--data-dir", str(leicester_ctx.cfg.data_dir),
+def test_cli_writes_html_and_json(leicester_results, tmp_path):
+    cfg_path = leicester_results.cfg.project_root / "config" / "leicester.yaml"
+    code = leicester_results.geography.pharmacies.loc[leicester_results.geography.pharmacies["in_area"], "ods_code"].iloc[0]
+    rc = main(["assess", "--config", str(cfg_path), "--data-dir", str(leicester_results.cfg.data_dir),
                "--output-dir", str(tmp_path), "--kind", "relocation", "--ods-code", code,
                "--postcode", "LE1 5WW", "--name", "Relocated pharmacy", "--ref", "cli-test",
                "--hours", "mon-fri=09:00-18:30", "--hours", "sat=09:00-13:00", "--services", "flu,NMS",
@@ -24,12 +24,12 @@ def test_cli_writes_html_and_json(leicester_ctx, tmp_path):
     assert data["application"]["hours"]["fri"] == "09:00-18:30" and "sun" not in data["application"]["hours"]
     assert data["site"]["locality"] == "Central"
     walk = [r for r in data["tables"]["coverage"] if r["mode"] == "walk" and r["group_type"] == "area"]
-    assert len(walk) == len(leicester_ctx.cfg.travel.walk.thresholds_min)
+    assert len(walk) == len(leicester_results.cfg.travel.walk.thresholds_min)
     res = tmp_path / "assessments" / "resilience"
     assert (res / "resilience_walk.csv").is_file() and (res / "resilience_walk_map.html").is_file()
 
 
-def test_cli_reports_bad_input(leicester_ctx, tmp_path, capsys):
-    rc = main(["assess", "--config", str(leicester_ctx.cfg.project_root / "config" / "leicester.yaml"),
+def test_cli_reports_bad_input(leicester_results, tmp_path, capsys):
+    rc = main(["assess", "--config", str(leicester_results.cfg.project_root / "config" / "leicester.yaml"),
                "--output-dir", str(tmp_path), "--postcode", "LE1 5WW", "--hours", "mon=25:00-26:00", "--quiet"])
     assert rc == 2 and "hours for mon" in capsys.readouterr().err

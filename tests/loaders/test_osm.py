@@ -1,4 +1,4 @@
-"""Tests for pna.access.osm: reading highways, pharmacies and address points with pyosmium."""
+"""Tests for pna.loaders.osm: reading highways, pharmacies and address points with pyosmium."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pna.access.osm import read_address_points, read_highways, read_pharmacies, write_osm_xml
+from pna.loaders.osm import read_address_points, read_highways, read_pharmacies, write_osm_xml
 from pna.errors import InputError
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "osm"
