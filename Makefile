@@ -7,8 +7,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CONFIG ?= config/leicester.yaml
 PYTEST_ARGS ?=
+# Two workers: CI has two cores. --durations keeps the slowest tests in view.
+PYTEST_WORKERS ?= 2
 
-.PHONY: pna test install browser bench newport clean
+.PHONY: pna test lint install browser bench newport clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +31,13 @@ newport: $(STAMP)
 browser:
 	@bash .ci/install-browser.sh
 
-test: $(STAMP) browser
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+# Lint and types first (seconds), then the suite in parallel.
+lint: $(STAMP)
+	$(BIN)/ruff check pna
+	$(BIN)/mypy
+
+test: $(STAMP) browser lint
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --durations=15 $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_network.py

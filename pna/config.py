@@ -41,6 +41,7 @@ class DataSource(_Strict):
     licence: str = "OGL v3.0"
 
     def cite(self) -> str:
+        """``publisher: title (vintage)``, as outputs cite the file."""
         return f"{self.publisher}: {self.title} ({self.vintage})"
 
 
@@ -53,6 +54,9 @@ class AreaSpec(_Strict):
 
 class Inputs(_Strict):
     pharmaceutical_list: DataSource | None = None
+    pharmaceutical_list_date: dt.date | None = Field(
+        default=None, description="The date the pharmaceutical list describes; an earlier as_at rebuilds the "
+        "list of that day from ODS open and close dates (default: as_at itself)")
     ods_history: DataSource
     codepoint: DataSource | None = None
     codepoint_headers: str | None = "postcodes/Code-Point_Open_Column_Headers.csv"
@@ -122,7 +126,8 @@ class TransitSpec(ModeSpec):
     max_access_walk_m: float = 800.0
     max_transfer_walk_m: float = 400.0
     max_transfers: int = Field(default=4, ge=0)
-    max_journey_min: int = Field(default=120, ge=1, description="Longest journey the router looks for; slower counts as unreachable")
+    max_journey_min: int = Field(default=120, ge=1,
+                                 description="Longest journey the router looks for; slower counts as unreachable")
 
 
 class Travel(_Strict):
@@ -150,7 +155,6 @@ class Overrides(_Strict):
     locality: str | None = None
     distance_selling_codes: list[str] = []
     hundred_hour_codes: list[str] = []
-    hundred_hour_rule_min_weekly_hours: float = 100.0
 
 
 class Optional_(_Strict):
@@ -169,14 +173,50 @@ class Projections(_Strict):
     housing_allocation: Literal["recent_growth", "pro_rata"] = "recent_growth"
 
 
-class Gaps(_Strict):
-    """Rules used to turn access results into Schedule 1 gap statements."""
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
-    walk_minutes: int = 20
-    transit_minutes: int = 15
-    drive_minutes: int = 15
+
+class TimeRule(_Strict):
+    """A moment at which access to an *open* pharmacy is tested (times-and-days gaps)."""
+
+    label: str
+    day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    time: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+    @property
+    def weekday(self) -> int:
+        """0 = Monday."""
+        return DAY_NAMES.index(self.day)
+
+    @property
+    def minute(self) -> int:
+        """Minutes since midnight."""
+        h, m = self.time.split(":")
+        return int(h) * 60 + int(m)
+
+
+class Gaps(_Strict):
+    """Rules that turn access results into Schedule 1 gap findings (see ``pna.statements.gaps``).
+
+    A resident counts as having access who lives within ``walk_minutes`` of a pharmacy on foot,
+    or, where walking fails, within ``transit_minutes`` by public transport or ``drive_minutes`` by
+    car. An area or locality has a geographic gap where fewer than ``min_share_covered`` of its
+    residents have access; a times-and-days gap where fewer have access to a pharmacy that is
+    open at one of ``times``. Rates per 10,000 are context, compared with England, never a gap.
+    """
+
+    walk_minutes: int = Field(default=20, ge=1)
+    transit_minutes: int = Field(default=15, ge=1)
+    drive_minutes: int = Field(default=15, ge=1)
     min_share_covered: float = Field(default=0.95, gt=0, le=1)
-    min_rate_per_10k: float = Field(default=2.0, ge=0)
+    straight_line_km: float = Field(default=1.6, gt=0, description="The 1 mile straight-line measure used by "
+                                    "national studies and the Pharmacy Access Scheme, reported for comparison")
+    times: list[TimeRule] = Field(default_factory=lambda: [
+        TimeRule(label="Weekday 20:00", day="wed", time="20:00"),
+        TimeRule(label="Saturday 14:00", day="sat", time="14:00"),
+        TimeRule(label="Sunday 11:00", day="sun", time="11:00")])
+    min_rate_per_10k: float | None = Field(default=None, ge=0, description="A reference rate the board has "
+                                           "agreed, shown beside England's as context; never a gap on its own")
 
     def minutes(self, mode: Mode | str) -> int:
         """The gap threshold in minutes for one mode."""
@@ -185,6 +225,8 @@ class Gaps(_Strict):
 
 
 class Config(_Strict):
+    """One area's configuration (see config/leicester.yaml for every key, with comments)."""
+
     area: AreaSpec
     as_at: dt.date
     data_dir: Path = Path(DEFAULT_DATA_DIR)
@@ -217,10 +259,12 @@ class Config(_Strict):
 
     # Path helpers -----------------------------------------------------
     def data_path(self, source: DataSource | str) -> Path:
+        """An input's path, resolved against the data directory."""
         p = Path(source.path if isinstance(source, DataSource) else source)
         return p if p.is_absolute() else self.data_dir / p
 
     def project_path(self, rel: str | Path) -> Path:
+        """A path resolved against the project root (overrides, optional inputs)."""
         p = Path(rel)
         return p if p.is_absolute() else self.project_root / p
 
@@ -231,10 +275,12 @@ class Config(_Strict):
 
     @property
     def out(self) -> Path:
+        """The output directory, resolved against the project root."""
         return self.output_dir if self.output_dir.is_absolute() else self.project_root / self.output_dir
 
     @property
     def cache(self) -> Path:
+        """The derived-artefact cache directory, resolved against the project root."""
         return self.cache_dir if self.cache_dir.is_absolute() else self.project_root / self.cache_dir
 
 

@@ -17,6 +17,7 @@ FIXED_ISO_DATE = "2020-01-01T00:00:00Z"
 
 
 def ensure_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) if missing and return it."""
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -30,6 +31,7 @@ def write_csv(df: pd.DataFrame, path: Path, float_format: str = "%.10g") -> Path
 
 
 def write_json(obj: Any, path: Path) -> Path:
+    """Write ``obj`` as indented JSON with sorted keys, so the same object gives the same bytes."""
     ensure_dir(path.parent)
     path.write_text(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n",
                     encoding="utf-8")
@@ -37,6 +39,7 @@ def write_json(obj: Any, path: Path) -> Path:
 
 
 def write_text(text: str, path: Path) -> Path:
+    """Write ``text`` as UTF-8 with Unix line endings."""
     ensure_dir(path.parent)
     path.write_text(text, encoding="utf-8", newline="\n")
     return path
@@ -79,4 +82,5 @@ def gdal_fixed_date_env() -> dict[str, str]:
 
 
 def set_gdal_fixed_date() -> None:
+    """Apply :func:`gdal_fixed_date_env` to this process's environment."""
     os.environ.update(gdal_fixed_date_env())

@@ -149,7 +149,7 @@ def run(cfg: Config) -> RunResults:
 def assessor_for(results: RunResults) -> AssessorBase:
     """The application assessor's base for a built run."""
     return prepare_assessor(cfg=results.cfg, geography=results.geography, access=results.access,
-                            resilience=results.resilience)
+                            resilience=results.resilience, statements=results.statements)
 
 
 def input_manifest(cfg: Config) -> list[dict[str, Any]]:

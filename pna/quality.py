@@ -18,6 +18,8 @@ EXCEPTION_COLUMNS = ["stage", "source_file", "row", "record", "field", "reason",
 
 @dataclass
 class Accounting:
+    """Row accounting for one source file: rows read, accepted and quarantined."""
+
     source_file: str
     rows_in: int = 0
     accepted: int = 0
@@ -25,6 +27,7 @@ class Accounting:
 
     @property
     def balanced(self) -> bool:
+        """True when every row read was either accepted or quarantined."""
         return self.rows_in == self.accepted + self.quarantined
 
 
@@ -52,6 +55,7 @@ class QualityLog:
         return acc
 
     def table(self) -> pd.DataFrame:
+        """The exceptions as a table in :data:`EXCEPTION_COLUMNS`, sorted stably."""
         df = pd.DataFrame(self.records, columns=EXCEPTION_COLUMNS)
         if df.empty:
             return df
@@ -60,6 +64,7 @@ class QualityLog:
         return df.drop(columns="_row").reset_index(drop=True)
 
     def accounting_table(self) -> pd.DataFrame:
+        """One row per accounted read, sorted by check name."""
         rows = [{"check": k, "source_file": a.source_file, "rows_in": a.rows_in, "accepted": a.accepted,
                  "quarantined": a.quarantined, "balanced": a.balanced} for k, a in sorted(self.accounts.items())]
         return pd.DataFrame(rows, columns=["check", "source_file", "rows_in", "accepted", "quarantined", "balanced"])

@@ -65,6 +65,7 @@ class RoutingCore:
 
     @property
     def n_core(self) -> int:
+        """Number of core (kept) nodes."""
         return int(self.core_nodes.size)
 
 
@@ -210,17 +211,17 @@ def contract(csr: sp.csr_matrix) -> RoutingCore:
     order = np.empty(n, dtype=np.int64)
     order[np.concatenate([core_nodes, node])] = np.arange(n)
     i32 = np.int32 if n < 2**31 - 1 else np.int64      # compact indices: less memory traffic per query
-    Fh, Fl, Gh, Gl = (np.asarray(x, dtype=np.float64) for x in (Fh, Fl, Gh, Gl))
+    fh, fl, gh, gl = (np.asarray(x, dtype=np.float64) for x in (Fh, Fl, Gh, Gl))
     fo, go = f_ok[chain], g_ok[chain]
     nch = a_arr.size
     return RoutingCore(
         n_nodes=n, core_nodes=core_nodes, core_index=core_index, csr=core, csr_reverse=core.T.tocsr(),
         node=node, chain=chain, slot=slot, ca=core_index[a_arr[chain]].astype(i32),
         cb=core_index[b_arr[chain]].astype(i32),
-        a_to_x=np.where(fo, Fh + Fl, np.inf), x_to_a=np.where(go, Gh + Gl, np.inf),
-        x_to_b=np.where(fo, (t[chain, 0] - Fh) + (t[chain, 1] - Fl), np.inf),
-        b_to_x=np.where(go, (t[chain, 2] - Gh) + (t[chain, 3] - Gl), np.inf),
-        F_hi=Fh, F_lo=Fl, G_hi=Gh, G_lo=Gl, f_ok=f_ok, g_ok=g_ok,
+        a_to_x=np.where(fo, fh + fl, np.inf), x_to_a=np.where(go, gh + gl, np.inf),
+        x_to_b=np.where(fo, (t[chain, 0] - fh) + (t[chain, 1] - fl), np.inf),
+        b_to_x=np.where(go, (t[chain, 2] - gh) + (t[chain, 3] - gl), np.inf),
+        F_hi=fh, F_lo=fl, G_hi=gh, G_lo=gl, f_ok=f_ok, g_ok=g_ok,
         chain_start=np.searchsorted(chain, np.arange(nch)), chain_len=np.bincount(chain, minlength=nch),
         order=order.astype(i32))
 

@@ -63,8 +63,10 @@ def read_output_areas(cfg: Config) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
         ``polygons``: ``oa_code, geometry``; ``population``: ``oa_code, lsoa11_code
         (may be missing), population_2011, source_row``.
     """
-    poly_path = cfg.data_path(cfg.inputs.output_areas)
-    pop_path = cfg.data_path(cfg.inputs.output_area_population)
+    polys_src, pop_src = cfg.inputs.output_areas, cfg.inputs.output_area_population
+    assert polys_src is not None and pop_src is not None, "output areas are not configured"
+    poly_path = cfg.data_path(polys_src)
+    pop_path = cfg.data_path(pop_src)
     uri = _oa_polygon_uri(poly_path)
     try:
         polys = gpd.read_file(uri)
@@ -102,6 +104,7 @@ def _lsoa_points(lsoa: gpd.GeoDataFrame, codes: pd.Index) -> gpd.GeoDataFrame:
 
 def _oa_points(cfg: Config, lsoa: gpd.GeoDataFrame, quality: QualityLog | None) -> gpd.GeoDataFrame:
     polys, pop = read_output_areas(cfg)
+    assert cfg.inputs.output_areas is not None and cfg.inputs.output_area_population is not None  # read above
     poly_file = cfg.inputs.output_areas.path
     pop_file = cfg.inputs.output_area_population.path
     area_codes = set(lsoa["lsoa11_code"])

@@ -68,8 +68,9 @@ class TravelModel(Protocol):
 
     def departures(self, sites: gpd.GeoDataFrame, *, weekday: int, minute: int,
                    window_min: int = 60) -> tuple[np.ndarray, np.ndarray, str]:
-        """(minutes (n_sites, n_demand, k), departure minutes since midnight (k,), note) for
-        departures from ``minute`` on a day of ``weekday`` (0 = Monday).
+        """Minutes for departures from ``minute`` on a day of ``weekday`` (0 = Monday).
+
+        Returns (minutes (n_sites, n_demand, k), departure minutes since midnight (k,), note).
         """
         ...
 
@@ -173,7 +174,7 @@ class NetworkModel:
         self.pop_unsnapped = float(demand["population"].to_numpy(float)[unsnapped].sum()) \
             if "population" in demand else float("nan")
         if quality is not None:
-            for pid, d in zip(demand["point_id"].to_numpy()[unsnapped], self.demand_snap_m[unsnapped]):
+            for pid in demand["point_id"].to_numpy()[unsnapped]:
                 quality.add(STAGE, f"{mode} street network", None, pid,
                             f"demand point is more than {self.max_snap_m:g} m from the {mode} network "
                             "(outside the extract?); it counts as not covered", "geometry", "flagged")

@@ -168,10 +168,12 @@ class StreetGraph:
 
     @property
     def n_nodes(self) -> int:
+        """Number of graph nodes."""
         return int(self.node_osmid.size)
 
     @property
     def n_edges(self) -> int:
+        """Number of directed edges (rows of ``edges``)."""
         return int(len(self.edges))
 
     @cached_property
@@ -494,6 +496,7 @@ _TO_BNG = Transformer.from_crs(WGS84, BNG, always_xy=True)
 # ---------------------------------------------------------------------------------------
 
 def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of the file at ``path``, read in 1 MiB chunks."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -569,13 +572,13 @@ def build_graphs(extract_path: str | Path, cfg: Config, *, modes: tuple[Mode | s
     dict[Mode, StreetGraph]
         Keyed by mode.
     """
-    modes = tuple(Mode(m) for m in modes)
+    wanted = tuple(Mode(m) for m in modes)
     extract_path = Path(extract_path)
     sha = file_sha256(extract_path)
     cache_dir = Path(cfg.cache) / "graphs"
     out: dict[Mode, StreetGraph] = {}
     todo: list[tuple[Mode, dict[str, Any], Path]] = []
-    for mode in modes:
+    for mode in wanted:
         params = _mode_params(cfg, mode)
         path = cache_dir / f"{mode}-{_cache_key(sha, mode, params)}.npz"
         if use_cache and path.is_file():
@@ -597,4 +600,4 @@ def build_graphs(extract_path: str | Path, cfg: Config, *, modes: tuple[Mode | s
             if use_cache:
                 save_graph(g, path)
             out[mode] = g
-    return {m: out[m] for m in modes}
+    return {m: out[m] for m in wanted}

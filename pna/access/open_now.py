@@ -72,7 +72,7 @@ def day_intervals(pharmacies: pd.DataFrame, weekday: int | str) -> tuple[list[tu
 
 def open_at(pharmacies: pd.DataFrame, weekday: int | str, *, minute: float,
             unknown: str = "exclude") -> np.ndarray:
-    """Boolean mask: is each pharmacy open on ``weekday`` at ``minute`` since midnight?
+    """Boolean mask of the pharmacies open on ``weekday`` at ``minute`` since midnight.
 
     Parameters
     ----------
@@ -201,7 +201,8 @@ SCENARIO_COLUMNS = ["scenario", "weekday", "depart", "mode", "method", "is_estim
 def scenario_table(models: Mapping[Mode, TravelModel], sites: gpd.GeoDataFrame, demand: pd.DataFrame,
                    thresholds: Mapping[Mode, Sequence[float]] | Sequence[float], *,
                    scenarios: Sequence[Scenario] = DEFAULT_SCENARIOS, unknown: str = "exclude",
-                   wait: bool = True, provenance: str = "") -> pd.DataFrame:
+                   wait: bool = True, provenance: str = "",
+                   minutes: Mapping[tuple[str, Mode], tuple[np.ndarray, str]] | None = None) -> pd.DataFrame:
     """Residents within each threshold of a pharmacy open when they arrive, per scenario and mode.
 
     Parameters
@@ -216,6 +217,9 @@ def scenario_table(models: Mapping[Mode, TravelModel], sites: gpd.GeoDataFrame, 
         Minutes, one list for all modes or ``{mode: [minutes]}``.
     scenarios
         :class:`Scenario` items, e.g. ``Scenario("Sunday 11:00", 6, 660)``.
+    minutes
+        Per-point minutes and notes already computed by :func:`nearest_open`, keyed by
+        ``(scenario label, mode)`` (so a timetable is routed once per scenario); computed here if None.
 
     Returns
     -------
@@ -229,10 +233,13 @@ def scenario_table(models: Mapping[Mode, TravelModel], sites: gpd.GeoDataFrame, 
         _, unk = day_intervals(sites, sc.weekday)
         for mode in sorted(models):
             m = models[mode]
-            minutes, note = nearest_open(m, sites, scenario=sc, unknown=unknown, wait=wait)
+            if minutes is not None:
+                mins, note = minutes[(sc.label, mode)]
+            else:
+                mins, note = nearest_open(m, sites, scenario=sc, unknown=unknown, wait=wait)
             ths = thresholds[mode] if isinstance(thresholds, Mapping) else thresholds
             for t in ths:
-                within = float(pop[minutes <= t].sum())
+                within = float(pop[mins <= t].sum())
                 rows.append({"scenario": sc.label, "weekday": DAYS[sc.weekday],
                              "depart": clock(sc.minute), "mode": mode,
                              "method": m.method, "is_estimate": bool(m.is_estimate), "threshold_min": t,

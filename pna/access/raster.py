@@ -26,8 +26,9 @@ NODATA = -9999.0
 
 
 class PointTimes(Protocol):
-    """A travel model that gives minutes from arbitrary points (``NetworkModel``,
-    ``StraightLineModel``).
+    """A travel model that gives minutes from arbitrary points.
+
+    For example ``NetworkModel`` and ``StraightLineModel``.
     """
 
     mode: Mode
@@ -86,7 +87,7 @@ def write_time_raster(model: PointTimes, sites: gpd.GeoDataFrame,
         m, _ = model.minutes_at(xy[flat], sites)
         m = np.asarray(m, dtype=np.float64)
         minutes[flat] = np.where(np.isfinite(m), m, NODATA).astype(np.float32)
-    data = minutes.reshape(inside.shape)
+    data: np.ndarray = minutes.reshape(inside.shape)  # 2-D; numpy's stubs keep the 1-D shape type
     profile = {"driver": "GTiff", "width": data.shape[1], "height": data.shape[0], "count": 1,
                "dtype": "float32", "crs": BNG, "transform": transform, "nodata": NODATA,
                "compress": "deflate", "tiled": False}

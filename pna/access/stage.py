@@ -20,7 +20,7 @@ from ..config import Config
 from ..geography.stage import Geography
 from ..modes import Mode
 from ..progress import info, step
-from ..provenance import cite
+from ..provenance import cite, with_provenance
 from ..quality import QualityLog
 from ..schema import require_columns
 from ..transit.stage import run_transit
@@ -29,8 +29,9 @@ from .demand import build_demand_points
 from .engine import NetworkModel, TravelModel, connector_speed_kmh
 from .graph import StreetGraph, build_graphs
 from .isochrones import network_isochrones, straightline_isochrones
-from .open_now import scenario_table
+from .open_now import Scenario, scenario_table
 from .raster import write_time_raster
+from .reach import open_minutes_by_scenario, point_table
 from .result import AccessResult
 from .straightline import StraightLineModel
 from .supply import Supply, select_supply
@@ -60,10 +61,13 @@ class Access:
     supply
         The face-to-face supply every model was run for.
     open_access
-        Residents within each threshold of a pharmacy open when they arrive (weekday evening,
-        Saturday, Sunday), per mode; None where opening hours are unknown.
+        Residents within each threshold of a pharmacy open when they arrive (``cfg.gaps.times``:
+        weekday evening, Saturday, Sunday by default), per mode; None where opening hours are unknown.
     notes
         Plain statements of estimates and limits.
+    points
+        Per demand point: minutes by every mode, now and at each of ``cfg.gaps.times``, straight-line
+        km to the nearest pharmacy and the walk choice (:func:`pna.access.reach.point_table`).
     """
 
     models: Mapping[Mode, TravelModel]
@@ -72,6 +76,7 @@ class Access:
     supply: Supply
     open_access: pd.DataFrame | None
     notes: tuple[str, ...]
+    points: pd.DataFrame | None = None
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -82,6 +87,8 @@ class Access:
             out.update(res.extra_tables)
         if self.open_access is not None:
             out["open_access"] = self.open_access
+        if self.points is not None:
+            out["resident_reach"] = self.points
         return out
 
 
@@ -113,7 +120,12 @@ def run_access(*, cfg: Config, geography: Geography, quality: QualityLog,
                                     walk_graph=walk_graph)
     models[Mode.TRANSIT], results[Mode.TRANSIT] = t_model, t_result
     notes: list[str] = []
-    open_access = _open_scenarios(cfg=cfg, models=models, supply=supply, results=results, notes=notes)
+    open_access, open_minutes = _open_scenarios(cfg=cfg, models=models, supply=supply, results=results, notes=notes)
+    points = point_table(demand=results[Mode.WALK].demand, results=results, models=models, sites=supply.sites,
+                         walk_minutes=cfg.gaps.walk_minutes, open_minutes=open_minutes)
+    provenance = "; ".join(dict.fromkeys(r.coverage["provenance"].iloc[0] for r in results.values()
+                                         if len(r.coverage)))
+    points = with_provenance(points, provenance)
     for mode, res in results.items():
         if res.is_estimate:
             notes.append(f"{mode.capitalize()} travel times are estimates. {res.method_note}")
@@ -123,21 +135,31 @@ def run_access(*, cfg: Config, geography: Geography, quality: QualityLog,
         require_columns(res.coverage, ("mode", "group_type", "group", "threshold_min", "population_within",
                                        "share_within"), what=f"coverage_{res.mode}")
     return Access(models=MappingProxyType(dict(models)), results=MappingProxyType(dict(results)), demand=demand,
-                  supply=supply, open_access=open_access, notes=tuple(dict.fromkeys(notes)))
+                  supply=supply, open_access=open_access, notes=tuple(dict.fromkeys(notes)), points=points)
+
+
+def scenarios_of(cfg: Config) -> tuple[Scenario, ...]:
+    """The configured moments (``cfg.gaps.times``) as open-at-time scenarios."""
+    return tuple(Scenario(t.label, t.weekday, t.minute) for t in cfg.gaps.times)
 
 
 def _open_scenarios(*, cfg: Config, models: Mapping[Mode, TravelModel], supply: Supply,
-                    results: Mapping[Mode, AccessResult], notes: list[str]) -> pd.DataFrame | None:
-    """Who can reach a pharmacy that is open when they arrive: weekday evening, Saturday, Sunday."""
+                    results: Mapping[Mode, AccessResult], notes: list[str]
+                    ) -> tuple[pd.DataFrame | None, dict | None]:
+    """Who can reach a pharmacy that is open when they arrive, at each of ``cfg.gaps.times``."""
     sites = supply.sites
     if "hours_known" in sites and not sites["hours_known"].fillna(False).astype(bool).any():
         notes.append("Access to an open pharmacy at set times was not assessed: opening hours are unknown.")
-        return None
+        return None, None
     demand = results[Mode.WALK].demand
     thresholds = {m: list(cfg.travel.spec(m).thresholds_min) for m in models}
     provenance = "; ".join(dict.fromkeys(r.coverage["provenance"].iloc[0] for r in results.values()
                                          if len(r.coverage)))
-    return scenario_table(models, sites, demand, thresholds, provenance=provenance)
+    scenarios = scenarios_of(cfg)
+    minutes = open_minutes_by_scenario(models, sites, scenarios)
+    table = scenario_table(models, sites, demand, thresholds, scenarios=scenarios, provenance=provenance,
+                           minutes=minutes)
+    return table, minutes
 
 
 def _sources(cfg: Config, network: bool) -> list:
@@ -190,7 +212,7 @@ def street_access(*, cfg: Config, demand: gpd.GeoDataFrame, supply: Supply, area
     network = cfg.network.osm_extract is not None
     if isochrone_modes is None:
         isochrone_modes = tuple(m for m in modes if m in cfg.travel.isochrone_modes)
-    if network and graphs is None:
+    if cfg.network.osm_extract is not None and graphs is None:  # i.e. network
         with step("access: street graphs"):
             graphs = build_graphs(cfg.data_path(cfg.network.osm_extract), cfg, modes=tuple(modes))
     provenance = cite(*_sources(cfg, network))
@@ -199,7 +221,9 @@ def street_access(*, cfg: Config, demand: gpd.GeoDataFrame, supply: Supply, area
     for mode in modes:
         spec = cfg.travel.spec(mode)
         with step(f"access: {mode}"):
+            model: NetworkModel | StraightLineModel
             if network:
+                assert graphs is not None  # given, or built above
                 model = NetworkModel(graphs[mode], demand, cfg, mode, quality)
             else:
                 model = StraightLineModel(demand, mode, spec.speed_kmh, spec.circuity)
@@ -214,6 +238,7 @@ def street_access(*, cfg: Config, demand: gpd.GeoDataFrame, supply: Supply, area
             iso = None
             if mode in isochrone_modes:
                 if network:
+                    assert graphs is not None  # given, or built above
                     iso = network_isochrones(graphs[mode], sites, spec.thresholds_min, cfg.travel.max_snap_m,
                                              ISOCHRONE_BUFFER_M, connector_speed_kmh(cfg, mode),
                                              ISOCHRONE_GRID_M.get(mode, 5.0))

@@ -87,8 +87,8 @@ def select_supply(pharmacies: gpd.GeoDataFrame, cfg: Config, *,
     n_cross = int(keep.sum()) - n_in
     parts = [f"{n_in} pharmacies inside the area and {n_cross} within "
              f"{max(cfg.boundary_bands_km):g} km of its boundary count as supply"]
-    if "is_distance_selling" not in df:
-        parts.append("no distance-selling flag was available, so none was excluded")
+    if "is_distance_selling" not in df or df["is_distance_selling"].isna().all():
+        parts.append("no pharmacy is identified as distance-selling in the data, so none was excluded")
     elif cfg.travel.exclude_distance_selling:
         parts.append(f"{n_ds} distance-selling pharmacies were excluded from face-to-face access")
     else:

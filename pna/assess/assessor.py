@@ -29,6 +29,8 @@ from ..geography.stage import Geography
 from ..loaders.hours import DAYS
 from ..modes import Method, Mode
 from ..provenance import cite
+from ..statements.gaps import GapFinding, evaluate, findings_table
+from ..statements.stage import Statements
 from .resilience import Resilience, gap_minutes
 from .sites import NEAR_M, NOTIFY_M, Application, hours_table, locate, nearby, site_frame
 from .whatif import ModeState
@@ -61,7 +63,10 @@ class AssessmentResult:
         Per mode at the gap threshold: ``population_beyond_before/after``,
         ``population_reached`` (beyond before, within after), ``population_pushed_out``,
         ``in_gap`` (the site brings gap residents within the threshold), ``locality_share_before``,
-        ``locality_gap`` (the site's locality fails the statements' share rule).
+        ``locality_gap`` (the report's geographic finding for the site's locality is a gap).
+    findings
+        The report's gap findings for the site's locality and the area (:func:`site_findings`),
+        the geographic rule re-tested after the change.
     """
 
     application: Application
@@ -77,17 +82,21 @@ class AssessmentResult:
     notes: list[str] = field(default_factory=list)
     provenance: str = ""
     point_minutes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+    findings: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def slug(self) -> str:
+        """The application's folder name."""
         return self.application.slug
 
     def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table of the assessment by name (written as CSV)."""
         return {"modes": self.modes, "coverage": self.coverage, "changes": self.changes,
                 "changes_by_group": self.changes_by_group, "nearby": self.nearby, "gaps": self.gaps,
-                "hours": self.hours}
+                "hours": self.hours, "findings": self.findings}
 
     def to_json(self) -> dict[str, Any]:
+        """What ``assessment.json`` holds: JSON-safe and deterministic."""
         return {"application": self.application.as_dict(), "site": _clean(self.site),
                 "summary": _clean(self.summary), "notes": list(self.notes), "provenance": self.provenance,
                 "tables": {k: _records(v) for k, v in self.tables().items()}}
@@ -116,20 +125,78 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class AssessorBase:
-    """What every assessment of one run needs: the run's geography and access, and the
-    per-mode what-if structures (built once, by the resilience stage).
+    """What every assessment of one run needs.
+
+    The run's geography and access, the per-mode what-if structures (built once, by the
+    resilience stage) and the report's gap findings.
     """
 
     cfg: Config
     geography: Geography
     access: Access
     states: Mapping[Mode, ModeState]
+    findings: tuple[GapFinding, ...] = ()
+    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
 
 
-def prepare_assessor(*, cfg: Config, geography: Geography, access: Access,
-                     resilience: Resilience) -> AssessorBase:
-    """The base for :func:`assess_application`, reusing the resilience stage's what-if structures."""
-    return AssessorBase(cfg=cfg, geography=geography, access=access, states=resilience.states)
+def prepare_assessor(*, cfg: Config, geography: Geography, access: Access, resilience: Resilience,
+                     statements: Statements | None = None) -> AssessorBase:
+    """The base for :func:`assess_application`.
+
+    It reuses the resilience stage's what-if structures and the statements stage's gap
+    findings, so an assessment quotes the report.
+    """
+    return AssessorBase(cfg=cfg, geography=geography, access=access, states=resilience.states,
+                        findings=statements.findings if statements is not None else (),
+                        tables=statements.evidence.tables if statements is not None else {})
+
+
+def site_findings(base: AssessorBase, locality: str | None,
+                  after: Mapping[Mode, np.ndarray] | None = None) -> pd.DataFrame:
+    """The report's gap findings for the site's locality and the area.
+
+    The geographic rule is re-tested on the travel times after the change.
+
+    Parameters
+    ----------
+    base
+        The run (its findings come from :mod:`pna.statements.gaps`, as the report's do).
+    locality
+        The site's locality (None outside every locality).
+    after
+        Minutes per demand point after the change, per mode (the model's demand order).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``pna.statements.gaps.FINDING_COLUMNS`` plus ``status_after, share_after,
+        population_without_after`` (geographic rule only; blank for the rest).
+    """
+    cfg = base.cfg
+    subjects = [s for s in (locality, cfg.area.name) if s]
+    rows = [f for f in base.findings if f.subject in subjects and f.group == "all residents"
+            and f.rule in ("geographic", "times", "rate", "hours", "choice", "distance")]
+    table = findings_table(rows)
+    for c in ("status_after", "share_after", "population_without_after"):
+        table[c] = np.nan if c != "status_after" else ""
+    points = base.access.points
+    if after and points is not None and len(table):
+        p = points.drop(columns=[c for c in points.columns if c.startswith("open_")]).copy()
+        for mode, minutes in after.items():
+            if f"minutes_{mode}" in p and len(minutes) == len(p):
+                p[f"minutes_{mode}"] = minutes
+        localities = list(base.geography.localities["locality"].astype(str))
+        new = evaluate(cfg=cfg, points=p, estimated={m: r.is_estimate for m, r in base.access.results.items()},
+                       tables={}, localities=localities)
+        by = {(f.rule, f.subject, f.group): f for f in new if f.rule == "geographic"}
+        for i, r in table.iterrows():
+            hit = by.get((r["rule"], r["subject"], r["group"]))
+            if r["rule"] == "geographic" and hit is not None:
+                table.at[i, "status_after"] = hit.status if hit.status != "provisional" else \
+                    f"{hit.outcome} (provisional)"
+                table.at[i, "share_after"] = hit.share
+                table.at[i, "population_without_after"] = hit.population_without
+    return table
 
 
 def _thresholds(ctx: AssessorBase, mode: str) -> list[int]:
@@ -154,7 +221,7 @@ def _site(ctx: AssessorBase, app: Application) -> tuple[tuple[float, float], str
     if app.opens_site:
         e, n, how = locate(app.site, ctx.geography.postcodes, app.source)
         return (e, n), how
-    code = app.ods_codes[0] if app.kind == "closure" else app.consolidate_at
+    code = app.ods_codes[0] if app.kind == "closure" else str(app.consolidate_at)
     return _pharmacy_xy(ctx, code, app.source), f"premises of {code} (from the pharmaceutical list)"
 
 
@@ -264,6 +331,11 @@ def assess_application(application: Application, *, base: AssessorBase) -> Asses
     point_minutes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     near = nearby(ctx.geography.pharmacies, xy, own_codes=app.ods_codes)
     near_gdf = ctx.geography.pharmacies.drop_duplicates("ods_code").set_index("ods_code").loc[near["ods_code"]]
+    loc_find = next((f for f in ctx.findings if f.rule == "geographic" and f.subject == str(site["locality"])
+                     and f.group == "all residents"), None)
+    loc_status = "" if loc_find is None else (loc_find.status if loc_find.status != "provisional"
+                                              else f"{loc_find.outcome} (provisional)")
+    loc_gap = loc_find is not None and loc_find.outcome == "gap"
     for mode in sorted(states):
         st, model = states[mode], states[mode].model
         th = _thresholds(ctx, mode)
@@ -304,7 +376,8 @@ def assess_application(application: Application, *, base: AssessorBase) -> Asses
             "in_gap": bool((beyond_b & ~beyond_a).any()),
             "site_locality": loc,
             "locality_share_before": lshare,
-            "locality_gap": bool(np.isfinite(lshare) and lshare < cfg.gaps.min_share_covered)})
+            "locality_status": loc_status,
+            "locality_gap": loc_gap})
         if len(near):
             near[f"minutes_{mode}"] = site_to_pharmacies_minutes(model, xy, near_gdf)
         if model.is_estimate:
@@ -336,7 +409,8 @@ def assess_application(application: Application, *, base: AssessorBase) -> Asses
         "by_mode": {r["mode"]: {str(int(t)): {"within_before": float(x["within_before"]),
                                                 "within_after": float(x["within_after"]),
                                                 "change": float(x["change"])}
-                                for t, x in area_rows[area_rows["mode"] == r["mode"]].set_index("threshold_min").iterrows()}
+                                for t, x in area_rows[area_rows["mode"] == r["mode"]]
+                                .set_index("threshold_min").iterrows()}
                     for r in mode_rows},
         "weekly_hours_proposed": float(hours["hours_open"].sum(skipna=True)) if app.hours else None,
         "services": list(app.services),
@@ -347,6 +421,9 @@ def assess_application(application: Application, *, base: AssessorBase) -> Asses
                  f"{NEAR_M / 1000:g} km (another pharmacy nearby) and {NOTIFY_M / 1000:g} km (notification).")
     prov = cite(cfg.inputs.pharmaceutical_list, cfg.inputs.ods_history, cfg.inputs.codepoint,
                 cfg.inputs.postcode_directory, cfg.inputs.population, cfg.network.osm_extract, cfg.network.gtfs)
+    findings = site_findings(ctx, site.get("locality"), {Mode(m): a for m, (_, a) in point_minutes.items()})
+    summary["locality_findings"] = {f"{r.rule} {r.time}".strip(): r.status for r in findings.itertuples()
+                                    if r.subject == site.get("locality")}
     return AssessmentResult(application=app, site=site, modes=modes, coverage=coverage, changes=changes,
                             changes_by_group=by_group, nearby=near, gaps=gaps, hours=hours, summary=summary,
-                            notes=notes, provenance=prov, point_minutes=point_minutes)
+                            notes=notes, provenance=prov, point_minutes=point_minutes, findings=findings)

@@ -169,7 +169,7 @@ def gap_minutes(cfg: Config) -> dict[Mode, int]:
 
 
 def resilience_layer(table: pd.DataFrame, pharmacies: gpd.GeoDataFrame,
-                     minutes: Mapping[str, float]) -> gpd.GeoDataFrame:
+                     minutes: Mapping[Mode, int] | Mapping[str, float]) -> gpd.GeoDataFrame:
     """Pharmacies necessary at ``minutes[mode]`` in some mode, one row each (EPSG:27700).
 
     Columns ``ods_code, trading_name, necessary_modes`` and per mode ``<mode>_population_losing``

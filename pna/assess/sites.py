@@ -68,6 +68,7 @@ class Application:
 
     @property
     def slug(self) -> str:
+        """File-name-safe identifier, from ``ref`` or else ``name``."""
         return slugify(self.ref or self.name)
 
     @property
@@ -86,6 +87,7 @@ class Application:
                                                        and self.consolidate_at == "new")
 
     def as_dict(self) -> dict[str, Any]:
+        """The application as plain JSON-ready data."""
         return {"name": self.name, "ref": self.ref, "kind": self.kind, "site": dict(self.site),
                 "ods_codes": list(self.ods_codes), "consolidate_at": self.consolidate_at,
                 "hours": {d: self.hours.get(d, "") for d in DAYS if d in self.hours},

@@ -34,8 +34,9 @@ TOP_K = 3
 
 
 def _rank_median(values: np.ndarray) -> np.ndarray:
-    """Nearest-rank median over the departures (last) axis, as the timetable model reports it;
-    identity when the axis has length 1.
+    """Nearest-rank median over the departures (last) axis, as the timetable model reports it.
+
+    Identity when the axis has length 1.
     """
     return rank_stat(values, 50)
 

@@ -70,7 +70,8 @@ def read_locality_overrides(path: Path | None, localities: list[str]) -> pd.Data
         if col not in raw.columns:
             raise InputError(path, f"column '{col}' missing")
     known = set(localities)
-    rows, seen = [], {}
+    rows: list[dict] = []
+    seen: dict[str, int] = {}
     for i, r in enumerate(raw.itertuples(index=False)):
         line = i + 2
         ods, loc, reason = str(r.ods_code).strip().upper(), str(r.locality).strip(), str(r.reason).strip()
@@ -176,7 +177,7 @@ def assign_pharmacies(pharmacies_gdf: gpd.GeoDataFrame, *, lsoa: gpd.GeoDataFram
     rows = g["source_row"].to_numpy() if "source_row" in g.columns else np.full(n, None)
     src_file = source_file
 
-    def _row(i: int) -> int | None:
+    def _row(i: int | np.integer) -> int | None:
         return None if rows[i] is None or pd.isna(rows[i]) else int(rows[i])
 
     area_geom = area.geometry.union_all()
@@ -218,7 +219,7 @@ def assign_pharmacies(pharmacies_gdf: gpd.GeoDataFrame, *, lsoa: gpd.GeoDataFram
     take = np.where(have, lsoa_idx, 0)
     for col in ("lsoa11_code", "msoa11_code", "locality"):
         g[col] = np.where(have, lsoa[col].to_numpy(dtype=object)[take], None)
-    g["locality_source"] = np.where(have, "computed", None)
+    g["locality_source"] = np.where(have, "computed", None)  # type: ignore[call-overload]  # numpy stubs reject None
 
     # Distance to the nearest other locality: where a generalised boundary could mislead.
     dist_loc = np.full(n, np.nan)
@@ -238,21 +239,21 @@ def assign_pharmacies(pharmacies_gdf: gpd.GeoDataFrame, *, lsoa: gpd.GeoDataFram
     overridden = np.zeros(n, dtype=bool)
     pos = {o: i for i, o in enumerate(ods)}
     for code, o in overrides.iterrows():
-        i = pos.get(code)
-        if i is None:
+        at = pos.get(code)
+        if at is None:
             quality.add(STAGE, ov_name, int(o["line"]), code, "override not used: ODS code not among the "
                         "located pharmacies", field_="ods_code", action="flagged")
             continue
-        if not in_area[i]:
+        if not in_area[at]:
             quality.add(STAGE, ov_name, int(o["line"]), code, "override not used: pharmacy is not in the area",
                         field_="ods_code", action="flagged")
             continue
         quality.add(STAGE, ov_name, int(o["line"]), code,
-                    f"locality {g['locality'].iloc[i]} -> {o['locality']}: {o['reason']}",
+                    f"locality {g['locality'].iloc[at]} -> {o['locality']}: {o['reason']}",
                     field_="locality", action="overridden")
-        g.iloc[i, g.columns.get_loc("locality")] = o["locality"]
-        g.iloc[i, g.columns.get_loc("locality_source")] = "override"
-        overridden[i] = True
+        g.iloc[at, g.columns.get_loc("locality")] = o["locality"]
+        g.iloc[at, g.columns.get_loc("locality_source")] = "override"
+        overridden[at] = True
     for i in np.flatnonzero(near & ~overridden):
         quality.add(STAGE, src_file, _row(i), ods[i],
                     f"{dist_loc[i]:.0f} m from another locality (within {flag_m:g} m; generalised boundaries): "
@@ -327,6 +328,7 @@ def cross_border_candidates(national_list: pd.DataFrame, postcodes: pd.DataFrame
     cand = cand[within]
 
     if quality is not None and len(overrides):
+        assert overrides_path is not None  # the overrides were read from it
         ov_name = Path(overrides_path).name
         for code in cand["ods_code"].astype(str).str.upper():
             if code in overrides.index:

@@ -137,7 +137,7 @@ def locate_pharmacies(pharmacies: pd.DataFrame, extract: str | Path, postcodes: 
         if not isinstance(p, str):
             continue
         cand = osm_ph[(osm_ph["pc"] == p) & ~osm_ph["ref"].isin(used)]
-        named = cand[cand["tok"].map(lambda t: bool(t & tok))]
+        named = cand[cand["tok"].map(lambda t, tok=tok: bool(t & tok))]
         if len(named) == 1:
             take(i, named.iloc[0])
         elif len(cand) == 1:
@@ -148,7 +148,7 @@ def locate_pharmacies(pharmacies: pd.DataFrame, extract: str | Path, postcodes: 
             continue
         outward = p.split(" ")[0]
         pool = osm_ph[~osm_ph["ref"].isin(used) & osm_ph["pc"].fillna("").str.startswith(outward + " ")]
-        named = pool[pool["tok"].map(lambda t: bool(t & tok))]
+        named = pool[pool["tok"].map(lambda t, tok=tok: bool(t & tok))]
         if len(named) == 1:
             take(i, named.iloc[0])
     # Pass 3: the postcode's OSM address point; pass 4 (if allowed): the postcode sector's.
@@ -201,6 +201,7 @@ def pharmacies_from_osm(cfg: Config, candidates: pd.DataFrame, *, quality: Quali
         ``geocode_source``, ``osm_ref``; only located rows; and a note saying how many
         were located each way and how many could not be.
     """
+    assert cfg.network.osm_extract is not None, "pharmacies_from_osm needs network.osm_extract"
     extract = cfg.data_path(cfg.network.osm_extract)
     pcs = postcodes_from_osm(extract, quality) if postcodes is None else postcodes
     districts = set(pcs["postcode"].str.split(" ").str[0])

@@ -45,6 +45,9 @@ class Geography:
         assigned to LSOA, locality and band.
     reconciliation
         The list compared with ODS on the as-at date (None where there is no list).
+    list_changes
+        Where ``as_at`` is earlier than the list's date: openings, closures and changes of
+        ownership between the two (``pna.loaders.pharmacies.CHANGE_COLUMNS``); else None.
     notes
         Plain statements of limits.
     """
@@ -56,11 +59,15 @@ class Geography:
     pharmacies: gpd.GeoDataFrame
     reconciliation: pd.DataFrame | None
     notes: tuple[str, ...]
+    list_changes: pd.DataFrame | None = None
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
         """The stage's output tables by name."""
-        return {} if self.reconciliation is None else {"reconciliation": self.reconciliation}
+        out = {} if self.reconciliation is None else {"reconciliation": self.reconciliation}
+        if self.list_changes is not None:
+            out["list_changes"] = self.list_changes
+        return out
 
 
 def build_geography(*, cfg: Config, inputs: Inputs, quality: QualityLog) -> Geography:
@@ -80,12 +87,28 @@ def build_geography(*, cfg: Config, inputs: Inputs, quality: QualityLog) -> Geog
     table = postcode_table(cfg, quality)
     from_osm = bool(cfg.inputs.postcodes_from_osm) and cfg.network.osm_extract is not None
     if from_osm:
+        assert cfg.network.osm_extract is not None  # implied by from_osm
         osm_pc = postcodes_from_osm(cfg.data_path(cfg.network.osm_extract), quality).set_index("postcode")
         table = pd.concat([table, osm_pc[~osm_pc.index.isin(table.index)]]) if len(table) else osm_pc
         notes.append("Pharmacy postcodes were located from OpenStreetMap pharmacies and address points "
                      "(no official postcode coordinates were supplied for this area).")
+    postcode_la = table["la_code"].dropna().to_dict() if "la_code" in table else {}
+    candidates, list_changes = inputs.candidates, None
+    list_date = cfg.inputs.pharmaceutical_list_date
+    if inputs.has_list and list_date is not None and cfg.as_at < list_date:
+        candidates, changes = ph.list_as_at(inputs.candidates, inputs.ods, cfg.as_at, list_date=list_date,
+                                            postcode_la=postcode_la, area_code=cfg.area.code,
+                                            hwb_name=cfg.area.hwb_name)
+        candidates = ph.classify(candidates, cfg)
+        list_changes = with_provenance(changes, cfg.inputs.ods_history, cfg.inputs.pharmaceutical_list)
+        own = candidates[candidates["hwb"] == cfg.area.hwb_name]
+        unknown = int((~own["hours_known"].astype(bool)).sum())
+        notes.append(f"The pharmacies are those open on {cfg.as_at:%d %B %Y}, rebuilt from ODS open and close dates: "
+                     f"{len(own)} on this board's list that day. Opening hours come from the {list_date:%d %B %Y} "
+                     f"list (or the row of the contractor that took over the same premises); "
+                     f"{unknown} closed before that list, so their hours are unknown.")
     if inputs.has_list:
-        placed = place_pharmacies(cfg=cfg, national_list=inputs.candidates, postcodes=table, area=area, lsoa=lsoa,
+        placed = place_pharmacies(cfg=cfg, national_list=candidates, postcodes=table, area=area, lsoa=lsoa,
                                   localities=localities, quality=quality)
     else:
         placed = _place_without_list(cfg=cfg, inputs=inputs, postcodes=table, area=area, lsoa=lsoa,
@@ -93,16 +116,15 @@ def build_geography(*, cfg: Config, inputs: Inputs, quality: QualityLog) -> Geog
     notes.extend(placed.notes)
     reconciliation = None
     if inputs.national_list is not None:
-        postcode_la = table["la_code"].dropna().to_dict() if "la_code" in table else {}
-        own = inputs.national_list[inputs.national_list["hwb"] == cfg.area.hwb_name]
-        rec = ph.reconcile(own, inputs.ods, cfg.as_at, postcode_la, cfg.area.code, national_list=inputs.national_list)
+        own = candidates[candidates["hwb"] == cfg.area.hwb_name]
+        rec = ph.reconcile(own, inputs.ods, cfg.as_at, postcode_la, cfg.area.code, national_list=candidates)
         reconciliation = with_provenance(rec, cfg.inputs.pharmaceutical_list, cfg.inputs.ods_history,
                                          cfg.inputs.codepoint, cfg.inputs.postcode_directory)
     require_columns(placed.pharmacies, PHARMACY_COLUMNS, what="pharmacies (geography stage)", crs=True)
     require_columns(lsoa, LSOA_COLUMNS, what="LSOAs (geography stage)", crs=True)
     require_columns(localities, ("locality",), what="localities (geography stage)", crs=True)
     return Geography(area=area, lsoa=lsoa, localities=localities, postcodes=table, pharmacies=placed.pharmacies,
-                     reconciliation=reconciliation, notes=tuple(dict.fromkeys(notes)))
+                     reconciliation=reconciliation, notes=tuple(dict.fromkeys(notes)), list_changes=list_changes)
 
 
 def _place_without_list(*, cfg: Config, inputs: Inputs, postcodes: pd.DataFrame, area: gpd.GeoDataFrame,

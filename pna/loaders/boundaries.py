@@ -107,7 +107,8 @@ def load_area(cfg: Config) -> gpd.GeoDataFrame:
 def area_bbox_4326(area: gpd.GeoDataFrame, buffer_m: float = 0.0) -> tuple[float, float, float, float]:
     """Bounding box of an EPSG:27700 area (optionally buffered) in EPSG:4326, for ``bbox`` reads."""
     geom = area.geometry.buffer(buffer_m) if buffer_m else area.geometry
-    return tuple(float(v) for v in geom.to_crs(4326).total_bounds)
+    minx, miny, maxx, maxy = (float(v) for v in geom.to_crs(4326).total_bounds)
+    return minx, miny, maxx, maxy
 
 
 def load_lsoa(cfg: Config, codes: Iterable[str] | None = None,

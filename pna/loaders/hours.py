@@ -14,7 +14,8 @@ A survey of all 10,785 rows x 7 days of the 2023/24 Q3 list found these forms, a
 
 Times are paired in order, so any run of an even number of times reads as intervals. ``24:00``
 is allowed as an end time (midnight at the end of the day), and so is ``00:00`` after a later
-start (``09:00-00:00``: 44 day values of 9 pharmacies in the 2023/24 Q3 list write midnight so; their daily totals, e.g. 15 h,
+start (``09:00-00:00``: 44 day values of 9 pharmacies in the 2023/24 Q3 list write midnight so;
+their daily totals, e.g. 15 h,
 confirm the reading); it is normalised to ``24:00``. Impossible or malformed values
 raise :class:`HoursError` with the reason: hours above 24, minutes above 59, an end not after
 its start, overlapping intervals, an odd number of times, or any other text.
@@ -275,7 +276,7 @@ def intervals_for(df: pd.DataFrame, day: int | str) -> pd.Series:
 
 
 def open_mask(df: pd.DataFrame, day: int | str, minute: int | float) -> pd.Series:
-    """Is each pharmacy open on ``day`` at ``minute`` since midnight?
+    """Whether each pharmacy is open on ``day`` at ``minute`` since midnight.
 
     Returns a ``boolean`` Series, NA where hours are unknown (``hours_known == False``).
     """

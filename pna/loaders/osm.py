@@ -7,8 +7,10 @@ parsing (as ``osmnx.graph_from_xml`` does) takes tens of seconds and cannot read
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -59,6 +61,7 @@ class OsmWays:
 
     @property
     def n_missing_nodes(self) -> int:
+        """Number of referenced nodes whose location the extract does not hold."""
         return int(np.isnan(self.node_lonlat[:, 0]).sum())
 
 
@@ -112,7 +115,8 @@ def read_highways(path: str | Path, tags: tuple[str, ...] = HIGHWAY_TAGS) -> Osm
     lons: list[float] = []
     lats: list[float] = []
     try:
-        for w in fp:
+        # The entity filter lets only ways through; pyosmium types the iterator as any entity.
+        for w in cast("Iterable[osmium.osm.Way]", fp):
             wt = w.tags
             way_ids.append(w.id)
             rows.append(tuple(wt.get(k) for k in tags))
@@ -168,10 +172,11 @@ def _read_tagged(path: Path, keep, fields: dict[str, str]) -> pd.DataFrame:
     fp = _processor(path, osmium.osm.NODE | osmium.osm.WAY).with_locations()
     recs = []
     try:
-        for o in fp:
+        # Only nodes and ways are read (see the entity bits); pyosmium types the iterator as any entity.
+        for o in cast("Iterable[osmium.osm.Node | osmium.osm.Way]", fp):
             if not o.tags or not keep(o.tags):
                 continue
-            if o.is_node():
+            if isinstance(o, osmium.osm.Node):  # what o.is_node() tests
                 if not o.location.valid():
                     continue
                 lon, lat, otype = o.location.lon, o.location.lat, "node"
@@ -269,10 +274,12 @@ def write_osm_xml(src: str | Path, dst: str | Path, *, way_ids: np.ndarray | Non
         dst.unlink()
     writer = osmium.SimpleWriter(str(dst))
     try:
-        for o in _processor(src, osmium.osm.NODE | osmium.osm.WAY):
-            if o.is_node() and o.id in node_ids:
+        # Only nodes and ways are read; pyosmium types the iterator as any entity.
+        entities = cast("Iterable[osmium.osm.Node | osmium.osm.Way]", _processor(src, osmium.osm.NODE | osmium.osm.WAY))
+        for o in entities:
+            if isinstance(o, osmium.osm.Node) and o.id in node_ids:  # isinstance is what o.is_node() tests
                 writer.add_node(o)
-            elif o.is_way() and o.id in wanted_ways:
+            elif isinstance(o, osmium.osm.Way) and o.id in wanted_ways:
                 if o.id in overrides:
                     tags = dict(o.tags)
                     tags.update(overrides[o.id])

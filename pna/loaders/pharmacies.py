@@ -195,13 +195,13 @@ def load_pharmaceutical_list(path: str | Path, quality: QualityLog, stage: str =
             good_rows.append(fields)
         good_lines.append(line)
     raw = pd.DataFrame(good_rows, columns=range(n_fields), dtype=object)
-    names = sorted(col_of, key=col_of.get)
+    names = sorted(col_of, key=lambda c: col_of[c])
     df = _strip(raw[[col_of[c] for c in names]].set_axis(names, axis=1).astype(str))
     df["source_row"] = np.array(good_lines, dtype=np.int64)
     wrong_width = df["source_row"].isin(list(reasons)).to_numpy()
 
     def fail(mask: np.ndarray, field: str, why: pd.Series | str) -> None:
-        for i in np.flatnonzero(mask & ~wrong_width):
+        for i in np.flatnonzero(mask & ~wrong_width).tolist():
             r = why if isinstance(why, str) else why.iloc[i]
             reasons.setdefault(int(df["source_row"].iat[i]), []).append((field, r))
 
@@ -219,15 +219,15 @@ def load_pharmaceutical_list(path: str | Path, quality: QualityLog, stage: str =
                 parsed[v] = (normalise_day(v), None)
             except HoursError as exc:
                 parsed[v] = (v, exc.reason)
-        err = df[col].map(lambda v: parsed[v][1])
+        err = df[col].map({k: p[1] for k, p in parsed.items()})
         bad = err.notna().to_numpy()
         fail(bad, col, "opening hours " + df[col].map(repr) + ": " + err.fillna(""))
-        norm = df[col].map(lambda v: parsed[v][0])
+        norm = df[col].map({k: p[0] for k, p in parsed.items()})
         ok = ~bad & ~wrong_width
-        for i in np.flatnonzero(ok & (df[col] == "").to_numpy()):
+        for i in np.flatnonzero(ok & (df[col] == "").to_numpy()).tolist():
             flag(i, col, "opening hours blank: read as closed or unknown")
         repaired = ok & (norm != "") & (norm != df[col].str.upper())
-        for i in np.flatnonzero(repaired.to_numpy()):
+        for i in np.flatnonzero(repaired.to_numpy()).tolist():
             flag(i, col, f"opening hours {df[col].iat[i]!r} read as {norm.iat[i]!r}")
         df[col] = norm.where(~bad, df[col])
 
@@ -257,11 +257,11 @@ def load_pharmaceutical_list(path: str | Path, quality: QualityLog, stage: str =
     keep = ~df["source_row"].isin(list(reasons)).to_numpy()
     out = df[keep].copy()
 
-    for i in np.flatnonzero(~out["ods_code"].str.match(_ODS_CODE).to_numpy()):
+    for i in np.flatnonzero(~out["ods_code"].str.match(_ODS_CODE).to_numpy()).tolist():
         quality.add(stage, fname, int(out["source_row"].iat[i]), out["ods_code"].iat[i],
                     "ODS code is not of the pharmacy form F + 4 characters", "ods_code", "flagged")
     out["postcode"] = normalise_postcodes(out["postcode"])
-    for i in np.flatnonzero(~out["postcode"].str.match(_POSTCODE).to_numpy()):
+    for i in np.flatnonzero(~out["postcode"].str.match(_POSTCODE).to_numpy()).tolist():
         quality.add(stage, fname, int(out["source_row"].iat[i]), out["ods_code"].iat[i],
                     f"postcode {out['postcode'].iat[i]!r} does not look like a UK postcode", "postcode", "flagged")
     addr_cols = [c for c in (f"address_{i}" for i in range(1, 6)) if c in out]
@@ -330,11 +330,11 @@ def load_ods_history(path: str | Path, quality: QualityLog, stage: str = ODS_STA
     df = _strip(df)
     df["org_code"] = df["org_code"].str.upper()
     reasons: dict[int, list[tuple[str, str]]] = {}
-    for i in np.flatnonzero(wrong):
+    for i in np.flatnonzero(wrong).tolist():
         reasons.setdefault(int(lines[i]), []).append(("", f"expected {n} fields, found {len(records[i][1])}"))
 
     def fail(mask: np.ndarray, field: str, why: pd.Series | str) -> None:
-        for i in np.flatnonzero(mask & ~wrong):
+        for i in np.flatnonzero(mask & ~wrong).tolist():
             reasons.setdefault(int(lines[i]), []).append((field, why if isinstance(why, str) else why.iloc[i]))
 
     fail((df["org_code"] == "").to_numpy(), "org_code", "missing organisation code")
@@ -459,7 +459,7 @@ def reconcile(area_list: pd.DataFrame, ods: pd.DataFrame, as_at: dt.date | str |
             finding = f"in the list but ODS has it opening only on {_iso(o_open)}, after {day}"
         else:
             finding = f"open in ODS on {day} with a postcode in {area_code}, but not in the list"
-            if national_list is not None and code in other.index:
+            if other is not None and code in other.index:
                 finding += (f"; listed under {other['hwb'].get(code)}"
                             f" with postcode {other['postcode'].get(code)}")
         rows.append({"ods_code": code, "name": name, "postcode": postcode, "in_list": in_list,
@@ -484,59 +484,56 @@ def _provenances(*frames: pd.DataFrame) -> list[str]:
 
 # --------------------------------------------------------------------------- classification
 def classify(df: pd.DataFrame, cfg: Config) -> pd.DataFrame:
-    """Add contract classifications: distance selling, 100-hour, LPS, DAC.
+    """Add contract classifications: distance selling, 100-hour, LPS, DAC, and weekly-hours bands.
 
-    Distance selling comes from the contract type if the list ever carries it, else from
-    ``cfg.overrides.distance_selling_codes`` (the 2023/24 list has no distance-selling flag:
-    such pharmacies sit inside "Community"). 100-hour status comes from the contract type if
-    the list carries it, else from ``cfg.overrides.hundred_hour_codes`` if any are given,
-    else from the stated rule ``weekly_hours >= cfg.overrides.hundred_hour_rule_min_weekly_hours``.
-    The ``*_source`` columns say which was used. Needs ``weekly_hours`` (:func:`summarise_hours`)
-    only for the rule.
+    Distance selling and 100-hour status come from the contract type where the list carries it,
+    else from configured ODS codes (``cfg.overrides.distance_selling_codes`` /
+    ``hundred_hour_codes``); with neither, the status is *not identified* (``<NA>``, not False),
+    because the 2023/24 list has no such flags (distance sellers sit inside "Community", and since
+    2023 former 100-hour pharmacies may open 72 hours). The ``*_source`` columns say which was used.
+    Hours bands are facts about listed hours, not contract types: ``open_72plus_hours`` and
+    ``open_100plus_hours`` (``<NA>`` where hours are unknown).
     """
     out = df.copy()
     ctype = out["contract_type"].fillna("").astype(str).str.strip().str.upper()
     codes = out["ods_code"].astype(str).str.upper()
     ov = cfg.overrides
+    unknown = pd.array([pd.NA] * len(out), dtype="boolean")
 
     ds_type = ctype.str.contains("DISTANCE", regex=False)
     ds_codes = {c.strip().upper() for c in ov.distance_selling_codes}
     if ds_type.any():
-        out["is_distance_selling"] = ds_type.to_numpy()
+        out["is_distance_selling"] = pd.array(ds_type.to_numpy(), dtype="boolean")
         out["distance_selling_source"] = "pharmaceutical list contract type"
     elif ds_codes:
-        out["is_distance_selling"] = codes.isin(ds_codes).to_numpy()
+        out["is_distance_selling"] = pd.array(codes.isin(ds_codes).to_numpy(), dtype="boolean")
         out["distance_selling_source"] = ("configured ODS codes (overrides.distance_selling_codes); "
                                           "the pharmaceutical list has no distance-selling flag in this vintage")
     else:
-        out["is_distance_selling"] = False
-        out["distance_selling_source"] = ("none identified: the pharmaceutical list has no distance-selling "
+        out["is_distance_selling"] = unknown.copy()
+        out["distance_selling_source"] = ("not identified: the pharmaceutical list has no distance-selling "
                                           "flag in this vintage and no codes are configured "
                                           "(overrides.distance_selling_codes)")
 
     hh_type = ctype.str.contains("100", regex=False)
     hh_codes = {c.strip().upper() for c in ov.hundred_hour_codes}
     if hh_type.any():
-        out["is_100_hour"] = hh_type.to_numpy()
+        out["is_100_hour"] = pd.array(hh_type.to_numpy(), dtype="boolean")
         out["hundred_hour_source"] = "pharmaceutical list contract type"
     elif hh_codes:
-        out["is_100_hour"] = codes.isin(hh_codes).to_numpy()
+        out["is_100_hour"] = pd.array(codes.isin(hh_codes).to_numpy(), dtype="boolean")
         out["hundred_hour_source"] = "configured ODS codes (overrides.hundred_hour_codes)"
     else:
-        if "weekly_hours" not in out:
-            raise KeyError("weekly_hours missing: run summarise_hours before classify")
-        min_h = ov.hundred_hour_rule_min_weekly_hours
+        out["is_100_hour"] = unknown.copy()
+        out["hundred_hour_source"] = ("not identified: the pharmaceutical list has no 100-hour contract flag and "
+                                      "no codes are configured (overrides.hundred_hour_codes); weekly hours are "
+                                      "shown as hours instead")
+    if "weekly_hours" in out:
         wh = pd.to_numeric(out["weekly_hours"], errors="coerce")
-        flag = (wh >= min_h).to_numpy()
-        if wh.isna().any():
-            flag = pd.array(flag, dtype="boolean")
+        for col, h in (("open_72plus_hours", 72.0), ("open_100plus_hours", 100.0)):
+            flag = pd.array((wh >= h).to_numpy(), dtype="boolean")
             flag[wh.isna().to_numpy()] = pd.NA
-        out["is_100_hour"] = flag
-        out["hundred_hour_source"] = np.where(
-            wh.isna().to_numpy(),
-            "unknown: opening hours are not known and no codes are configured (overrides.hundred_hour_codes)",
-            f"rule: opening hours in the list total at least {min_h:g} a week "
-            "(the list has no 100-hour contract flag)")
+            out[col] = flag
     out["is_lps"] = (ctype == "LPS").to_numpy()
     out["is_dac"] = ((ctype == "DAC") | ctype.str.contains("APPLIANCE", regex=False)).to_numpy()
     return out
@@ -583,6 +580,107 @@ def list_from_ods(ods_open: pd.DataFrame, hwb_name: str, postcode_la: Mapping[st
     return summarise_hours(out)
 
 
+# --------------------------------------------------------------------------- the list as at an earlier date
+#: A closure and an opening at the same postcode this close together are one change of ownership.
+OWNERSHIP_DAYS = 31
+CHANGE_COLUMNS = ["change", "ods_code", "name", "postcode", "date", "successor", "note"]
+
+
+def _successors(ods: pd.DataFrame, listed: set[str]) -> dict[str, str]:
+    """ODS code -> the listed code that took over the same premises.
+
+    Same postcode, one closed and the other opened within :data:`OWNERSHIP_DAYS`.
+    """
+    closed = ods[ods["close_date"].notna()][["ods_code", "postcode", "close_date"]]
+    opened = ods[ods["ods_code"].isin(listed)][["ods_code", "postcode", "open_date"]]
+    pairs = closed.merge(opened, on="postcode", suffixes=("", "_new"))
+    gap = (pairs["open_date"] - pairs["close_date"]).abs().dt.days
+    pairs = pairs[(gap <= OWNERSHIP_DAYS) & (pairs["ods_code"] != pairs["ods_code_new"])]
+    pairs = pairs.assign(_gap=gap).sort_values(["ods_code", "_gap", "ods_code_new"], kind="stable")
+    return dict(pairs.drop_duplicates("ods_code")[["ods_code", "ods_code_new"]].to_numpy())
+
+
+def list_as_at(national: pd.DataFrame, ods: pd.DataFrame, as_at: dt.date, *, list_date: dt.date,
+               postcode_la: Mapping[str, str], area_code: str, hwb_name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The pharmaceutical list as it stood on ``as_at`` (earlier than the list's own date), rebuilt from ODS.
+
+    Every ODS pharmacy open on ``as_at`` is kept. Its board and opening hours come from the list
+    where its ODS code is listed; where it closed since and another code opened at the same
+    premises within :data:`OWNERSHIP_DAYS` (a change of ownership), from that successor's row;
+    otherwise hours are unknown (``hours_known`` False, with the reason in ``hours_source``) and its
+    board is this one when its postcode lies in the area, else none.
+
+    Parameters
+    ----------
+    national
+        The parsed national list (every board), with hours summarised and classified.
+    ods
+        ODS dispensary history.
+    as_at
+        The date to rebuild.
+    list_date
+        The date the list describes.
+    postcode_la, area_code, hwb_name
+        Postcode -> local authority code; this board's code and list name.
+
+    Returns
+    -------
+    (list, changes)
+        List-shaped rows (the list's columns, plus ``hours_source``) for ``as_at``, every board;
+        and this area's openings, closures and changes of ownership between ``as_at`` and
+        ``list_date`` (:data:`CHANGE_COLUMNS`).
+    """
+    open_then = pharmacies_open_on(ods, as_at)
+    open_now = pharmacies_open_on(ods, list_date)
+    by_code = national.drop_duplicates("ods_code").set_index("ods_code")
+    listed = set(by_code.index)
+    succ = _successors(ods, listed)
+    rows = []
+    for r in open_then.sort_values("ods_code", kind="stable").itertuples(index=False):
+        code = r.ods_code
+        if code in listed:
+            row = by_code.loc[code].to_dict()
+            row["hours_source"] = f"pharmaceutical list ({list_date:%d %B %Y})"
+        elif code in succ:
+            row = by_code.loc[succ[code]].to_dict()
+            row.update({"trading_name": r.name, "address": r.address, "postcode": r.postcode})
+            row["hours_source"] = (f"pharmaceutical list row of {succ[code]}, which took over the same premises "
+                                   f"({list_date:%d %B %Y}); the hours then may have differed")
+        else:
+            in_area = postcode_la.get(r.postcode, "") == area_code
+            row = {"hwb": hwb_name if in_area else "", "trading_name": r.name, "org_name": "",
+                   "address": r.address, "postcode": r.postcode, "contract_type": "",
+                   **{c: "" for c in HOURS_COLUMNS}, **{c: np.nan for c in [*TOTAL_COLUMNS, "weekly_total"]},
+                   "hours_known": False,
+                   "hours_source": f"unknown: not on the {list_date:%d %B %Y} list (closed before it)"}
+        row["ods_code"] = code
+        row["source_row"] = r.source_row
+        rows.append(row)
+    base = pd.DataFrame(rows)
+    out = summarise_hours(base[[*LIST_COLUMNS]].assign(hours_known=base["hours_known"].fillna(True).astype(bool)))
+    out["hours_source"] = base["hours_source"].to_numpy()
+    out = with_provenance(out, *_provenances(national, ods),
+                          f"rebuilt for {as_at:%d %B %Y} from ODS open and close dates")
+    then, now = set(open_then["ods_code"]), set(open_now["ods_code"])
+    changes = []
+    for r in ods[ods["ods_code"].isin(then - now)].sort_values("ods_code").itertuples(index=False):
+        kind = "change of ownership" if r.ods_code in succ else "closure"
+        changes.append({"change": kind, "ods_code": r.ods_code, "name": r.name, "postcode": r.postcode,
+                        "date": _iso(r.close_date), "successor": succ.get(r.ods_code, ""),
+                        "note": "same premises, new contractor" if kind != "closure" else ""})
+    taken = set(succ.values())
+    for r in ods[ods["ods_code"].isin(now - then)].sort_values("ods_code").itertuples(index=False):
+        if r.ods_code in taken:
+            continue
+        changes.append({"change": "opening", "ods_code": r.ods_code, "name": r.name, "postcode": r.postcode,
+                        "date": _iso(r.open_date), "successor": "", "note": ""})
+    ch = pd.DataFrame(changes, columns=CHANGE_COLUMNS)
+    boards = dict(zip(national["ods_code"], national["hwb"].astype(str)))
+    here = [postcode_la.get(p, "") == area_code or boards.get(c) == hwb_name or boards.get(sc) == hwb_name
+            for p, c, sc in zip(ch["postcode"], ch["ods_code"], ch["successor"])]
+    return out, ch[np.asarray(here, dtype=bool)].reset_index(drop=True)
+
+
 # --------------------------------------------------------------------------- stage functions
 def national_list(cfg: Config, quality: QualityLog) -> pd.DataFrame | None:
     """Stage: the whole national list, with hours summarised and contracts classified.
@@ -603,5 +701,5 @@ def ods_history(cfg: Config, quality: QualityLog) -> pd.DataFrame:
 
 
 __all__ = ["load_pharmaceutical_list", "area_list", "load_ods_history", "pharmacies_open_on", "reconcile",
-           "classify", "list_from_ods", "national_list", "ods_history", "normalise_postcode",
+           "classify", "list_from_ods", "list_as_at", "national_list", "ods_history", "normalise_postcode",
            "normalise_postcodes"]

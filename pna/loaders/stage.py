@@ -60,7 +60,8 @@ def load_inputs(*, cfg: Config, quality: QualityLog) -> Inputs:
         ods_open = ph.pharmacies_open_on(ods, cfg.as_at)
         candidates = ph.classify(ph.list_from_ods(ods_open, cfg.area.hwb_name), cfg)
         notes.append(f"There is no pharmaceutical list for {cfg.area.name}: pharmacies are the "
-                     f"{cfg.inputs.ods_history.title} rows open on {cfg.as_at:%d %B %Y}, and opening hours are unknown.")
+                     f"{cfg.inputs.ods_history.title} rows open on {cfg.as_at:%d %B %Y}, "
+                     "and opening hours are unknown.")
     else:
         candidates = national
     require_columns(candidates, ("ods_code", "hwb", "postcode", "hours_known", "weekly_hours"),

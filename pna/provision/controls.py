@@ -197,7 +197,7 @@ def _published_anchors(df: pd.DataFrame, path: Path, area_code: str, quality: Qu
         return (min(ys), max(ys)) if ys else None
 
     derived: list[dict] = []
-    for age, y0, y1, v, basis, i in sorted(changes, key=lambda c: (c[0], c[1], c[2])):
+    for age, y0, y1, v, basis, _i in sorted(changes, key=lambda c: (c[0], c[1], c[2])):
         sp = span(age)
         if sp is not None and sp[0] <= y1 <= sp[1]:
             continue  # explicit counts cover the end year: prefer them
@@ -209,7 +209,7 @@ def _published_anchors(df: pd.DataFrame, path: Path, area_code: str, quality: Qu
                                  f"({v:+,.0f}): {basis}"})
     anchors = _typed(pd.concat([anchors, pd.DataFrame(derived, columns=anchors.columns)], ignore_index=True))
     derived = []
-    for (age, year), (v, basis, i) in sorted(shares.items()):
+    for (age, year), (v, basis, _i) in sorted(shares.items()):
         sp = span(age)
         if (sp is not None and sp[0] <= year <= sp[1]) or \
                 ((anchors["age_group"] == age) & (anchors["year"] == year)).any():
@@ -351,7 +351,7 @@ def interpolate_controls(anchors: pd.DataFrame) -> pd.DataFrame:
     out = []
     for age, sub in anchors.sort_values(["age_group", "year"], kind="stable").groupby("age_group", sort=True):
         ys, vs, bs = sub["year"].to_numpy(int), sub["value"].to_numpy(float), sub["basis"].tolist()
-        for k, y in enumerate(range(ys[0], ys[-1] + 1)):
+        for y in range(ys[0], ys[-1] + 1):
             j = int(np.searchsorted(ys, y))
             if j < len(ys) and ys[j] == y:
                 out.append((y, age, vs[j], bs[j]))

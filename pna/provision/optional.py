@@ -63,7 +63,8 @@ def load_services(*, cfg: Config, pharmacies: pd.DataFrame, quality: QualityLog)
                             "ods_code")
             bad += 1
             continue
-        items = ([(str(r[cols["service"]]).strip(), r.get(cols.get("provided", ""), ""), r.get(cols.get("activity", ""), ""))]
+        items = ([(str(r[cols["service"]]).strip(), r.get(cols.get("provided", ""), ""),
+                   r.get(cols.get("activity", ""), ""))]
                  if long_format else [(c.strip(), r[c], "") for c in raw.columns if c != cols["ods_code"]])
         parsed, reason = [], ""
         for svc, flag, act in items:
@@ -72,7 +73,11 @@ def load_services(*, cfg: Config, pharmacies: pd.DataFrame, quality: QualityLog)
             if (p is None and a is None) or (p is not None and p[0] is None) or (a is not None and a[1] is None):
                 reason = f"service {svc!r}: value {flag or act!r} is not yes/no or a non-negative number"
                 break
-            provided = bool(p[0]) if p is not None else bool(a[1] and a[1] > 0)
+            if p is not None:
+                provided = bool(p[0])
+            else:
+                assert a is not None  # both None is rejected above
+                provided = bool(a[1] and a[1] > 0)
             activity = a[1] if a is not None else (p[1] if p is not None else np.nan)
             if not svc:
                 reason = "blank service name"
@@ -141,7 +146,8 @@ def load_consultation(*, cfg: Config, quality: QualityLog) -> pd.DataFrame | Non
                         int(blank.sum()))
     df = raw[~blank]
     n = len(df)
-    rows = [{"question": "All responses", "answer": "responses received", "responses": n, "share": 1.0 if n else np.nan}]
+    rows = [{"question": "All responses", "answer": "responses received", "responses": n,
+             "share": 1.0 if n else np.nan}]
     for c in df.columns:
         if c.strip().lower() in ID_COLUMNS:
             continue

@@ -78,7 +78,7 @@ class History:
     labels: list[str]
     under65: np.ndarray
     over65: np.ndarray
-    sources: list[DataSource | str] = field(default_factory=list)
+    sources: list[DataSource | str | None] = field(default_factory=list)  # None: an unconfigured lookup
 
     @property
     def weights(self) -> np.ndarray:
@@ -87,14 +87,17 @@ class History:
 
     @property
     def total(self) -> np.ndarray:
+        """Population of all ages at each time."""
         return self.under65 + self.over65
 
     @property
     def base_time(self) -> float:
+        """Time of the latest observation (decimal year)."""
         return float(self.times[-1])
 
     @property
     def base_year(self) -> int:
+        """Calendar year of the latest observation."""
         return int(np.floor(self.times[-1]))
 
 
@@ -250,8 +253,10 @@ def build_history(cfg: Config, lsoa: pd.DataFrame, quality: QualityLog | None = 
                         "does not cover every LSOA of the area; not used as the projection base", action="flagged")
     under = np.column_stack([o[2]["under65"].reindex(codes).to_numpy(float) for o in obs])
     over = np.column_stack([o[2]["over65"].reindex(codes).to_numpy(float) for o in obs])
-    return History(codes, np.array([o[0] for o in obs]), [o[1] for o in obs], under, over,
-                   [o[3] for o in obs] + ([inp.lsoa11_lsoa21_lookup] if inp.census2021_lsoa else []))
+    sources: list[DataSource | str | None] = [o[3] for o in obs]
+    if inp.census2021_lsoa:
+        sources.append(inp.lsoa11_lsoa21_lookup)
+    return History(codes, np.array([o[0] for o in obs]), [o[1] for o in obs], under, over, sources)
 
 
 # ----------------------------------------------------------------------------- shares
@@ -669,6 +674,7 @@ def _derived_note(controls: pd.DataFrame) -> str:
 def _method_notes(cfg: Config, controls: pd.DataFrame, history: History, years: list[int],
                   damping: float) -> list[str]:
     pc = cfg.projections
+    assert pc.controls is not None  # only called when controls are configured
     c = controls.set_index(["age_group", "year"])["value"]
     y0, y1 = years[0], years[-1]
     notes = [

@@ -9,6 +9,7 @@ they are reported separately in the pharmacies table.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,7 +51,18 @@ def _per(den: float, num: float) -> float:
 
 
 def locality_order(localities: pd.DataFrame) -> list[str]:
+    """Locality names in report order."""
     return list(localities["locality"])
+
+
+def count_flag(ph: pd.DataFrame, col: str) -> float:
+    """How many rows have ``col`` true; NaN ("not identified") where any row's status is unknown."""
+    if col not in ph:
+        return float("nan")
+    s = ph[col]
+    if len(s) and s.isna().any():
+        return float("nan")
+    return float(s.astype(bool).sum())
 
 
 def _provision_row(level: str, name: str, population: float, pop18: float, ph: pd.DataFrame) -> dict:
@@ -61,8 +73,10 @@ def _provision_row(level: str, name: str, population: float, pop18: float, ph: p
         "population": population,
         "pop_18plus": pop18,
         "pharmacies": n,
-        "hundred_hour": int(ph["is_100_hour"].sum()) if n else 0,
-        "distance_selling": int(ph["is_distance_selling"].sum()) if n else 0,
+        "hundred_hour": count_flag(ph, "is_100_hour"),
+        "distance_selling": count_flag(ph, "is_distance_selling"),
+        "open_72plus_hours": count_flag(ph, "open_72plus_hours"),
+        "open_100plus_hours": count_flag(ph, "open_100plus_hours"),
         "lps": int(ph["is_lps"].sum()) if n else 0,
         "rate_per_10k": _rate(n, population),
         "rate_per_10k_18plus": _rate(n, pop18),
@@ -133,8 +147,10 @@ def boundary_bands_table(pharmacies: pd.DataFrame, bands: list[str], sources: li
     rows = []
     for band in bands:
         ph = pharmacies[(pharmacies["band"] == band) & is_pharmacy(pharmacies)]
-        row = {"band": band, "pharmacies": len(ph), "hundred_hour": int(ph["is_100_hour"].sum()),
-               "distance_selling": int(ph["is_distance_selling"].sum()), "lps": int(ph["is_lps"].sum()),
+        row = {"band": band, "pharmacies": len(ph), "hundred_hour": count_flag(ph, "is_100_hour"),
+               "distance_selling": count_flag(ph, "is_distance_selling"),
+               "open_72plus_hours": count_flag(ph, "open_72plus_hours"),
+               "open_100plus_hours": count_flag(ph, "open_100plus_hours"), "lps": int(ph["is_lps"].sum()),
                "weekly_hours": total_weekly_hours(ph), "late_weekday": int(ph["late_weekday"].sum()),
                "sat_pm": int(ph["sat_pm"].sum()), "sunday": int(ph["sunday"].sum())}
         counts = ph["opening_category"].value_counts()
@@ -148,7 +164,7 @@ def demography_table(lsoa: pd.DataFrame, localities: pd.DataFrame, area_name: st
     """Population by broad age band and by IMD 2019 quintile, per locality and for the area."""
     def row(level: str, name: str, df: pd.DataFrame) -> dict:
         total = float(df["pop_total"].sum())
-        out = {"level": level, "locality": name, "population": total,
+        out: dict[str, Any] = {"level": level, "locality": name, "population": total,
                "age_0_17": float(df["pop_0_17"].sum()), "age_18_64": float(df["pop_18_64"].sum()),
                "age_65plus": float(df["pop_65plus"].sum())}
         out["share_65plus"] = out["age_65plus"] / total if total else float("nan")
@@ -167,6 +183,7 @@ PHARMACY_COLUMNS = [
     "locality_source", "near_locality_boundary", "dist_to_locality_boundary_m", "dist_to_area_m",
     "lsoa11_code", "msoa11_code", "easting", "northing", "lon", "lat", "contract_type", "is_100_hour",
     "hundred_hour_source", "is_distance_selling", "distance_selling_source", "is_lps", "is_dac",
+    "open_72plus_hours", "open_100plus_hours", "hours_source",
     "weekly_hours", "opening_category", "late_weekday", "sat_pm", "sunday",
     *[f"hours_{d}" for d in DAYS], "geocode_source",
 ]

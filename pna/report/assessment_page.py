@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import folium
-import numpy as np
 import pandas as pd
 from pyproj import Transformer
 
@@ -30,7 +30,8 @@ def finish_map(m: folium.Map, title: str, legend_title: str, legend: list[tuple[
     else from the CDN.
     """
     vendor.use_leaflet_only(m, vendor.leaflet_dir() is not None if vendored is None else vendored)
-    m.get_root().html.add_child(folium.Element(legend_html(legend_title, legend)))
+    root = m.get_root()  # a Figure, though branca types get_root() as Element
+    root.html.add_child(folium.Element(legend_html(legend_title, legend)))  # type: ignore[attr-defined]
     folium.LayerControl(collapsed=True).add_to(m)
     text = m.get_root().render().replace("<html>", '<html lang="en">', 1)
     text = text.replace("<head>", f"<head>\n    <title>{esc(title)}</title>", 1)
@@ -45,9 +46,13 @@ def _ll(e: float, n: float) -> list[float]:
     return [round(float(lat), 6), round(float(lon), 6)]
 
 
-def assessment_map(result: AssessmentResult, demand_xy: dict[str, np.ndarray]) -> tuple[str, list]:
-    """The map document and its legend: site, 1.6/2 km circles, nearby pharmacies, and the
-    demand points that gain or lose access at each mode's gap threshold.
+def assessment_map(result: AssessmentResult,
+                   demand_xy: Mapping[str, Mapping[Any, tuple[float, float]]]) -> tuple[str, list]:
+    """The map document and its legend.
+
+    The map shows the site, 1.6/2 km circles, nearby pharmacies, and the demand points that
+    gain or lose access at each mode's gap threshold. ``demand_xy`` maps mode -> point_id ->
+    (easting, northing).
     """
     s = result.site
     m = folium.Map(location=[s["lat"], s["lon"]], zoom_start=14, tiles=None, control_scale=True)
@@ -130,6 +135,7 @@ def render_assessment(result: AssessmentResult, area_name: str, demand_xy: dict[
         r=result, app=result.application, site=result.site, area_name=area_name,
         summary=result.summary, notes=notes, modes=_view(result.modes),
         coverage=coverage_view(result.coverage), gaps=_view(result.gaps), nearby=_view(result.nearby),
+        findings=_view(result.findings),
         near_modes=[c for c in result.nearby.columns if c.startswith("minutes_")],
         by_locality=_view(by_loc), gap_changes=_view(gap_ch.head(200)) if len(gap_ch) else [],
         n_gap_changes=len(gap_ch), hours=_view(result.hours), legend=legend, map_doc=map_doc,

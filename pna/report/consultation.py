@@ -51,7 +51,7 @@ _SCRIPT_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
 
 
 def json_for_script(obj: Any) -> str:
-    """Serialise ``obj`` as JSON that is safe inside an HTML ``<script>`` element.
+    r"""Serialise ``obj`` as JSON that is safe inside an HTML ``<script>`` element.
 
     ``<``, ``>`` and ``&`` become ``\\u003c``, ``\\u003e``, ``\\u0026`` (so no ``</script>``
     or ``<!--`` can end the element) and U+2028/U+2029 are escaped too. The output is
@@ -231,7 +231,8 @@ def method_words(model: Any, cfg: Any, basis: str) -> str:
         extra = int(round((circuity - 1.0) * 100))
         what = {"walk": "a walking speed", "drive": "an average driving speed",
                 "transit": "an average speed for the whole trip, including walking to the stop and waiting"}
-        return (f"This is an estimate. We do not have a map of the streets{' or bus times' if mode == 'transit' else ''}"
+        bus = " or bus times" if mode == "transit" else ""
+        return (f"This is an estimate. We do not have a map of the streets{bus}"
                 f" for this page. We measured a straight line from {start} to the pharmacy. "
                 f"We added {extra}% for bends and corners. We used {what.get(mode, 'a speed')} of "
                 f"{speed:g} km an hour (about {speed / 1.609344:.0f} miles an hour).")
@@ -363,7 +364,7 @@ def consultation_data(run: RunResults, postcodes: pd.DataFrame | None = None,
         vals = ph["distance_selling_source"].dropna().astype(str).unique()
         ds_source = "; ".join(sorted(vals))
 
-    sources = []
+    sources: list[str] = []
     if PROVENANCE_COLUMN in ph:
         for v in ph[PROVENANCE_COLUMN].dropna().astype(str).unique():
             sources.extend(p for p in v.split("; ") if p and p not in sources)

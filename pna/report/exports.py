@@ -36,6 +36,7 @@ _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 # --------------------------------------------------------------------------- PDF
 def find_chromium() -> str | None:
+    """Path of a Chromium (or Chrome) executable for printing the PDF, or None if there is none."""
     for c in CHROMIUM_CANDIDATES:
         if Path(c).is_file():
             return c
@@ -103,7 +104,7 @@ def export_pdf(html_path: Path, pdf_path: Path, timeout_s: float = 180.0) -> tup
 
 # --------------------------------------------------------------------------- XLSX
 def sheet_names(names: list[str]) -> dict[str, str]:
-    """Excel-safe, unique sheet names (<= 31 characters, no ``[]:*?/\\``), in the given order."""
+    r"""Excel-safe, unique sheet names (<= 31 characters, no ``[]:*?/\``), in the given order."""
     out: dict[str, str] = {}
     used: set[str] = set()
     for n in names:
@@ -231,12 +232,14 @@ def export_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> Path | None:
 
 # --------------------------------------------------------------------------- stage
 def spatial_layers(run: RunResults) -> dict[str, gpd.GeoDataFrame]:
-    """``run.layers`` plus the context's own geometries (area, localities, LSOAs, pharmacies,
-    demand points with minutes per mode, isochrones), each under a stable name.
+    """``run.layers`` plus the context's own geometries, each under a stable name.
+
+    The context's geometries are the area, localities, LSOAs, pharmacies, demand points with
+    minutes per mode, and isochrones.
     """
     layers: dict[str, gpd.GeoDataFrame] = {}
-    for name, g in (("area", run.geography.area), ("localities", run.geography.localities), ("lsoa", run.geography.lsoa),
-                    ("pharmacies", run.geography.pharmacies)):
+    for name, g in (("area", run.geography.area), ("localities", run.geography.localities),
+                    ("lsoa", run.geography.lsoa), ("pharmacies", run.geography.pharmacies)):
         if isinstance(g, gpd.GeoDataFrame) and not g.empty:
             layers[name] = g
     for mode, res in sorted(run.access.results.items()):

@@ -22,9 +22,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..crs import to_wgs84
 from ..io import stable_ids, write_text
-from ..modes import MODE_WORDS, MODES
+from ..modes import MODE_WORDS, MODES, Mode
 from . import vendor
 from .run import RunResults
 
@@ -60,6 +59,7 @@ class MapOutput:
 
     @property
     def src(self) -> str:
+        """Path of the map file relative to the report page."""
         return f"maps/{self.path.name}"
 
 
@@ -78,7 +78,7 @@ def _geojson(gdf: gpd.GeoDataFrame, props: list[str]) -> dict:
     """A GeoJSON dict with text properties escaped and numbers rounded; stable key order."""
     feats = []
     for _, r in gdf.iterrows():
-        p = {}
+        p: dict[str, Any] = {}
         for c in props:
             v = r[c]
             if isinstance(v, (float, np.floating)):
@@ -118,7 +118,8 @@ def legend_html(title: str, items: list[tuple[str, str]]) -> str:
                    f'vertical-align:middle;border:1px solid #212b32;background:{c}"></span>{esc(lbl)}</li>'
                    for lbl, c in items)
     # bottom:64px clears the scale bar Leaflet puts in the bottom-left corner
-    return (f'<div class="pna-legend" role="region" aria-label="Legend" style="position:absolute;z-index:1000;bottom:64px;left:10px;'
+    return (f'<div class="pna-legend" role="region" aria-label="Legend" '
+            f'style="position:absolute;z-index:1000;bottom:64px;left:10px;'
             f'background:#fff;color:#212b32;padding:8px 10px;border:1px solid #425563;font:14px/1.4 Arial,sans-serif;'
             f'max-width:45%"><strong>{esc(title)}</strong><ul style="list-style:none;margin:4px 0 0;padding:0">'
             f'{rows}</ul></div>')
@@ -135,7 +136,8 @@ def save_map(m: folium.Map, path: Path, title: str, legend_title: str, legend: l
     vendored copy exists, see :mod:`pna.report.vendor`), else from the CDN.
     """
     vendor.use_leaflet_only(m, vendor.leaflet_dir() is not None if vendored is None else vendored)
-    m.get_root().html.add_child(folium.Element(legend_html(legend_title, legend)))
+    root = m.get_root()  # a Figure, though branca types get_root() as Element
+    root.html.add_child(folium.Element(legend_html(legend_title, legend)))  # type: ignore[attr-defined]
     folium.LayerControl(collapsed=True).add_to(m)
     text = m.get_root().render()
     text = text.replace("<html>", '<html lang="en">', 1)
@@ -191,7 +193,8 @@ def premises_map(run: RunResults, out_dir: Path) -> MapOutput | None:
         sub = ph[ph["type"] == t]
         if sub.empty:
             continue
-        fg = folium.FeatureGroup(name=f"{t} ({len(sub)})").add_to(m)
+        fg = folium.FeatureGroup(name=f"{t} ({len(sub)})")
+        fg.add_to(m)
         tips = sub["name"].map(esc) + " (" + sub["ods_code"].map(esc) + "), " + esc(t)
         _add_points(fg, sub, pd.Series(colour, index=sub.index), tips)
     legend = [(t, c) for t, c in PREMISES_COLOURS.items()]
@@ -205,13 +208,14 @@ def premises_map(run: RunResults, out_dir: Path) -> MapOutput | None:
 
 
 def minute_bins(thresholds: list[int]) -> list[tuple[float, float, str]]:
+    """Time bands ``(lo, hi, label)`` from 0 to each threshold, then one for beyond the last."""
     edges = [0.0] + [float(t) for t in thresholds]
     bins = [(edges[i], edges[i + 1], f"{edges[i]:g}-{edges[i + 1]:g} min") for i in range(len(edges) - 1)]
     bins.append((edges[-1], float("inf"), f"over {edges[-1]:g} min or unreachable"))
     return bins
 
 
-def access_map(run: RunResults, mode: str, out_dir: Path) -> MapOutput | None:
+def access_map(run: RunResults, mode: Mode, out_dir: Path) -> MapOutput | None:
     """Demand points coloured by minutes to the nearest pharmacy (plus isochrones if supplied)."""
     res = run.access.results.get(mode)
     if res is None or res.demand is None or res.demand.empty:
@@ -260,7 +264,8 @@ def access_map(run: RunResults, mode: str, out_dir: Path) -> MapOutput | None:
 
 def opening_hours_map(run: RunResults, out_dir: Path) -> MapOutput | None:
     """Pharmacies coloured by opening category."""
-    if run.geography.pharmacies is None or run.geography.pharmacies.empty or "opening_category" not in run.geography.pharmacies:
+    if (run.geography.pharmacies is None or run.geography.pharmacies.empty
+            or "opening_category" not in run.geography.pharmacies):
         return None
     ph = _pharmacy_points(run)
     cats = sorted(ph["opening_category"].fillna("hours unknown").astype(str).unique())
@@ -269,7 +274,8 @@ def opening_hours_map(run: RunResults, out_dir: Path) -> MapOutput | None:
     cat = ph["opening_category"].fillna("hours unknown").astype(str)
     for c in cats:
         sub = ph[cat == c]
-        fg = folium.FeatureGroup(name=esc(f"{c} ({len(sub)})")).add_to(m)
+        fg = folium.FeatureGroup(name=esc(f"{c} ({len(sub)})"))
+        fg.add_to(m)
         hours = sub["weekly_hours"].map(lambda v: f"{v:.1f}" if pd.notna(v) else "unknown") \
             if "weekly_hours" in sub else pd.Series("unknown", index=sub.index)
         tips = sub["name"].map(esc) + ": " + esc(c) + ", " + hours + " hours a week"
@@ -280,7 +286,8 @@ def opening_hours_map(run: RunResults, out_dir: Path) -> MapOutput | None:
     cols = [c for c in ("ods_code", "name", "opening_category", "weekly_hours", "late_weekday", "sat_pm",
                         "sunday", "type") if c in ph]
     return MapOutput("opening_hours", title, "Pharmacies coloured by their opening category.", path, legend,
-                     ph[cols].reset_index(drop=True), "Opening hours of each pharmacy (the same information as the map)")
+                     ph[cols].reset_index(drop=True),
+                     "Opening hours of each pharmacy (the same information as the map)")
 
 
 def service_maps(run: RunResults, services: pd.DataFrame | None, out_dir: Path) -> list[MapOutput]:
@@ -298,7 +305,8 @@ def service_maps(run: RunResults, services: pd.DataFrame | None, out_dir: Path) 
             sub = ph[flag == on]
             if sub.empty:
                 continue
-            fg = folium.FeatureGroup(name=esc(label)).add_to(m)
+            fg = folium.FeatureGroup(name=esc(label))
+            fg.add_to(m)
             _add_points(fg, sub, pd.Series(colour, index=sub.index), sub["name"].map(esc) + ": " + esc(label))
         slug = f"service_{k + 1:02d}"
         title = f"Map: pharmacies providing {svc}"
@@ -364,7 +372,8 @@ def imd_map(run: RunResults, out_dir: Path) -> MapOutput | None:
                                                  aliases=["LSOA", "IMD quintile"])).add_to(m)
     if run.geography.pharmacies is not None and not run.geography.pharmacies.empty:
         ph = _pharmacy_points(run)
-        fg = folium.FeatureGroup(name="Pharmacies").add_to(m)
+        fg = folium.FeatureGroup(name="Pharmacies")
+        fg.add_to(m)
         _add_points(fg, ph, pd.Series("#005eb8", index=ph.index), ph["name"].map(esc), radius=4)
     legend = [(f"quintile {q}" + (" (most deprived)" if q == 1 else " (least deprived)" if q == 5 else ""), c)
               for q, c in IMD_COLOURS.items()] + [("pharmacy", "#005eb8")]

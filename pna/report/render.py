@@ -56,7 +56,8 @@ LABELS = {
     "pop_65plus_beyond": "Aged 65+ beyond", "share_beyond": "Share beyond", "max_minutes": "Longest time (min)",
     "activity": "Activity", "pharmacies_per_10k": "Pharmacies per 10,000",
     "population_housing_scenario": "Population (housing scenario)", "is_base_year": "Base year",
-    "pharmacies_per_10k_housing": "Pharmacies per 10,000 (housing scenario)", "below_min_rate": "Below threshold", "time band": "Time band", "demand points": "Demand points", "residents": "Residents",
+    "pharmacies_per_10k_housing": "Pharmacies per 10,000 (housing scenario)", "below_min_rate": "Below threshold",
+    "time band": "Time band", "demand points": "Demand points", "residents": "Residents",
 }
 
 KIND_BY_COL = {
@@ -70,6 +71,7 @@ TEXT_NUMERIC = ("year", "threshold_min", "imd2019_quintile", "row", "group", "so
 
 
 def col_kind(col: str, s: pd.Series) -> str:
+    """How a column's values are formatted: rate, share, hours, residents, count, number or text."""
     for kind, cols in KIND_BY_COL.items():
         if col in cols:
             return kind
@@ -97,6 +99,8 @@ def _cell_text(v: Any) -> str:
 # --------------------------------------------------------------------------- table views
 @dataclass
 class Cell:
+    """One formatted table cell (numeric cells carry their exact value and reference)."""
+
     text: str
     numeric: bool = False
     ref: str = ""
@@ -166,6 +170,7 @@ def pivot_view(df: pd.DataFrame, name: str, caption: str, index: str, columns: s
 # --------------------------------------------------------------------------- optional inputs
 # --------------------------------------------------------------------------- charts
 def provision_chart(prov: pd.DataFrame) -> str:
+    """Bar chart of pharmacies per 10,000 residents by locality (SVG)."""
     cats = prov["locality"].astype(str).tolist()
     return charts.bar_chart("chart-provision", "Pharmacies per 10,000 residents",
                             "Bar chart of pharmacies per 10,000 residents by locality, the area and England. "
@@ -175,20 +180,22 @@ def provision_chart(prov: pd.DataFrame) -> str:
 
 
 def age_chart(demo: pd.DataFrame) -> str:
+    """Grouped bars of the age structure by locality (SVG)."""
     loc = demo[demo["level"] == "locality"] if "level" in demo else demo
     series = {lbl: (loc[c].astype(float) / loc["population"].astype(float) * 100).tolist()
               for c, lbl in (("age_0_17", "Aged 0-17"), ("age_18_64", "Aged 18-64"), ("age_65plus", "Aged 65+"))
               if c in loc}
     return charts.bar_chart("chart-age", "Age structure by locality (% of residents)",
                             "Grouped bars: share of residents in each age group by locality. "
-                            "The counts are in the demography table.", loc["locality"].astype(str).tolist(), series, "%")
+                            "The counts are in the demography table.", loc["locality"].astype(str).tolist(),
+                            series, "%")
 
 
 CHART_PREFERENCE = ("population", "pharmacies_per_10k", "pop_65plus", "change_pct", "value")
 MAX_REPORT_ROWS = 250
 
 
-def projection_charts(name: str, df: pd.DataFrame) -> list[str]:
+def projection_charts(name: str, df: pd.DataFrame) -> list[dict[str, str]]:
     """Line charts of a projection table's main measures by year (one line per locality).
 
     Only tables with one row per (year, locality) - or per year - are charted.
@@ -209,7 +216,8 @@ def projection_charts(name: str, df: pd.DataFrame) -> list[str]:
                       for loc, g in d.groupby(d["locality"].astype(str), sort=False)}
             series = dict(list(series.items())[:8])
         else:
-            series = {LABELS.get(col, col): d.set_index(d["year"].astype(float))[col].reindex(years).astype(float).tolist()}
+            by_year = d.set_index(d["year"].astype(float))[col].reindex(years)
+            series = {LABELS.get(col, col): by_year.astype(float).tolist()}
         label = LABELS.get(col, col.replace("_", " "))
         title = f"{label} by year" + (" and locality" if "locality" in d else "") + f" ({name.replace('_', ' ')})"
         out.append({"title": title,
@@ -229,6 +237,8 @@ class _Optional(dict):
 
 @dataclass
 class Section:
+    """A report section: anchor id and heading."""
+
     id: str
     title: str
 
@@ -238,7 +248,8 @@ def _sources(run: RunResults) -> list[dict]:
     rows = []
     for name, src in cfg.inputs:
         if src is not None and hasattr(src, "cite"):
-            rows.append({"key": f"inputs.{name}", "title": src.title, "publisher": src.publisher, "vintage": src.vintage,
+            rows.append({"key": f"inputs.{name}", "title": src.title, "publisher": src.publisher,
+                         "vintage": src.vintage,
                          "licence": src.licence, "path": src.path})
     for key, src in (("network.osm_extract", cfg.network.osm_extract), ("network.gtfs", cfg.network.gtfs),
                      ("localities.file", cfg.localities.file), ("projections.controls", cfg.projections.controls),
@@ -246,14 +257,15 @@ def _sources(run: RunResults) -> list[dict]:
         if src is not None:
             rows.append({"key": key, "title": src.title, "publisher": src.publisher, "vintage": src.vintage,
                          "licence": src.licence, "path": src.path})
-    for key, rel in (("optional.services", cfg.optional.services), ("optional.consultation", cfg.optional.consultation)):
+    for key, rel in (("optional.services", cfg.optional.services),
+                     ("optional.consultation", cfg.optional.consultation)):
         if rel is not None:
             rows.append({"key": key, "title": "Supplied by the board", "publisher": "", "vintage": "",
                          "licence": "", "path": str(rel)})
     return rows
 
 
-def table_provenance(tables: dict[str, pd.DataFrame]) -> list[dict]:
+def table_provenance(tables: Mapping[str, pd.DataFrame]) -> list[dict]:
     """Name, row count and provenance of every table."""
     return [{"name": k, "rows": len(v), "provenance": "; ".join(dict.fromkeys(v["provenance"].astype(str)))
              if "provenance" in v and len(v) else "(no provenance column)"}
@@ -267,7 +279,8 @@ def build_model(run: RunResults, maps: list[MapOutput], services: pd.DataFrame |
     ev = run.statements.evidence
     has = lambda k: isinstance(t.get(k), pd.DataFrame) and not t[k].empty  # noqa: E731
     m: dict[str, Any] = {"cfg": cfg, "area": cfg.area, "as_at": cfg.as_at.isoformat(), "statements": statements,
-                         "notes": list(run.notes), "maps": _Optional({mp.slug: mp for mp in maps}), "tables": _Optional(),
+                         "notes": list(run.notes), "maps": _Optional({mp.slug: mp for mp in maps}),
+                         "tables": _Optional(),
                          "charts": _Optional()}
     tv = m["tables"]
     for mp in maps:
@@ -280,10 +293,12 @@ def build_model(run: RunResults, maps: list[MapOutput], services: pd.DataFrame |
     if has("demography"):
         d = t["demography"]
         tv["demography_age"] = table_view(d, "demography", "Residents by age group",
-                                          ["locality", "population", "age_0_17", "age_18_64", "age_65plus", "share_65plus"],
+                                          ["locality", "population", "age_0_17", "age_18_64", "age_65plus",
+                                           "share_65plus"],
                                           "t-demography-age")
         tv["demography_imd"] = table_view(d, "demography", "Residents by IMD 2019 quintile (1 = most deprived fifth)",
-                                          ["locality", "population"] + [f"imd_q{q}" for q in range(1, 6)], "t-demography-imd")
+                                          ["locality", "population"] + [f"imd_q{q}" for q in range(1, 6)],
+                                          "t-demography-imd")
         m["charts"]["age"] = age_chart(d)
     if has("boundary_bands"):
         tv["boundary_bands"] = table_view(t["boundary_bands"], "boundary_bands",
@@ -376,7 +391,8 @@ def build_model(run: RunResults, maps: list[MapOutput], services: pd.DataFrame |
     m["projections"] = proj
     if has("future_rates"):
         tv["future_rates"] = table_view(t["future_rates"], "future_rates",
-                                        "Pharmacies per 10,000 residents in projected years, at today's number of pharmacies")
+                                        "Pharmacies per 10,000 residents in projected years, "
+                                        "at today's number of pharmacies")
     if has("consultation_summary"):
         tv["consultation"] = table_view(t["consultation_summary"], "consultation_summary",
                                         "Summary of consultation responses")
@@ -394,7 +410,7 @@ def build_model(run: RunResults, maps: list[MapOutput], services: pd.DataFrame |
     m["services_supplied"] = services is not None
     m["consultation_supplied"] = has("consultation_summary")
     m["localities_source"] = cfg.localities.file.cite() if cfg.localities.file is not None else None
-    m["locality_names"] = run.geography.localities["locality"].astype(str).tolist() if run.geography.localities is not None else []
+    m["locality_names"] = run.geography.localities["locality"].astype(str).tolist()
     m["sections"] = [Section(*s) for s in (
         ("introduction", "Introduction and legislative basis"), ("statements-summary", "Summary of the statements"),
         ("localities", "How the localities were determined"), ("demography", "Demography and deprivation"),
@@ -407,6 +423,7 @@ def build_model(run: RunResults, maps: list[MapOutput], services: pd.DataFrame |
 
 
 def render_html(run: RunResults, model: dict[str, Any], selfcheck: pd.DataFrame | None) -> str:
+    """The report HTML from the template model (and the self-check, once run)."""
     env = environment()
     css = (STATIC / "report.css").read_text(encoding="utf-8")
     sc = None

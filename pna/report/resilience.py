@@ -14,6 +14,7 @@ from ..assess.resilience import gap_minutes, necessary_text
 from ..config import Config
 from ..crs import to_wgs84
 from ..io import write_csv, write_text
+from ..modes import Mode
 from .assessment_page import finish_map
 from .maps import OSM_ATTRIBUTION, esc
 from .vendor import copy_leaflet
@@ -23,8 +24,10 @@ __all__ = ["resilience_map", "write_resilience"]
 
 def resilience_map(table: pd.DataFrame, pharmacies: gpd.GeoDataFrame, mode: str, threshold: float,
                    area: gpd.GeoDataFrame | None = None) -> folium.Map:
-    """A folium map of every supply pharmacy for one mode and threshold: necessary ones
-    (sized by residents who would fall beyond the threshold) and the rest.
+    """A folium map of every supply pharmacy for one mode and threshold.
+
+    Necessary pharmacies are sized by the residents who would fall beyond the threshold; the
+    rest are drawn small.
 
     The legend is added by :func:`pna.report.assessment_page.finish_map`; the table is its text alternative.
     """
@@ -53,8 +56,9 @@ def resilience_map(table: pd.DataFrame, pharmacies: gpd.GeoDataFrame, mode: str,
 
 def write_resilience(*, cfg: Config, tables: Mapping[str, pd.DataFrame], pharmacies: gpd.GeoDataFrame,
                      area: gpd.GeoDataFrame, out_dir: Path) -> list[Path]:
-    """Write each ``resilience_<mode>`` table as CSV and a map (with its text table) per mode at
-    the gap threshold, under ``out_dir``.
+    """Write each ``resilience_<mode>`` table as CSV, with a map per mode, under ``out_dir``.
+
+    Each map (with its text table) is drawn at the mode's gap threshold.
     """
     written = []
     gm = gap_minutes(cfg)
@@ -63,7 +67,7 @@ def write_resilience(*, cfg: Config, tables: Mapping[str, pd.DataFrame], pharmac
         mode = name.removeprefix("resilience_")
         if mode not in gm or df.empty:
             continue
-        t = gm[mode]
+        t = gm[Mode(mode)]  # a valid Mode: it is a key of ``gm``
         m = resilience_map(df, pharmacies, mode, t, area)
         legend = [(f"Necessary: closure leaves residents beyond {t} min (size = residents)", "#d5281b"),
                   ("Not necessary at this threshold", "#768692")]

@@ -3,8 +3,9 @@
 Every number in a statement is a :class:`Figure`: a value read from an output table
 (``table``, ``row`` key, ``col``), never typed into prose. A :class:`Finding` is a sentence
 template whose ``{placeholders}`` are filled with figures, plus the rule that produced it.
-Rules take their thresholds from ``cfg.gaps`` (and ``cfg.projections.min_rate_per_10k``),
-so changing a threshold changes the statements.
+Gaps, times-and-days, future needs and the context measures come from one rule engine
+(:mod:`pna.statements.gaps`, rules in ``cfg.gaps``), so changing a threshold changes the
+statements, the assessor and the public page alike.
 
 Statements (NHS (Pharmaceutical and Local Pharmaceutical Services) Regulations 2013, Schedule 1):
 
@@ -28,18 +29,22 @@ import pandas as pd
 from ..access.result import AccessResult
 from ..config import Config, Gaps
 from ..modes import MODE_WORDS, MODES, Mode
+from .gaps import GapFinding, for_subject
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """What the rules read: the config, every computed table by name, each mode's access result,
-    and the localities (names, in order).
+    """What the rules read.
+
+    The config, every computed table by name, each mode's access result, the localities (names,
+    in order) and the gap findings of :mod:`pna.statements.gaps`.
     """
 
     cfg: Config
     tables: Mapping[str, pd.DataFrame]
     access: Mapping[Mode, AccessResult]
     localities: pd.DataFrame | None = None
+    findings: tuple[GapFinding, ...] = ()
 
 # Columns that identify a row, per table; the first present ones form the row key.
 TABLE_KEYS: dict[str, tuple[str, ...]] = {
@@ -53,6 +58,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "service_provision": ("service", "locality"),
     "consultation_summary": ("question", "answer"),
     "future_rates": ("year", "locality"),
+    "gap_findings": ("rule", "scope", "subject", "group", "time"),
     "row_accounting": ("check",),
 }
 COVERAGE_KEYS = ("mode", "group_type", "group", "threshold_min")
@@ -97,7 +103,7 @@ def row_keys(name: str, df: pd.DataFrame) -> pd.Series:
     return out
 
 
-def lookup(tables: dict[str, pd.DataFrame], table: str, row: str, col: str) -> Any:
+def lookup(tables: Mapping[str, pd.DataFrame], table: str, row: str, col: str) -> Any:
     """The value at (table, row key, column); KeyError if absent or ambiguous."""
     df = tables[table]
     hit = df.loc[row_keys(table, df) == row, col]
@@ -155,18 +161,21 @@ class Figure:
 
     @property
     def ref(self) -> str:
+        """The figure's reference, ``table/row/col``."""
         return f"{self.table}/{self.row}/{self.col}"
 
     @property
     def text(self) -> str:
+        """The value as the report prints it."""
         return fmt_value(self.value, self.kind)
 
     def html(self) -> str:
+        """The value as ``<data>`` carrying its exact value and reference."""
         return (f'<data value="{escape(raw_value(self.value))}" data-ref="{escape(self.ref)}">'
                 f"{escape(self.text)}</data>")
 
 
-def figure(tables: dict[str, pd.DataFrame], table: str, row: str, col: str, kind: str = "number") -> Figure:
+def figure(tables: Mapping[str, pd.DataFrame], table: str, row: str, col: str, kind: str = "number") -> Figure:
     """Read a figure from a table by reference."""
     return Figure(table, row, col, lookup(tables, table, row, col), kind)
 
@@ -182,10 +191,12 @@ class Finding:
     words: dict[str, str] = field(default_factory=dict)   # non-numeric fillers (names)
 
     def text(self) -> str:
+        """The sentence with every placeholder filled, as plain text."""
         vals = {k: f.text for k, f in self.figures.items()} | self.words
         return self.template.format(**vals)
 
     def html(self) -> str:
+        """The sentence as escaped HTML, each figure tagged with its reference."""
         vals = {k: f.html() for k, f in self.figures.items()} | {k: escape(v) for k, v in self.words.items()}
         return _fill_html(self.template, vals)
 
@@ -211,10 +222,12 @@ class Statement:
 
     @property
     def provisional(self) -> bool:
+        """True where a finding rests on estimated travel times."""
         return bool(self.provisional_reasons)
 
     @property
     def figures(self) -> list[Figure]:
+        """Every figure the statement's findings use."""
         return [f for fd in self.findings for f in fd.figures.values()]
 
     def as_records(self) -> list[dict]:
@@ -252,26 +265,30 @@ def coverage_table(ev: Evidence, mode: str) -> pd.DataFrame | None:
     """The coverage table of ``mode`` (from ``ev.tables`` or the AccessResult); None if empty."""
     df = _table(ev, f"coverage_{mode}")
     if df is None and mode in ev.access:
-        df = ev.access[mode].coverage
+        df = ev.access[Mode(mode)].coverage
     return df if df is not None and not df.empty else None
 
 
 def mode_is_estimate(ev: Evidence, mode: str) -> bool:
+    """True where the mode's travel times are estimates."""
     if mode in ev.access:
-        return bool(ev.access[mode].is_estimate)
+        return bool(ev.access[Mode(mode)].is_estimate)
     cov = coverage_table(ev, mode)
     return bool(cov is not None and "is_estimate" in cov and cov["is_estimate"].astype(bool).any())
 
 
 def mode_minutes(gaps: Gaps, mode: str) -> int:
+    """The gap threshold of one mode, in minutes."""
     return int(gaps.minutes(mode))
 
 
 def locality_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The locality rows of a by-locality table."""
     return df[df["level"] == "locality"] if "level" in df else df
 
 
 def area_row_key(ev: Evidence, df: pd.DataFrame) -> str | None:
+    """The row key of the area total row, if there is exactly one."""
     if "level" not in df:
         return None
     hit = df.loc[df["level"] == "area", "locality"]
@@ -285,8 +302,73 @@ def _names(values: Iterable[str]) -> str:
     return ", ".join(vals[:-1]) + " and " + vals[-1]
 
 
+def _provisional(ev: Evidence, st: Statement, modes: Iterable[str]) -> None:
+    for mode in modes:
+        if coverage_table(ev, mode) is not None and mode_is_estimate(ev, mode):
+            st.provisional_reasons.append(
+                f"{MODE_WORDS[Mode(mode)].capitalize()} times are estimates, not routed on a network or "
+                "timetable; the finding should be confirmed with network data.")
+
+
 # --------------------------------------------------------------------------- the rules
+KIND_OF_STATUS = {"gap": "gap", "no gap": "no_gap", "provisional": "provisional", "not assessed": "not_assessed",
+                  "context": "finding"}
+
+
+def _gap_key(f: GapFinding) -> str:
+    return "|".join((f.rule, f.scope, f.subject, f.group, f.time))
+
+
+def gap_figure(f: GapFinding, col: str, kind: str) -> Figure:
+    """A figure of the ``gap_findings`` table (one finding's ``share``, ``population`` ...)."""
+    return Figure("gap_findings", _gap_key(f), col, getattr(f, col), kind)
+
+
+def _status_words(f: GapFinding) -> str:
+    if f.status == "provisional":
+        return f"{f.outcome}, provisional: it rests on estimated travel times"
+    return f.status
+
+
+def gap_finding(f: GapFinding, *, lead: str = "") -> Finding:
+    """A statement sentence for one engine finding, with its numbers as figures."""
+    figs = {}
+    text = f.detail
+    if np.isfinite(f.share) and f.rule in ("geographic", "times", "future", "distance", "choice"):
+        figs["share"] = gap_figure(f, "share", "share")
+    rule_text = {"geographic": "geographic access", "times": f"access to an open pharmacy at {f.time}",
+                 "future": f"future access ({f.time})", "rate": "pharmacies per 10,000 (context)",
+                 "hours": "opening hours per 10,000 (context)", "distance": "1 mile straight-line measure (context)",
+                 "choice": "choice (context)"}.get(f.rule, f.rule)
+    tmpl = (lead + "{detail}" + (" Measured share: {share}." if "share" in figs else "")
+            + ("" if f.status == "context" else " Finding: {status}."))
+    return Finding(tmpl, figs, rule=f"{rule_text}: {f.basis}" if f.basis else rule_text,
+                   kind=KIND_OF_STATUS.get(f.status, "finding"),
+                   words={"detail": text, "status": _status_words(f)})
+
+
+def _is_gap(f: GapFinding) -> bool:
+    return f.status == "gap" or (f.status == "provisional" and f.outcome == "gap")
+
+
+def _count_or_unknown(ev: Evidence, key: str, col: str, label: str, source_col: str | None) -> Finding:
+    prov = ev.tables["provision"]
+    val = prov.loc[row_keys("provision", prov) == key, col]
+    v = val.iloc[0] if len(val) else np.nan
+    if pd.isna(v):
+        why = ""
+        ph = _table(ev, "pharmacies")
+        if ph is not None and source_col and source_col in ph:
+            why = ": " + "; ".join(dict.fromkeys(ph[source_col].dropna().astype(str).str.removeprefix(
+                "not identified: ")))
+        return Finding("Pharmacies with " + label + " status were not identified" + why + ".",
+                       kind="not_assessed", rule=f"provision table, {col}")
+    return Finding("Of these, {k} hold " + label + " contracts or status.",
+                   {"k": figure(ev.tables, "provision", key, col, "count")})
+
+
 def statement_1(ev: Evidence, gaps: Gaps) -> Statement:
+    """Statement 1: current provision of necessary services (rates as context, cross-border)."""
     st = Statement(1, TITLES[1])
     prov = _table(ev, "provision")
     if prov is None:
@@ -308,129 +390,96 @@ def statement_1(ev: Evidence, gaps: Gaps) -> Statement:
             tmpl += " (England: {eng} per 10,000)"
         st.findings.append(Finding(tmpl + ".", f, words={"area": ak},
                                    rule="Counts and rates from the provision table."))
-        for col, label in (("hundred_hour", "100-hour"), ("distance_selling", "distance-selling"),
-                           ("lps", "local pharmaceutical services (LPS)")):
+        for col, label, src in (("hundred_hour", "100-hour", "hundred_hour_source"),
+                                ("distance_selling", "distance-selling", "distance_selling_source"),
+                                ("lps", "local pharmaceutical services (LPS)", None)):
             if col in prov:
-                st.findings.append(Finding("Of these, {k} hold " + label + " contracts or status.",
-                                           {"k": figure(ev.tables, "provision", ak, col, "count")}))
-    loc = locality_rows(prov)
-    for _, r in loc.iterrows():
-        key = _key_text(r["locality"])
-        rate = float(r["rate_per_10k"]) if pd.notna(r["rate_per_10k"]) else float("nan")
-        ok = rate >= gaps.min_rate_per_10k
-        st.findings.append(Finding(
-            "{loc}: {n} pharmacies, {rate} per 10,000 residents, "
-            + ("at or above" if ok else "below") + " the threshold of {thr} per 10,000.",
-            {"n": figure(ev.tables, "provision", key, "pharmacies", "count"),
-             "rate": figure(ev.tables, "provision", key, "rate_per_10k", "rate")},
-            words={"loc": key, "thr": f"{gaps.min_rate_per_10k:g}"},
-            rule=f"A locality's rate is adequate if at least gaps.min_rate_per_10k = {gaps.min_rate_per_10k:g}.",
-            kind="finding" if ok else "gap"))
-    cov = coverage_table(ev, "walk")
-    if cov is not None:
-        _coverage_findings(ev, st, "walk", gaps, group_types=("area",))
+                st.findings.append(_count_or_unknown(ev, ak, col, label, src))
+        bands = ["open_72plus_hours", "open_100plus_hours"]
+        known = set(bands) <= set(prov.columns) and \
+            prov.loc[row_keys("provision", prov) == ak, bands].notna().to_numpy().all()
+        if known:
+            st.findings.append(Finding(
+                "{h72} pharmacies are listed as open 72 hours a week or more, {h100} of them 100 hours or more "
+                "(listed hours, not contract types).",
+                {"h72": figure(ev.tables, "provision", ak, "open_72plus_hours", "count"),
+                 "h100": figure(ev.tables, "provision", ak, "open_100plus_hours", "count")},
+                rule="Weekly hours from the pharmaceutical list."))
+    for gf in ev.findings:
+        if gf.rule == "rate" and gf.scope == "locality":
+            st.findings.append(gap_finding(gf))
+    for gf in for_subject(ev.findings, subject=ev.cfg.area.name, rules=("geographic", "distance")):
+        st.findings.append(gap_finding(gf))
+    _cross_border(ev, st)
     return st
 
 
-def _coverage_findings(ev: Evidence, st: Statement, mode: str, gaps: Gaps,
-                       group_types: tuple[str, ...], gaps_only: bool = False) -> int:
-    """Add coverage findings for ``mode``; returns the number of gaps found."""
-    cov = coverage_table(ev, mode)
-    minutes = mode_minutes(gaps, mode)
-    name = f"coverage_{mode}"
-    if cov is None:
-        return 0
-    sel = cov[cov["threshold_min"].astype(float) == float(minutes)]
-    if sel.empty:
+def _cross_border(ev: Evidence, st: Statement) -> None:
+    """Statement 1 names the pharmacies outside the area that contribute, with their board."""
+    ph = _table(ev, "pharmacies")
+    if ph is None or "in_area" not in ph:
+        return
+    out = ph[~ph["in_area"].astype(bool)]
+    if out.empty:
+        st.findings.append(Finding("No pharmacy of a neighbouring board lies within the boundary bands."))
+        return
+    for board, g in out.sort_values(["hwb", "band", "ods_code"], kind="stable").groupby("hwb", sort=True):
+        names = _names(f"{r.trading_name} ({r.ods_code}, {r.postcode}, {r.band})" for r in g.itertuples())
         st.findings.append(Finding(
-            f"{MODE_WORDS[mode].capitalize()} coverage was not computed at {minutes} minutes "
-            f"(computed thresholds: {', '.join(_key_text(t) for t in sorted(cov['threshold_min'].unique()))}); "
-            "the rule could not be applied.", kind="not_assessed"))
-        return 0
-    n_gaps = 0
-    for gt in group_types:
-        for _, r in sel[sel["group_type"] == gt].iterrows():
-            key = "|".join(_key_text(r[c]) for c in COVERAGE_KEYS)
-            share = float(r["share_within"])
-            gap = share < gaps.min_share_covered
-            n_gaps += gap
-            if gaps_only and not gap:
-                continue
-            label = {"area": "the area as a whole", "locality": "{grp} locality",
-                     "imd2019_quintile": "IMD 2019 quintile {grp} (1 = most deprived)",
-                     "age_65plus": "residents aged 65 and over"}.get(gt, "{grp}")
-            st.findings.append(Finding(
-                "In " + label + ", {within} of {pop} residents ({share}) live within {m} minutes of a "
-                "pharmacy by " + MODE_WORDS[mode] + ("; below" if gap else "; at or above")
-                + " the {thr} rule.",
-                {"within": Figure(name, key, "population_within", r["population_within"], "count"),
-                 "pop": Figure(name, key, "population", r["population"], "count"),
-                 "share": Figure(name, key, "share_within", r["share_within"], "share")},
-                words={"grp": _key_text(r["group"]), "m": str(minutes),
-                       "thr": f"{gaps.min_share_covered * 100:g}%"},
-                rule=(f"Gap if the share within gaps.{mode}_minutes = {minutes} min is below "
-                      f"gaps.min_share_covered = {gaps.min_share_covered:g}."),
-                kind="gap" if gap else "finding"))
-    return n_gaps
-
-
-def _provisional(ev: Evidence, st: Statement, modes: Iterable[str]) -> None:
-    for mode in modes:
-        if coverage_table(ev, mode) is not None and mode_is_estimate(ev, mode):
-            st.provisional_reasons.append(
-                f"{MODE_WORDS[mode].capitalize()} times are estimates, not routed on a network or "
-                "timetable; the finding should be confirmed with network data.")
+            "{k} pharmacies of " + str(board).title() + " lie within " + str(g["band"].iloc[-1]).split("-")[-1]
+            + " of the area and contribute to its provision: {names}.", words={"k": str(len(g)), "names": names},
+            rule="Pharmacies table: not on this board's list, within the outermost boundary band."))
 
 
 def statement_2(ev: Evidence, gaps: Gaps) -> Statement:
+    """Statement 2: gaps in provision, from the geographic and times-and-days rules."""
     st = Statement(2, TITLES[2])
-    n_gaps = 0
-    prov = _table(ev, "provision")
-    if prov is not None:
-        for _, r in locality_rows(prov).iterrows():
-            if pd.notna(r["rate_per_10k"]) and float(r["rate_per_10k"]) < gaps.min_rate_per_10k:
-                key = _key_text(r["locality"])
-                n_gaps += 1
-                st.findings.append(Finding(
-                    "Gap in provision: {loc} has {rate} pharmacies per 10,000 residents, below {thr}.",
-                    {"rate": figure(ev.tables, "provision", key, "rate_per_10k", "rate")},
-                    words={"loc": key, "thr": f"{gaps.min_rate_per_10k:g}"},
-                    rule=f"Gap if a locality's rate per 10,000 is below gaps.min_rate_per_10k = {gaps.min_rate_per_10k:g}.",
-                    kind="gap"))
+    area = ev.cfg.area.name
+    tested = [f for f in ev.findings if f.rule in ("geographic", "times") and f.status != "context"]
+    found = [f for f in tested if _is_gap(f)]
+    rules_text = (f"Rules: residents have access within {gaps.walk_minutes} minutes' walk, or "
+                  f"{gaps.transit_minutes} minutes by public transport or {gaps.drive_minutes} minutes by car "
+                  f"where walking fails; a gap where under {gaps.min_share_covered * 100:g}% of the residents of "
+                  "an area, a locality, its 65+ or its most deprived fifth have access, now or to an open "
+                  "pharmacy at " + _names(t.label for t in gaps.times) + ".")
+    if not found:
+        st.findings.append(Finding("No gap in the provision of necessary services was identified under the "
+                                   "rules below.", rule=rules_text, kind="no_gap"))
+    else:
+        st.findings.append(Finding("{k} gaps in provision were identified under the rules below.",
+                                   words={"k": str(len(found))}, rule=rules_text, kind="gap"))
+        for f in found:
+            st.findings.append(gap_finding(f, lead="Gap: "))
+    for f in for_subject(ev.findings, subject=area, rules=("geographic", "times")):
+        st.findings.append(gap_finding(f))
+    for f in ev.findings:
+        if f.status == "not assessed" and f.rule in ("geographic", "times") and f.group == "all residents":
+            st.findings.append(gap_finding(f))
     for mode in MODES:
         if coverage_table(ev, mode) is None:
             st.findings.append(Finding(not_assessed_text(ev, mode), kind="not_assessed"))
-            continue
-        n_mode = _coverage_findings(ev, st, mode, gaps,
-                                    ("area", "locality", "imd2019_quintile", "age_65plus"), gaps_only=True)
-        if n_mode == 0:
-            # say so explicitly, with the area figure the rule was applied to
-            _coverage_findings(ev, st, mode, gaps, ("area",))
-        n_gaps += n_mode
-    if n_gaps == 0:
-        st.findings.insert(0, Finding(
-            "No gap in the provision of necessary services was identified under the rules below.",
-            rule=(f"Rules: every locality at or above {gaps.min_rate_per_10k:g} pharmacies per 10,000; "
-                  f"at least {gaps.min_share_covered * 100:g}% of residents of every group within "
-                  f"{gaps.walk_minutes} min walking, {gaps.drive_minutes} min driving and "
-                  f"{gaps.transit_minutes} min by public transport (where assessed)."),
-            kind="no_gap"))
+    st.findings.append(Finding(
+        "Pharmacies per 10,000 residents are reported against England in statement 1 as context; a locality "
+        "with fewer pharmacies per head is not a gap on its own when its residents can reach a pharmacy.",
+        rule="Rates are context, never a gap on their own (DHSC PNA information pack)."))
     _provisional(ev, st, MODES)
     return st
 
 
 def not_assessed_text(ev: Evidence, mode: str) -> str:
+    """Why a mode was not assessed, in plain words."""
     if mode == "transit":
         if ev.cfg.network.gtfs is None:
             return "Public transport access was not assessed: no timetable (GTFS) was supplied."
         return "Public transport access was not assessed: no public transport result was produced."
     if mode in ("walk", "drive") and ev.cfg.network.osm_extract is None:
-        return (f"{MODE_WORDS[mode].capitalize()} access was not assessed: no street network was "
+        return (f"{MODE_WORDS[Mode(mode)].capitalize()} access was not assessed: no street network was "
                 "supplied and no estimate was produced.")
-    return f"{MODE_WORDS[mode].capitalize()} access was not assessed: no result was produced."
+    return f"{MODE_WORDS[Mode(mode)].capitalize()} access was not assessed: no result was produced."
 
 
 def statement_3(ev: Evidence, gaps: Gaps) -> Statement:
+    """Statement 3: other relevant services, opening hours and access at set times."""
     st = Statement(3, TITLES[3])
     oh = _table(ev, "opening_hours")
     if oh is not None:
@@ -445,9 +494,10 @@ def statement_3(ev: Evidence, gaps: Gaps) -> Statement:
                     f[words[1:words.index("}")]] = figure(ev.tables, "opening_hours", ak, col, "count")
                     parts.append(words)
             st.findings.append(Finding(
-                "Of the {n} pharmacies in {area}, " + _names(parts) + "; these hours secure access "
-                "outside the core weekday day.", f, words={"area": ak},
+                "Of the {n} pharmacies in {area}, " + _names(parts) + ".", f, words={"area": ak},
                 rule="Counts of pharmacies open in the evening and at weekends (opening_hours table)."))
+    for gf in for_subject(ev.findings, subject=ev.cfg.area.name, rules=("times", "hours")):
+        st.findings.append(gap_finding(gf))
     svc = _table(ev, "service_provision")
     if svc is None:
         st.findings.append(Finding(
@@ -463,79 +513,46 @@ def statement_3(ev: Evidence, gaps: Gaps) -> Statement:
                  "rate": Figure("service_provision", key, "rate_per_10k", r["rate_per_10k"], "rate")},
                 words={"svc": str(r["service"])},
                 rule="Pharmacies flagged as providing the service in the supplied service data."))
+    _provisional(ev, st, MODES)
     return st
 
 
-def future_source(ev: Evidence) -> tuple[str, pd.DataFrame, str, str] | None:
-    """(table name, table, rate column, population column) of projected provision, if any.
-
-    Prefers a projection table that already holds pharmacies per 10,000 by year
-    (``pharmacies_per_10k``); otherwise the ``future_rates`` table derived here.
-    """
-    for name in sorted(k for k in ev.tables if k.startswith("projection")):
-        df = ev.tables[name]
-        if isinstance(df, pd.DataFrame) and not df.empty and \
-                {"year", "locality", "pharmacies", "population", "pharmacies_per_10k"} <= set(df.columns):
-            return name, df, "pharmacies_per_10k", "population"
-    fr = _table(ev, "future_rates")
-    if fr is not None:
-        return "future_rates", fr, "rate_per_10k", "projected_population"
-    return None
-
-
 def statement_4(ev: Evidence, gaps: Gaps) -> Statement:
+    """Statement 4: improvements and better access, now and for projected needs."""
     st = Statement(4, TITLES[4])
-    thr = float(ev.cfg.projections.min_rate_per_10k)
-    src = future_source(ev)
-    if src is None:
+    future = [f for f in ev.findings if f.rule == "future"]
+    needed = [f for f in future if _is_gap(f)]
+    if not future or all(f.status == "not assessed" for f in future):
+        st.findings.append(Finding("Future needs were not assessed: no population projections were made.",
+                                   kind="not_assessed"))
+    elif not needed:
         st.findings.append(Finding(
-            "Future needs were not assessed: no population projection table was produced.",
-            kind="not_assessed"))
-    else:
-        name, fr, rate_col, pop_col = src
-        keys = row_keys(name, fr)
-        fr = fr[fr["is_base_year"].astype(str).str.lower() != "true"] if "is_base_year" in fr else fr
-        last_year = fr["year"].max()
-        flagged = 0
-        first_below: set[str] = set()
-        for i, r in fr.sort_values(["year"], kind="stable").iterrows():
-            loc = str(r["locality"])
-            below = float(r[rate_col]) < thr
-            # report each locality's first year below the threshold, and every locality's last year
-            if below and loc in first_below and r["year"] != last_year:
-                continue
-            if not below and r["year"] != last_year:
-                continue
-            if below:
-                first_below.add(loc)
-            flagged += below
-            key = keys[i]
-            st.findings.append(Finding(
-                "By {year}, with today's {n} pharmacies and a projected {pop} residents, {loc} would have "
-                "{rate} pharmacies per 10,000 residents" + (", below {thr}: an improvement or better "
-                                                             "access would be needed." if below else "."),
-                {"year": Figure(name, key, "year", r["year"], "text"),
-                 "n": Figure(name, key, "pharmacies", r["pharmacies"], "count"),
-                 "pop": Figure(name, key, pop_col, r[pop_col], "count"),
-                 "rate": Figure(name, key, rate_col, r[rate_col], "rate")},
-                words={"loc": loc, "thr": f"{thr:g}"},
-                rule=f"Future need if the projected rate falls below projections.min_rate_per_10k = {thr:g}.",
-                kind="gap" if below else "finding"))
-        if flagged == 0:
-            st.findings.insert(0, Finding(
-                "No improvement or better access is needed to meet projected population change under the rule.",
-                rule=f"Projected rate at or above projections.min_rate_per_10k = {thr:g} in every projected year.",
-                kind="no_gap"))
-    gap_st = statement_2(ev, gaps)
-    n_gap = sum(fd.kind == "gap" for fd in gap_st.findings)
-    if n_gap:
+            "No improvement or better access is needed to meet projected population change: where people are "
+            "projected to live, the same share of residents can reach a pharmacy as today.", kind="no_gap",
+            rule="The geographic rule applied to each small area's projected residents."))
+    for f in needed:
+        st.findings.append(gap_finding(f, lead="Future need: "))
+    for f in for_subject(ev.findings, subject=ev.cfg.area.name, rules=("future",)):
+        st.findings.append(gap_finding(f))
+    for f in for_subject(ev.findings, subject=ev.cfg.area.name, rules=("choice",)):
+        st.findings.append(gap_finding(f, lead="Choice and resilience: "))
+    walk_lost = [f for f in for_subject(ev.findings, subject=ev.cfg.area.name, rules=("times",))]
+    if walk_lost:
         st.findings.append(Finding(
-            "The gaps listed in statement 2 are where better access would improve provision now.",
-            kind="finding"))
+            "Better access on foot outside the core weekday day would help the residents counted in statement 3 "
+            "who can walk to a pharmacy in the day but not to an open one in the evening or at the weekend; "
+            "they are not a gap where public transport or a car reaches an open pharmacy in time.",
+            rule="Times-and-days findings (statement 3)."))
+    gap_st = [f for f in ev.findings if f.rule in ("geographic", "times") and _is_gap(f)]
+    if gap_st:
+        st.findings.append(Finding("The gaps listed in statement 2 are where better access would improve "
+                                   "provision now.", kind="finding"))
+    _provisional(ev, st, MODES)
     return st
 
 
 def statement_5(ev: Evidence, gaps: Gaps) -> Statement:
+    """Statement 5: other NHS services that affect the need for pharmacies."""
     st = Statement(5, TITLES[5])
     ph = _table(ev, "pharmacies")
     prov = _table(ev, "provision")
@@ -557,6 +574,7 @@ def statement_5(ev: Evidence, gaps: Gaps) -> Statement:
 
 
 def statement_6(ev: Evidence, gaps: Gaps) -> Statement:
+    """Statement 6: how the assessment was carried out."""
     st = Statement(6, TITLES[6])
     loc = ev.localities
     if loc is not None and len(loc):
@@ -568,8 +586,10 @@ def statement_6(ev: Evidence, gaps: Gaps) -> Statement:
         res = ev.access.get(mode)
         if res is not None:
             st.findings.append(Finding(
-                MODE_WORDS[mode].capitalize() + ": {note}" + (" These figures are estimates." if res.is_estimate else ""),
-                words={"note": res.method_note.strip().rstrip(".") + "."}, kind="provisional" if res.is_estimate else "finding"))
+                MODE_WORDS[Mode(mode)].capitalize() + ": {note}"
+                + (" These figures are estimates." if res.is_estimate else ""),
+                words={"note": res.method_note.strip().rstrip(".") + "."},
+                kind="provisional" if res.is_estimate else "finding"))
         else:
             st.findings.append(Finding(not_assessed_text(ev, mode), kind="not_assessed"))
     cons = _table(ev, "consultation_summary")
@@ -584,6 +604,7 @@ def statement_6(ev: Evidence, gaps: Gaps) -> Statement:
 
 
 def statement_7(ev: Evidence, gaps: Gaps) -> Statement:
+    """Statement 7: the map of premises."""
     st = Statement(7, TITLES[7])
     ph = _table(ev, "pharmacies")
     if ph is None:

@@ -80,7 +80,7 @@ def _same(a: str, b: str) -> bool:
         return False
 
 
-def check_figures(tables: dict[str, pd.DataFrame], figures: Iterable[Figure | tuple[str, str]],
+def check_figures(tables: Mapping[str, pd.DataFrame], figures: Iterable[Figure | tuple[str, str]],
                   c: _Checks | None = None) -> _Checks:
     """Every figure stated more than once agrees with itself and with its table."""
     c = c or _Checks()
@@ -114,7 +114,7 @@ def check_figures(tables: dict[str, pd.DataFrame], figures: Iterable[Figure | tu
     return c
 
 
-def _recompute(c: _Checks, tables: dict[str, pd.DataFrame]) -> None:
+def _recompute(c: _Checks, tables: Mapping[str, pd.DataFrame]) -> None:
     prov = tables.get("provision")
     if prov is not None and not prov.empty:
         keys = row_keys("provision", prov)
@@ -137,7 +137,7 @@ def _recompute(c: _Checks, tables: dict[str, pd.DataFrame]) -> None:
         keys = row_keys("opening_hours", oh)
         for i, r in oh.iterrows():
             pop = float(r["population"]) if "population" in oh and pd.notna(r["population"]) \
-                else popmap.get(str(r["locality"]))
+                else popmap.get(str(r["locality"]), float("nan"))
             if pop and pop > 0 and pd.notna(r["hours_per_10k"]):
                 c.close("recompute", f"opening_hours/{keys[i]}/hours_per_10k",
                         float(r["weekly_hours"]) / pop * 1e4, float(r["hours_per_10k"]),
@@ -186,7 +186,7 @@ def _recompute(c: _Checks, tables: dict[str, pd.DataFrame]) -> None:
                             abs_=0.5)
 
 
-def _sums(c: _Checks, tables: dict[str, pd.DataFrame]) -> None:
+def _sums(c: _Checks, tables: Mapping[str, pd.DataFrame]) -> None:
     for name, cols in (("provision", ("population", "pharmacies", "hundred_hour", "distance_selling", "lps")),
                        ("demography", ("population", "age_0_17", "age_18_64", "age_65plus")),
                        ("opening_hours", ("pharmacies", "weekly_hours", "late_weekday", "sat_pm", "sunday"))):

@@ -14,6 +14,7 @@ from ..config import Config
 from ..geography.stage import Geography
 from ..provenance import with_provenance
 from ..provision.stage import Provision
+from .gaps import GapFinding, evaluate, findings_table
 from .rules import Evidence, Statement, apply_rules, statements_table
 
 __all__ = ["Statements", "build_statements", "evidence_tables"]
@@ -37,11 +38,16 @@ class Statements:
     items: tuple[Statement, ...]
     table: pd.DataFrame
     evidence: Evidence
+    findings: tuple[GapFinding, ...] = ()
+    findings_table: pd.DataFrame | None = None
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The stage's output tables by name."""
-        return {"statements": self.table}
+        """The stage's output tables by name (``statements``, ``gap_findings``)."""
+        out = {"statements": self.table}
+        if self.findings_table is not None:
+            out["gap_findings"] = self.findings_table
+        return out
 
 
 def evidence_tables(*, geography: Geography, access: Access, provision: Provision,
@@ -68,8 +74,13 @@ def build_statements(*, cfg: Config, geography: Geography, access: Access,
     evidence
         Every computed table by name (:func:`evidence_tables`).
     """
-    ev = Evidence(cfg=cfg, tables=evidence, access=access.results,
-                  localities=geography.localities.drop(columns="geometry"))
+    localities = list(geography.localities["locality"].astype(str))
+    findings = evaluate(cfg=cfg, points=access.points, estimated={m: r.is_estimate for m, r in access.results.items()},
+                        tables=evidence, localities=localities)
+    ftable = with_provenance(findings_table(findings), "Gap rules in pna.statements.gaps (config gaps block) "
+                             "applied to the access, provision and projection tables")
+    ev = Evidence(cfg=cfg, tables=MappingProxyType({**evidence, "gap_findings": ftable}), access=access.results,
+                  localities=geography.localities.drop(columns="geometry"), findings=findings)
     items = apply_rules(ev)
     table = with_provenance(statements_table(items), "Rules in pna.statements.rules applied to the tables")
-    return Statements(items=tuple(items), table=table, evidence=ev)
+    return Statements(items=tuple(items), table=table, evidence=ev, findings=findings, findings_table=ftable)

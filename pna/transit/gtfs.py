@@ -17,6 +17,7 @@ import io
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -76,7 +77,7 @@ class Feed:
             raise InputError(self.source, "no service dates in calendar.txt or calendar_dates.txt")
         return min(dates), max(dates)
 
-    def stats(self) -> dict[str, object]:
+    def stats(self) -> dict[str, Any]:
         """Counts for reports: agencies, routes, trips, stop_times, stops used, validity."""
         start, end = self.validity()
         return {"agencies": int(len(self.agencies)), "routes": int(len(self.routes)),
@@ -329,7 +330,7 @@ def load_feed(path: str | Path, quality: QualityLog, *, strict: bool = False) ->
         def why(sub: pd.DataFrame) -> pd.Series:
             first = st[flag_back & in_bad].groupby("trip_id")["source_row"].first()
             reasons = []
-            for t, r in zip(sub["trip_id"], sub["source_row"]):
+            for t in sub["trip_id"]:
                 if t in first.index:
                     reasons.append(f"trip {t} quarantined: stop times not monotone or stop_sequence "
                                    f"repeated at row {int(first[t])}")

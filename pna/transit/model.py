@@ -116,8 +116,10 @@ class TransitModel:
     # ------------------------------------------------------------------
     def timetable(self, date: dt.date | None = None, start_s: int | None = None, *,
                   end_s: int | None = None) -> Timetable:
-        """The timetable of ``date`` (default: the model's) for departures from ``start_s`` to
-        ``end_s`` (default: the window), covering the journey limit after; cached.
+        """The timetable of ``date`` (default: the model's) for departures from ``start_s`` to ``end_s``.
+
+        ``end_s`` defaults to the window's end; the timetable covers the journey limit after it.
+        Cached.
         """
         date = date or self.date
         start_s = self.start_s if start_s is None else start_s
@@ -225,8 +227,9 @@ class TransitModel:
         return self.window_minutes(sites, date=date, departures=deps), deps / 60.0, note
 
     def for_points(self, points: gpd.GeoDataFrame) -> None:
-        """None: a timetable model is not rebuilt for other points (its routing is per origin
-        set; callers take each point's nearest demand point instead).
+        """None: a timetable model is not rebuilt for other points.
+
+        Its routing is per origin set; callers take each point's nearest demand point instead.
         """
         return None
 
@@ -241,8 +244,9 @@ class TransitModel:
         return rank_stat(self.window_minutes(sites), 50)
 
     def nearest(self, sites: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """(median over the window of the minutes to the nearest site, index of the site with the
-        lowest median) per demand point; index -1 where nothing is reachable.
+        """Median minutes to the nearest site over the window, and that site's index, per demand point.
+
+        The site is the one with the lowest median; its index is -1 where nothing is reachable.
         """
         if len(sites) == 0:
             return np.full(len(self.demand), np.inf), np.full(len(self.demand), -1, dtype=np.int64)
@@ -254,8 +258,9 @@ class TransitModel:
         return minutes, idx
 
     def nearest_stats(self, sites: gpd.GeoDataFrame) -> pd.DataFrame:
-        """Per demand point: median, percentile, best and worst minutes to the nearest site, and
-        the share of departures from which a site is reachable.
+        """Per demand point: median, percentile, best and worst minutes to the nearest site.
+
+        Also the share of departures from which a site is reachable.
         """
         w = self.window_minutes(sites).min(axis=0) if len(sites) else \
             np.full((len(self.demand), len(self.departure_s)), np.inf)
@@ -269,8 +274,9 @@ class TransitModel:
         })
 
     def day_for(self, weekday: int) -> dt.date:
-        """The service date used for a scenario on ``weekday`` (0 = Monday): the model's own date
-        if it is that weekday, else the busiest such day in the feed.
+        """The service date used for a scenario on ``weekday`` (0 = Monday).
+
+        That is the model's own date if it is that weekday, else the busiest such day in the feed.
         """
         if self.date.weekday() == weekday:
             return self.date

@@ -17,6 +17,7 @@ drop-off allowed. All times are integer seconds since service-day midnight.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -53,6 +54,7 @@ class Timetable:
 
     @property
     def n_stops(self) -> int:
+        """Number of stops."""
         return len(self.stop_ids)
 
 
@@ -189,7 +191,7 @@ def raptor_columns(tt: Timetable, board0: np.ndarray, *,
     """
     board = board0.copy()
     alight = np.full_like(board, INF)
-    marked = (board < INF).any(axis=1)
+    marked = cast(np.ndarray, (board < INF).any(axis=1))  # an array for 2-D input; numpy's stubs allow a scalar
     for _ in range(max_transfers + 1):
         idx = np.flatnonzero(marked)
         if len(idx) == 0:

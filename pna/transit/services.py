@@ -12,8 +12,10 @@ from .gtfs import DAY_COLUMNS, Feed
 
 
 def active_services(feed: Feed, date: dt.date | str | pd.Timestamp) -> set[str]:
-    """Service ids running on ``date``: calendar day and date range, then calendar_dates
-    exceptions (type 1 adds the service that day, type 2 removes it).
+    """Service ids running on ``date``.
+
+    From the calendar's day and date range, then calendar_dates exceptions (type 1 adds the
+    service that day, type 2 removes it).
     """
     day = pd.Timestamp(date).normalize()
     active: set[str] = set()
@@ -43,8 +45,9 @@ def trips_per_day(feed: Feed, dates: pd.DatetimeIndex) -> pd.Series:
 
 
 def typical_day(feed: Feed, weekdays: tuple[int, ...] = (1, 2, 3)) -> dt.date:
-    """The date inside the feed's validity, on one of ``weekdays`` (0 = Monday), with the most
-    active trips; ties go to the earliest date, so the choice is deterministic.
+    """The date in the feed's validity, on one of ``weekdays`` (0 = Monday), with the most active trips.
+
+    Ties go to the earliest date, so the choice is deterministic.
 
     Raises
     ------

@@ -81,16 +81,23 @@ def _network_secs(csr, src_nodes: np.ndarray, src_snap_s: np.ndarray, dst_nodes:
         sec = _secs(np.where(np.isfinite(t), t, 0))
         hit = np.isfinite(t) & (sec <= limit_s)
         r, c = np.nonzero(hit)
-        ii.append(rows[r]); jj.append(ok_dst[c]); ww.append(sec[r, c])
-    cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.array([], dt))
+        ii.append(rows[r])
+        jj.append(ok_dst[c])
+        ww.append(sec[r, c])
+
+    def cat(xs: list[np.ndarray], dt: type) -> np.ndarray:
+        return np.concatenate(xs).astype(dt) if xs else np.array([], dt)
+
     return cat(ii, np.int64), cat(jj, np.int64), cat(ww, np.int64)
 
 
 def graph_links(graph: StreetGraph, origin_xy: np.ndarray, *, stop_xy: np.ndarray, site_xy: np.ndarray,
                 speed_kmh: float, max_access_m: float, max_transfer_m: float,
                 max_direct_s: float, max_snap_m: float, circuity: float = 1.3) -> WalkLinks:
-    """Walking legs as shortest paths on a walk graph (``StreetGraph``: ``csr`` in seconds,
-    ``node_xy`` in EPSG:27700); distance limits become time limits at ``speed_kmh``.
+    """Walking legs as shortest paths on a walk graph.
+
+    The graph is a ``StreetGraph`` (``csr`` in seconds, ``node_xy`` in EPSG:27700); distance
+    limits become time limits at ``speed_kmh``.
 
     A leg with an end further than ``max_snap_m`` from the graph (a point outside the
     extract) is taken as straight line x ``circuity`` instead, so no one is cut off just

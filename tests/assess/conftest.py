@@ -26,7 +26,8 @@ def leicester_base(leicester_results):
     from pna.assess.assessor import prepare_assessor
 
     r = leicester_results
-    return prepare_assessor(cfg=r.cfg, geography=r.geography, access=r.access, resilience=r.resilience)
+    return prepare_assessor(cfg=r.cfg, geography=r.geography, access=r.access, resilience=r.resilience,
+                            statements=r.statements)
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,9 @@
 """Fixtures for the consultation page and the headless-browser tests.
 
-``leicester_ctx`` is a real run context for Leicester built from the stage functions
-(loaders, geography, demand points, the straight-line travel models used when no street
-network or timetable is configured). The browser fixtures drive Debian's Chromium
-(``/usr/bin/chromium``) through Playwright; the pages are served over http://127.0.0.1.
+``leicester_run`` wraps the real Leicester stage results (``leicester_results`` in
+tests/conftest.py: ``pna.pipeline.build_results``, with the straight-line travel models used
+when no street network or timetable is configured). The browser fixtures drive Debian's
+Chromium (``/usr/bin/chromium``) through Playwright; the pages are served over http://127.0.0.1.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 EVIL = "<script>alert(1)</script>"
+GEOGRAPHY_FIELDS = ("area", "lsoa", "localities", "postcodes", "pharmacies", "reconciliation")
 
 
 def in_ci() -> bool:
@@ -32,36 +33,14 @@ def in_ci() -> bool:
 
 @dataclasses.dataclass
 class LeicesterRun:
-    ctx: object
+    ctx: object       # pna.report.run.RunResults
     postcodes: object
 
 
 @pytest.fixture(scope="session")
-def leicester_run(tmp_path_factory: pytest.TempPathFactory) -> LeicesterRun:
-    """A real Leicester context from the stage functions, with straight-line travel models."""
-    from pna.access.demand import build_demand_points
-    from pna.access.straightline import StraightLineModel
-    from pna.config import load_config
-    from pna.geography.area import build_area
-    from pna.geography.assign import place_pharmacies
-    from pna.loaders.pharmacies import national_list
-    from pna.loaders.postcodes import postcode_table
-    from pna.pipeline import RunContext
-    from pna.quality import QualityLog
-
-    cfg = load_config(ROOT / "config" / "leicester.yaml", output_dir=tmp_path_factory.mktemp("leicester"))
-    q = QualityLog()
-    nat = national_list(cfg, q)
-    postcodes = postcode_table(cfg, q)
-    area, lsoa, localities = build_area(cfg, q)
-    pharmacies, _ = place_pharmacies(cfg, nat, postcodes, area, lsoa, localities, q)
-    demand = build_demand_points(cfg, lsoa, q)
-    ctx = RunContext(cfg=cfg, quality=q, national_list=nat, pharmacies=pharmacies, lsoa=lsoa,
-                     localities=localities, area=area)
-    for mode in ("walk", "drive", "transit"):
-        spec = getattr(cfg.travel, mode)
-        ctx.models[mode] = StraightLineModel(demand, mode, spec.speed_kmh, spec.circuity)
-    return LeicesterRun(ctx=ctx, postcodes=postcodes)
+def leicester_run(leicester_results) -> LeicesterRun:
+    """The real Leicester stage results and their postcode table."""
+    return LeicesterRun(ctx=leicester_results, postcodes=leicester_results.geography.postcodes)
 
 
 @pytest.fixture(scope="session")
@@ -69,20 +48,40 @@ def leicester_ctx(leicester_run: LeicesterRun):
     return leicester_run.ctx
 
 
-def context_with_output(ctx, out: Path, **changes):
-    """A shallow copy of ``ctx`` writing to ``out`` (other fields replaced by ``changes``)."""
-    cfg = ctx.cfg.model_copy(update={"output_dir": out})
-    new = dataclasses.replace(ctx, cfg=cfg, **changes)
-    new.models = dict(ctx.models)
-    return new
+def context_with_output(run, out: Path, **changes):
+    """``run`` (a ``RunResults``) with its config writing to ``out``.
+
+    ``changes`` replace geography fields (``pharmacies``, ``postcodes``, ...) or other
+    ``RunResults`` fields.
+    """
+    cfg = run.cfg.model_copy(update={"output_dir": out})
+    geo = {k: changes.pop(k) for k in list(changes) if k in GEOGRAPHY_FIELDS}
+    if geo:
+        changes["geography"] = dataclasses.replace(run.geography, **geo)
+    return dataclasses.replace(run, cfg=cfg, **changes)
 
 
-def nearest_face_to_face(ctx, easting: float, northing: float) -> int:
+def flag(df, name: str):
+    """A yes/no column as plain bools, unknown (NA) read as no, as the consultation page reads it."""
+    return df[name].astype("boolean").fillna(False).astype(bool)
+
+
+def nearest_face_to_face(run, easting: float, northing: float) -> int:
     """Row label of the face-to-face pharmacy nearest a point."""
-    ph = ctx.pharmacies
-    ok = ~ph["is_distance_selling"].astype(bool) & ~ph["is_dac"].astype(bool) & ph.geometry.notna()
+    ph = run.geography.pharmacies
+    ok = ~flag(ph, "is_distance_selling") & ~flag(ph, "is_dac") & ph.geometry.notna()
     d = (ph.geometry.x - easting) ** 2 + (ph.geometry.y - northing) ** 2
     return d[ok].idxmin()
+
+
+@pytest.fixture(scope="session")
+def leicester_report(leicester_results, tmp_path_factory: pytest.TempPathFactory):
+    """The real Leicester results rendered once: ``(run, report, html)`` (``render_report``)."""
+    from pna.report.render import render_report
+
+    run = context_with_output(leicester_results, tmp_path_factory.mktemp("leicester_report"))
+    report = render_report(run)
+    return run, report, report.paths["report"].read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="session")
@@ -91,34 +90,23 @@ def site_dir(leicester_run: LeicesterRun, tmp_path_factory: pytest.TempPathFacto
     from pna.report.consultation import build_consultation_page
 
     out = tmp_path_factory.mktemp("site")
-    ctx = context_with_output(leicester_run.ctx, out)
-    build_consultation_page(ctx, leicester_run.postcodes)
+    build_consultation_page(context_with_output(leicester_run.ctx, out), leicester_run.postcodes)
     return out
 
 
 @pytest.fixture(scope="session")
 def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An output folder holding report.html, rendered by the report's own ``render_report``.
+    """An output folder holding report.html and maps/, rendered by the report's own ``render_report``
+    from the report tests' synthetic run (tests/report/synthetic.py), which carries every table
+    the report needs."""
+    from pna.report.render import render_report
+    from tests.report.synthetic import synthetic_context
 
-    The report tests' synthetic context (tests/report/synthetic.py) carries every table the
-    report needs. Skips, saying why, while the report renderer does not exist yet.
-    """
-    try:
-        from pna.report import render
-        from tests.report.synthetic import synthetic_context
-    except ImportError as exc:
-        pytest.skip(f"main report renderer not available yet ({exc})")
-    fn = getattr(render, "render_report", None)
-    if fn is None:
-        pytest.skip("pna.report.render.render_report does not exist yet")
     out = tmp_path_factory.mktemp("report")
-    ctx = synthetic_context(out)
-    result = fn(ctx)
-    if isinstance(result, dict):
-        result = result.get("report")
-    path = Path(result) if isinstance(result, (str, Path)) else ctx.cfg.out / "report.html"
+    report = render_report(synthetic_context(out))
+    path = report.paths["report"]
     if not path.is_file():
-        pytest.fail(f"render_report did not write report.html (returned {result!r})")
+        pytest.fail(f"render_report did not write report.html (returned {report.paths!r})")
     if path.parent != out:
         shutil.copytree(path.parent, out, dirs_exist_ok=True)
     return out
@@ -129,13 +117,13 @@ def evil_site_dir(leicester_run: LeicesterRun, tmp_path_factory: pytest.TempPath
     """A consultation page where the pharmacy nearest the example postcode is named EVIL."""
     from pna.report.consultation import area_postcodes, build_consultation_page
 
-    ctx = leicester_run.ctx
-    inside, _ = area_postcodes(leicester_run.postcodes, ctx.cfg.area.code, ctx.area)
+    run = leicester_run.ctx
+    inside, _ = area_postcodes(leicester_run.postcodes, run.cfg.area.code, run.geography.area)
     pc = inside.iloc[0]
-    ph = ctx.pharmacies.copy()
-    ph.loc[nearest_face_to_face(ctx, pc["easting"], pc["northing"]), "trading_name"] = EVIL
+    ph = run.geography.pharmacies.copy()
+    ph.loc[nearest_face_to_face(run, pc["easting"], pc["northing"]), "trading_name"] = EVIL
     out = tmp_path_factory.mktemp("evil")
-    build_consultation_page(context_with_output(ctx, out, pharmacies=ph), leicester_run.postcodes)
+    build_consultation_page(context_with_output(run, out, pharmacies=ph), leicester_run.postcodes)
     return out, str(pc["postcode"])
 
 

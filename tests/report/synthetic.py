@@ -1,8 +1,15 @@
-"""A small synthetic RunContext following the docs/ARCHITECTURE.md contracts (shared by report tests)."""
+"""A small synthetic run (``RunResults``) following the docs/ARCHITECTURE.md contracts (shared by report tests).
+
+The stage results are made by hand (no input files), then joined the way the stages and
+``pna.pipeline.build_results`` join them: the provision stage's optional tables (services,
+consultation) and ``future_rates``; the statements from ``evidence_tables``; and the run's
+tables ``{**evidence, **statements.tables, "exceptions", "row_accounting"}``.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from types import MappingProxyType
 
 import geopandas as gpd
 import numpy as np
@@ -10,9 +17,19 @@ import pandas as pd
 from shapely.geometry import Point, box
 
 from pna.access.result import AccessResult
+from pna.access.stage import Access
+from pna.access.supply import Supply
+from pna.assess.resilience import Resilience
 from pna.config import load_config
-from pna.pipeline import RunContext
+from pna.geography.stage import Geography
+from pna.loaders.stage import Inputs
+from pna.modes import Method, Mode
 from pna.provenance import with_provenance
+from pna.provision.optional import load_consultation, load_services, service_provision
+from pna.provision.stage import Provision, future_rates
+from pna.quality import QualityLog
+from pna.report.run import RunResults
+from pna.statements.stage import build_statements, evidence_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 X0, Y0 = 455000.0, 300000.0
@@ -21,6 +38,7 @@ EVIL = "<script>alert(1)</script>"
 AMP = 'Smith & Sons "Chemist\'s"'
 CATS = ("7 days late", "7 days", "weekdays + Saturday", "weekdays + Saturday morning only",
         "weekdays only", "other")
+WALK_NOTE = "Walking times are straight-line estimates."
 
 
 def _cfg(out: Path, **update):
@@ -30,14 +48,13 @@ def _cfg(out: Path, **update):
 
 
 def synthetic_context(out: Path, *, with_walk: bool = True, with_projection: bool = True,
-                      services: str | None = None, consultation: str | None = None) -> RunContext:
+                      services: str | None = None, consultation: str | None = None) -> RunResults:
     """Two localities (North, South), four LSOAs, six pharmacies (one cross-border)."""
-    opt = {}
     cfg = _cfg(out)
     if services or consultation:
-        opt["optional"] = cfg.optional.model_copy(update={"services": services, "consultation": consultation})
-        cfg = cfg.model_copy(update=opt)
-    ctx = RunContext(cfg=cfg)
+        cfg = cfg.model_copy(update={"optional": cfg.optional.model_copy(
+            update={"services": services, "consultation": consultation})})
+    quality = QualityLog()
     src = "Synthetic test data (2024)"
     area = gpd.GeoDataFrame({"code": ["E06999999"], "name": [AREA]},
                             geometry=[box(X0, Y0, X0 + 4000, Y0 + 4000)], crs=27700)
@@ -85,8 +102,19 @@ def synthetic_context(out: Path, *, with_walk: bool = True, with_projection: boo
     pharm = gpd.GeoDataFrame(ph, geometry=geom, crs=27700)
     ll = pharm.to_crs(4326)
     pharm["lon"], pharm["lat"] = ll.geometry.x.round(6), ll.geometry.y.round(6)
-    ctx.area, ctx.localities, ctx.lsoa, ctx.pharmacies = area, locs.assign(population=[3300, 3700]), lsoa, pharm
+    # the list as read (every board), and an ODS history with no rows: nothing here reads them
+    listed = pd.DataFrame(pharm.drop(columns="geometry")).assign(hours_known=True)
+    ods = pd.DataFrame(columns=["ods_code", "name", "national_grouping", "health_geography", "address", "postcode",
+                                "open_date", "close_date", "status", "sub_type", "parent_org", "source_row"])
+    inputs = Inputs(ods=ods, candidates=listed, national_list=listed, notes=())
+    postcodes = pd.DataFrame({"easting": pharm["easting"].to_numpy(), "northing": pharm["northing"].to_numpy(),
+                              "la_code": ["E06999999"] * 5 + ["E07999999"], "positional_quality": 10,
+                              "source": "codepoint"}, index=pd.Index(pharm["postcode"], name="postcode"))
+    geography = Geography(area=area, lsoa=lsoa, localities=locs.assign(population=[3300, 3700]),
+                          postcodes=postcodes, pharmacies=pharm, reconciliation=None, notes=())
 
+    # ------------------------------------------------------------------ provision tables
+    tables: dict[str, pd.DataFrame] = {}
     inside = pharm[pharm["in_area"]]
     rows = []
     for level, name, sub_l, sub_p in (
@@ -102,8 +130,7 @@ def synthetic_context(out: Path, *, with_walk: bool = True, with_projection: boo
                  "pharmacies": 10_785, "hundred_hour": 1000, "distance_selling": 400, "lps": 14,
                  "rate_per_10k": 10_785 / 56_550_138 * 1e4, "rate_per_10k_18plus": 10_785 / 44_000_000 * 1e4,
                  "residents_per_pharmacy": 56_550_138 / 10_785})
-    prov = pd.DataFrame(rows)
-    ctx.tables["provision"] = with_provenance(prov, src)
+    tables["provision"] = with_provenance(pd.DataFrame(rows), src)
     oh, oc, demo = [], [], []
     for r in rows[:3]:
         sub = inside if r["level"] == "area" else inside[inside.locality == r["locality"]]
@@ -124,38 +151,65 @@ def synthetic_context(out: Path, *, with_walk: bool = True, with_projection: boo
         for q in range(1, 6):
             d[f"imd_q{q}"] = float(sl.loc[sl.imd2019_quintile == q, "pop_total"].sum())
         demo.append(d)
-    ctx.tables["opening_hours"] = with_provenance(pd.DataFrame(oh), src)
-    ctx.tables["opening_categories"] = with_provenance(pd.DataFrame(oc), src)
-    ctx.tables["demography"] = with_provenance(pd.DataFrame(demo), src)
+    tables["opening_hours"] = with_provenance(pd.DataFrame(oh), src)
+    tables["opening_categories"] = with_provenance(pd.DataFrame(oc), src)
+    tables["demography"] = with_provenance(pd.DataFrame(demo), src)
     bb = pharm.groupby("band", sort=True).agg(pharmacies=("ods_code", "size"), hundred_hour=("is_100_hour", "sum"),
                                               distance_selling=("is_distance_selling", "sum"),
                                               weekly_hours=("weekly_hours", "sum")).reset_index()
-    ctx.tables["boundary_bands"] = with_provenance(bb, src)
-    ctx.tables["pharmacies"] = with_provenance(pd.DataFrame(pharm.drop(columns="geometry")), src)
-    ctx.quality.add("pharmacies", "list.csv", 12, "FZ999", "postcode not found", "postcode")
-    ctx.quality.account("list", "list.csv", 7, 6, 1)
-    ctx.tables["exceptions"] = ctx.quality.table()
-    ctx.tables["row_accounting"] = ctx.quality.accounting_table()
+    tables["boundary_bands"] = with_provenance(bb, src)
+    tables["pharmacies"] = with_provenance(pd.DataFrame(pharm.drop(columns="geometry")), src)
+    quality.add("pharmacies", "list.csv", 12, "FZ999", "postcode not found", "postcode")
+    quality.account("list", "list.csv", 7, 6, 1)
+    if with_projection:
+        proj = []
+        for year, f in ((2025, 1.0), (2030, 1.05), (2035, 1.4)):
+            for r in rows[:3]:
+                proj.append({"year": year, "locality": r["locality"], "population": round(r["population"] * f)})
+        tables["projection_population"] = with_provenance(pd.DataFrame(proj), "Synthetic projection (2024)")
+    # the board's optional inputs, as the provision stage reads them
+    svc = load_services(cfg=cfg, pharmacies=pharm, quality=quality)
+    if svc is not None:
+        tables["services"] = with_provenance(svc, f"Service data supplied by the board ({cfg.optional.services})")
+        tables["service_provision"] = service_provision(cfg=cfg, services=svc, provision=tables["provision"],
+                                                        pharmacies=pharm)
+    cons = load_consultation(cfg=cfg, quality=quality)
+    if cons is not None:
+        tables["consultation_summary"] = cons
+    if not any(k.startswith("projection") and "pharmacies_per_10k" in v for k, v in tables.items()):
+        fr = future_rates(tables)
+        if fr is not None:
+            tables["future_rates"] = fr
+    provision = Provision(tables=MappingProxyType(tables), services=svc, notes=())
 
+    # ------------------------------------------------------------------ access (walk only)
+    sites = pharm[~pharm.is_distance_selling].sort_values("ods_code", kind="stable").reset_index(drop=True)
+    sites = gpd.GeoDataFrame(sites, geometry="geometry", crs=27700)
+    supply = Supply(sites=sites, note="", excluded_distance_selling=1, excluded_unlocated=0)
+    results: dict[Mode, AccessResult] = {}
+    demand = gpd.GeoDataFrame({"point_id": [], "population": [], "pop_65plus": [], "lsoa11_code": [],
+                               "locality": [], "imd2019_quintile": [], "source": []}, geometry=[], crs=27700)
+    access_notes: tuple[str, ...] = ()
     if with_walk:
         # demand points on a 500 m grid; straight-line minutes to the nearest non-distance-selling pharmacy
         xs, ys = np.meshgrid(np.arange(250, 4000, 500), np.arange(250, 4000, 500))
         pts = np.c_[xs.ravel() + X0, ys.ravel() + Y0]
-        sites = pharm[~pharm.is_distance_selling]
         d = np.hypot(pts[:, None, 0] - sites.easting.to_numpy()[None], pts[:, None, 1] - sites.northing.to_numpy()[None])
         minutes = d.min(axis=1) * 1.3 / (4800 / 60)
-        demand = gpd.GeoDataFrame({"point_id": [f"p{i:03d}" for i in range(len(pts))],
-                                   "population": 7000 / len(pts), "pop_65plus": 1050 / len(pts),
-                                   "locality": np.where(pts[:, 1] >= Y0 + 2000, "North", "South"),
-                                   "minutes": minutes, "nearest_ods": sites.ods_code.to_numpy()[d.argmin(axis=1)]},
-                                  geometry=[Point(x, y) for x, y in pts], crs=27700)
-        demand["lsoa11_code"] = "E01000000"
-        demand["imd2019_quintile"] = np.where(pts[:, 0] < X0 + 2000, 1, 2)
-        demand["source"] = "lsoa"
+        walk_demand = gpd.GeoDataFrame({"point_id": [f"p{i:03d}" for i in range(len(pts))],
+                                        "population": 7000 / len(pts), "pop_65plus": 1050 / len(pts),
+                                        "locality": np.where(pts[:, 1] >= Y0 + 2000, "North", "South"),
+                                        "minutes": minutes,
+                                        "nearest_ods": sites.ods_code.to_numpy()[d.argmin(axis=1)]},
+                                       geometry=[Point(x, y) for x, y in pts], crs=27700)
+        walk_demand["lsoa11_code"] = "E01000000"
+        walk_demand["imd2019_quintile"] = np.where(pts[:, 0] < X0 + 2000, 1, 2)
+        walk_demand["source"] = "lsoa"
+        demand = walk_demand.drop(columns=["minutes", "nearest_ods"])
         cov = []
         for thr in (5, 10, 15, 20):
             for gt, col in (("area", None), ("locality", "locality"), ("imd2019_quintile", "imd2019_quintile")):
-                groups = [(AREA, demand)] if col is None else list(demand.groupby(col, sort=True))
+                groups = [(AREA, walk_demand)] if col is None else list(walk_demand.groupby(col, sort=True))
                 for g, sub in groups:
                     pop = float(sub.population.sum())
                     w = float(sub.loc[sub.minutes <= thr, "population"].sum())
@@ -163,17 +217,19 @@ def synthetic_context(out: Path, *, with_walk: bool = True, with_projection: boo
                                 "group": str(g), "threshold_min": thr, "population": pop,
                                 "population_within": w, "share_within": w / pop})
         cov = with_provenance(pd.DataFrame(cov), src)
-        ctx.access["walk"] = AccessResult("walk", "straight_line", True,
-                                          "Straight-line distance x 1.3 at 4.8 km/h (estimate).", demand, cov)
-        ctx.tables["coverage_walk"] = cov
-        ctx.note("Walking times are straight-line estimates.")
-    if with_projection:
-        proj = []
-        for year, f in ((2025, 1.0), (2030, 1.05), (2035, 1.4)):
-            for r in rows[:3]:
-                proj.append({"year": year, "locality": r["locality"], "population": round(r["population"] * f)})
-        ctx.tables["projection_population"] = with_provenance(pd.DataFrame(proj), "Synthetic projection (2024)")
-    ctx.layers["pharmacies"] = pharm
-    ctx.layers["localities"] = ctx.localities
-    ctx.layers["area"] = area
-    return ctx
+        results[Mode.WALK] = AccessResult(Mode.WALK, Method.STRAIGHT_LINE, True,
+                                          "Straight-line distance x 1.3 at 4.8 km/h (estimate).", walk_demand, cov)
+        access_notes = (WALK_NOTE,)
+    access = Access(models=MappingProxyType({}), results=MappingProxyType(results), demand=demand, supply=supply,
+                    open_access=None, notes=access_notes)
+
+    # ------------------------------------------------------------------ resilience (none), statements
+    layer = gpd.GeoDataFrame({"ods_code": [], "trading_name": [], "necessary_modes": []}, geometry=[], crs=27700)
+    resilience = Resilience(tables=MappingProxyType({}), layer=layer, states=MappingProxyType({}))
+    evidence = evidence_tables(geography=geography, access=access, provision=provision, resilience=resilience)
+    statements = build_statements(cfg=cfg, geography=geography, access=access, evidence=evidence)
+    run_tables = {**evidence, **statements.tables, "exceptions": quality.table(),
+                  "row_accounting": quality.accounting_table()}
+    notes = tuple(dict.fromkeys((*inputs.notes, *geography.notes, *access.notes, *provision.notes)))
+    return RunResults(cfg=cfg, inputs=inputs, geography=geography, access=access, provision=provision, resilience=resilience,
+                      statements=statements, tables=run_tables, notes=notes)

@@ -5,22 +5,32 @@ from __future__ import annotations
 import json
 import re
 
-from pna.assess.assessor import assess_application
+import pytest
+
+from pna.assess.assessor import assess_application, prepare_assessor
 from pna.report.assessment_page import write_assessment
 from pna.assess.sites import application_from_mapping
 
 EVIL = 'Evil <script>alert("x")</script> & Co'
 
 
-def _write(ctx, tmp_path, name):
+@pytest.fixture(scope="module")
+def base(leicester_results):
+    """The assessor's base for the real Leicester run."""
+    r = leicester_results
+    return prepare_assessor(cfg=r.cfg, geography=r.geography, access=r.access, resilience=r.resilience)
+
+
+def _write(run, base, tmp_path, name):
     app = application_from_mapping({"name": EVIL, "ref": name, "kind": "new", "postcode": "LE1 1WB",
                                     "services": ["<b>flu</b>"], "hours": {"mon": "09:00-18:00"}})
-    r = assess_application(ctx, app)
-    return write_assessment(r, tmp_path, ctx.cfg.area.name, {m: ctx.models[m].demand for m in ctx.models})
+    r = assess_application(app, base=base)
+    models = run.access.models
+    return write_assessment(r, tmp_path, run.cfg.area.name, {m: models[m].demand for m in models})
 
 
-def test_escapes_and_accessible(leicester_ctx, tmp_path):
-    paths = _write(leicester_ctx, tmp_path, "evil")
+def test_escapes_and_accessible(leicester_ctx, base, tmp_path):
+    paths = _write(leicester_ctx, base, tmp_path, "evil")
     html = paths["html"].read_text(encoding="utf-8")
     assert "<script>alert" not in html and "<b>flu" not in html
     assert "Evil &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Co" in html
@@ -35,8 +45,8 @@ def test_escapes_and_accessible(leicester_ctx, tmp_path):
     assert {"coverage", "changes", "nearby", "gaps"} <= set(data["tables"])
 
 
-def test_deterministic(leicester_ctx, tmp_path):
-    a = _write(leicester_ctx, tmp_path / "a", "same")
-    b = _write(leicester_ctx, tmp_path / "b", "same")
+def test_deterministic(leicester_ctx, base, tmp_path):
+    a = _write(leicester_ctx, base, tmp_path / "a", "same")
+    b = _write(leicester_ctx, base, tmp_path / "b", "same")
     for k in a:
         assert a[k].read_bytes() == b[k].read_bytes(), k

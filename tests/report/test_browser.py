@@ -112,19 +112,19 @@ def test_invalid_and_outside_postcodes_say_so(consultation, site_dir, leicester_
     search(consultation, "")
     err.filter(has_text="Enter your postcode").wait_for()
 
-    ctx = leicester_run.ctx
-    _, outside = area_postcodes(leicester_run.postcodes, ctx.cfg.area.code, ctx.area)
+    run = leicester_run.ctx
+    _, outside = area_postcodes(leicester_run.postcodes, run.cfg.area.code, run.geography.area)
     le_outside = outside[outside["postcode"].str.match(r"^LE\d")]
     # one in an outward code shared with the area (e.g. LE2 in Oadby) and one wholly outside
     data = page_data(site_dir)
     shared = le_outside[le_outside["postcode"].str.split(" ").str[0].isin(data["postcodes"].keys())]
     for pc in (shared["postcode"].iloc[0], le_outside["postcode"].iloc[-1]):
         search(consultation, pc.lower().replace(" ", ""))
-        err.filter(has_text=f"{pc} is not in {ctx.cfg.area.name}").wait_for()
+        err.filter(has_text=f"{pc} is not in {run.cfg.area.name}").wait_for()
         assert consultation.locator("#results").is_hidden()
 
     search(consultation, "SW1A 1AA")
-    err.filter(has_text=f"We could not find SW1A 1AA in {ctx.cfg.area.name}").wait_for()
+    err.filter(has_text=f"We could not find SW1A 1AA in {run.cfg.area.name}").wait_for()
 
     search(consultation, "LE1 1AA")
     consultation.wait_for_selector("#results:not([hidden])")
@@ -266,9 +266,11 @@ def test_pharmacy_name_with_script_is_shown_as_text(browser, serve, evil_site_di
     context.close()
 
 
-def test_real_leicester_report_has_no_axe_violations(page, serve, leicester):
-    """The report `make pna` writes for Leicester, not only the synthetic one."""
-    _, out = leicester
+def test_real_leicester_report_has_no_axe_violations(page, serve, leicester_report):
+    """The report of the real Leicester run (what `make pna` writes: ``render_report`` of the
+    pipeline's results), not only the synthetic one."""
+    _, report, _ = leicester_report
+    out = report.paths["report"].parent
     page.goto(serve(out) + "/report.html")
     assert page.locator("h1").count() == 1
     violations = axe_violations(page)
@@ -279,17 +281,18 @@ def test_real_leicester_report_has_no_axe_violations(page, serve, leicester):
     assert not violations, describe(violations)
 
 
-def test_assessment_page_has_no_axe_violations(page, serve, leicester, tmp_path):
+def test_assessment_page_has_no_axe_violations(page, serve, leicester_results, tmp_path):
     """The one-page application assessment NHS England reviewers read."""
-    from pna.assess.assessor import assess_application
+    from pna.assess.assessor import assess_application, prepare_assessor
     from pna.report.assessment_page import write_assessment
     from pna.assess.sites import application_from_mapping
 
-    ctx, _ = leicester
+    run = leicester_results
     app = application_from_mapping({"kind": "new", "name": "Proposed <b>pharmacy</b>", "site": {"postcode": "LE3 1UZ"},
                                     "hours": {"mon-fri": "09:00-18:30", "sat": "09:00-13:00"}})
-    paths = write_assessment(assess_application(ctx, app), tmp_path, ctx.cfg.area.name,
-                             {m: r.demand for m, r in ctx.access.items()})
+    base = prepare_assessor(cfg=run.cfg, geography=run.geography, access=run.access, resilience=run.resilience)
+    paths = write_assessment(assess_application(app, base=base), tmp_path, run.cfg.area.name,
+                             {m: r.demand for m, r in run.access.results.items()})
     html = Path(paths["html"]) if "html" in paths else next(Path(p) for p in paths.values() if str(p).endswith(".html"))
     page.goto(serve(html.parent) + "/" + html.name)
     assert page.locator("h1").count() == 1

@@ -19,7 +19,7 @@ from pna.report.consultation import (area_postcodes, build_consultation_page, co
                                      json_for_script, postcode_minutes, readable_case,
                                      render_consultation_html)
 from pna.loaders.postcodes import normalise_postcode
-from tests.report.conftest import EVIL, context_with_output, nearest_face_to_face
+from tests.report.conftest import EVIL, context_with_output, flag, nearest_face_to_face
 
 
 class _Scripts(HTMLParser):
@@ -92,9 +92,9 @@ def test_readable_case():
 
 # --------------------------------------------------------------------------- data on real Leicester
 def test_postcodes_in_area_only(data, leicester_run):
-    ctx = leicester_run.ctx
+    run = leicester_run.ctx
     pcs = leicester_run.postcodes
-    in_la = set(pcs.index[pcs["la_code"] == ctx.cfg.area.code])
+    in_la = set(pcs.index[pcs["la_code"] == run.cfg.area.code])
     on_page = {f"{o} {i}" for o, inner in data["postcodes"].items() for i in inner}
     assert on_page == in_la
     assert data["n_postcodes"] == len(in_la) > 5000
@@ -107,14 +107,14 @@ def test_postcodes_in_area_only(data, leicester_run):
 
 
 def test_nearest_pharmacies_and_minutes_match_direct_computation(data, leicester_run):
-    ctx = leicester_run.ctx
+    run = leicester_run.ctx
     pcs = leicester_run.postcodes
     per = 2 + len(data["modes"])
     assert [m["key"] for m in data["modes"]] == ["walk", "drive", "transit"]
     assert all(m["estimate"] and m["basis"] == "postcode" for m in data["modes"])
     assert "straight line" in data["modes"][0]["how"] and "4.8 km an hour" in data["modes"][0]["how"]
-    ph = ctx.pharmacies
-    face = ph[~ph["is_distance_selling"].astype(bool) & ~ph["is_dac"].astype(bool)]
+    ph = run.geography.pharmacies
+    face = ph[~flag(ph, "is_distance_selling") & ~flag(ph, "is_dac")]
     by_name = {}
     for pc in ("LE1 1AA", "LE4 1DG", "LE5 0AA") if "LE5 0AA" in pcs.index else ("LE1 1AA", "LE4 1DG"):
         o, i = pc.split()
@@ -126,7 +126,7 @@ def test_nearest_pharmacies_and_minutes_match_direct_computation(data, leicester
         assert np.allclose(got, np.round(expect / 10) * 10, atol=10.01)
         for j in range(3):
             walk = row[j * per + 2]
-            exact = expect[j] * ctx.cfg.travel.walk.circuity / (ctx.cfg.travel.walk.speed_kmh * 1000 / 60)
+            exact = expect[j] * run.cfg.travel.walk.circuity / (run.cfg.travel.walk.speed_kmh * 1000 / 60)
             assert walk == math.ceil(round(exact, 6)), (pc, j)
             drive, transit = row[j * per + 3], row[j * per + 4]
             assert drive <= walk and transit <= walk
@@ -145,14 +145,14 @@ def test_hours_embedded_as_minutes(data):
 
 
 def test_distance_selling_excluded_from_lists_but_mentioned(leicester_run):
-    ctx = leicester_run.ctx
+    run = leicester_run.ctx
     pcs = leicester_run.postcodes
-    ph = ctx.pharmacies.copy()
+    ph = run.geography.pharmacies.copy()
     x, y = pcs.loc["LE1 1AA", ["easting", "northing"]]
-    nearest = nearest_face_to_face(ctx, x, y)
+    nearest = nearest_face_to_face(run, x, y)
     ph.loc[nearest, "is_distance_selling"] = True
     name = readable_case(ph.loc[nearest, "trading_name"])
-    d = consultation_data(context_with_output(ctx, ctx.cfg.out, pharmacies=ph), pcs)
+    d = consultation_data(context_with_output(run, run.cfg.out, pharmacies=ph), pcs)
     assert name in [p["name"] for p in d["distance_selling"]]
     per = 2 + len(d["modes"])
     row = d["postcodes"]["LE1"]["1AA"]
@@ -180,6 +180,9 @@ class _TimetableLike:
     def __init__(self, demand):
         self.demand = demand
 
+    def for_points(self, points):
+        return None   # a timetable engine cannot be rebuilt for other points
+
     def times_to(self, sites):
         dx = sites.geometry.x.to_numpy()[:, None] - self.demand.geometry.x.to_numpy()[None, :]
         dy = sites.geometry.y.to_numpy()[:, None] - self.demand.geometry.y.to_numpy()[None, :]
@@ -201,13 +204,13 @@ def test_postcode_minutes_uses_nearest_demand_point_for_other_engines():
 
 # --------------------------------------------------------------------------- the page
 def test_page_is_self_contained_and_deterministic(leicester_run, tmp_path):
-    ctx = context_with_output(leicester_run.ctx, tmp_path)
-    path = build_consultation_page(ctx, leicester_run.postcodes)
+    run = context_with_output(leicester_run.ctx, tmp_path)
+    path = build_consultation_page(run, leicester_run.postcodes)
     assert path == tmp_path / "consultation.html"
     html = path.read_text(encoding="utf-8")
     data = embedded(html)
     assert html == render_consultation_html(data)
-    assert build_consultation_page(ctx, leicester_run.postcodes).read_bytes() == html.encode("utf-8")
+    assert build_consultation_page(run, leicester_run.postcodes).read_bytes() == html.encode("utf-8")
     # no external resources of any kind
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
     assert "url(" not in html and "@import" not in html
@@ -246,18 +249,18 @@ def test_html_text_is_escaped(data):
 
 
 def test_area_without_postcodes_says_so(leicester_run, tmp_path):
-    ctx = context_with_output(leicester_run.ctx, tmp_path)
+    run = context_with_output(leicester_run.ctx, tmp_path)
     empty = leicester_run.postcodes.iloc[0:0]
-    html = build_consultation_page(ctx, empty).read_text(encoding="utf-8")
+    html = build_consultation_page(run, empty).read_text(encoding="utf-8")
     assert 'id="search"' not in html
     assert "we do not have a list of postcodes for Leicester" in html
     assert embedded(html)["postcodes"] == {}
 
 
 def test_postcodes_taken_from_the_run_when_present(leicester_run, tmp_path):
-    ctx = context_with_output(leicester_run.ctx, tmp_path)
-    ctx.meta = {"postcodes": leicester_run.postcodes.loc[["LE1 1AA", "LE1 1AB", "LE18 2AA"]]}
-    d = consultation_data(ctx)
+    run = context_with_output(leicester_run.ctx, tmp_path,
+                              postcodes=leicester_run.postcodes.loc[["LE1 1AA", "LE1 1AB", "LE18 2AA"]])
+    d = consultation_data(run)
     assert d["postcodes"] == {"LE1": {"1AA": d["postcodes"]["LE1"]["1AA"], "1AB": d["postcodes"]["LE1"]["1AB"]}}
     assert d["outside_districts"] == ["LE18"] and d["n_postcodes"] == 2
 

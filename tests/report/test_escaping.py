@@ -20,9 +20,8 @@ def out(tmp_path_factory):
     svc.write_text(f'ods_code,"{EVIL}"\nFA001,yes\nFA002,yes\n', encoding="utf-8")
     cons = base / "consultation.csv"
     cons.write_text(f'q,"{AMP}"\nYes,{EVIL}\nYes,{EVIL}\n', encoding="utf-8")
-    ctx = synthetic_context(base / "out", services=str(svc), consultation=str(cons))
-    paths = render_report(ctx)
-    return ctx, paths
+    run = synthetic_context(base / "out", services=str(svc), consultation=str(cons))
+    return run, render_report(run).paths
 
 
 def test_report_escapes_names(out):
@@ -52,8 +51,8 @@ def test_maps_escape_names(out):
 
 
 def test_xlsx_keeps_names_as_text(out, tmp_path):
-    ctx, _ = out
-    p = export_xlsx(ctx.tables, tmp_path / "t.xlsx")
+    run, _ = out
+    p = export_xlsx(dict(run.tables), tmp_path / "t.xlsx")
     ws = load_workbook(p, read_only=True)["pharmacies"]
     names = [r[1] for r in ws.iter_rows(min_row=2, values_only=True)]
     assert EVIL in names and AMP in names

@@ -8,7 +8,7 @@ import pytest
 from openpyxl import load_workbook
 
 from pna.report.exports import (export_gpkg, export_pdf, export_xlsx, find_chromium, normalise_pdf, sheet_names,
-                                write_exports)
+                                spatial_layers, write_exports)
 from pna.report.render import render_report
 from tests.report.synthetic import synthetic_context
 
@@ -23,28 +23,30 @@ def test_sheet_names_unique_and_short():
 
 
 def test_xlsx_complete_and_byte_identical(tmp_path):
-    ctx = synthetic_context(tmp_path / "ctx")
-    ctx.tables["formula"] = ctx.tables["provision"].assign(note="=1+1")
-    a = export_xlsx(ctx.tables, tmp_path / "a.xlsx")
-    b = export_xlsx(synthetic_context(tmp_path / "ctx2").tables | {"formula": ctx.tables["formula"]},
+    run = synthetic_context(tmp_path / "ctx")
+    tables = {**run.tables, "formula": run.tables["provision"].assign(note="=1+1")}
+    a = export_xlsx(tables, tmp_path / "a.xlsx")
+    b = export_xlsx({**synthetic_context(tmp_path / "ctx2").tables, "formula": tables["formula"]},
                     tmp_path / "b.xlsx")
     assert a.read_bytes() == b.read_bytes()
     wb = load_workbook(a, read_only=True)
-    assert set(ctx.tables) <= set(wb.sheetnames) and wb.sheetnames[0] == "contents"
+    assert set(tables) <= set(wb.sheetnames) and wb.sheetnames[0] == "contents"
     rows = list(wb["provision"].iter_rows(values_only=True))
-    assert rows[0][:3] == ("level", "locality", "population") and len(rows) == len(ctx.tables["provision"]) + 1
+    assert rows[0][:3] == ("level", "locality", "population") and len(rows) == len(tables["provision"]) + 1
     assert list(wb["formula"].iter_rows(min_row=2, values_only=True))[0][-1] == "'=1+1"
     assert wb.properties.modified.year == 2020
 
 
 def test_gpkg_layers_and_byte_identical(tmp_path):
-    a = export_gpkg(synthetic_context(tmp_path / "x").layers, tmp_path / "a.gpkg")
-    b = export_gpkg(synthetic_context(tmp_path / "y").layers, tmp_path / "b.gpkg")
+    run = synthetic_context(tmp_path / "x")
+    # the stages' own extra layer (pharmacies necessary at the gap threshold) is empty here, so not written
+    assert set(run.layers) == {"resilience_necessary"} and run.layers["resilience_necessary"].empty
+    assert {"area", "localities", "lsoa", "pharmacies", "demand_walk"} <= set(spatial_layers(run))
+    a = export_gpkg(spatial_layers(run), tmp_path / "a.gpkg")
+    b = export_gpkg(spatial_layers(synthetic_context(tmp_path / "y")), tmp_path / "b.gpkg")
     assert a.read_bytes() == b.read_bytes()
     layers = {name for name, _ in pyogrio.list_layers(a)}
-    assert layers == {"area", "localities", "pharmacies"}
-    from pna.report.exports import spatial_layers
-    assert {"area", "localities", "lsoa", "pharmacies", "demand_walk"} <= set(spatial_layers(synthetic_context(tmp_path / "z")))
+    assert layers == {"area", "localities", "lsoa", "pharmacies", "demand_walk"}
     ph = pyogrio.read_dataframe(a, layer="pharmacies")
     assert len(ph) == 6 and ph.crs.to_epsg() == 27700
 
@@ -60,8 +62,8 @@ def test_normalise_pdf_keeps_length():
 
 @pytest.mark.skipif(find_chromium() is None, reason="Chromium not installed")
 def test_pdf_byte_identical(tmp_path):
-    ctx = synthetic_context(tmp_path / "out")
-    html = render_report(ctx)["report"]
+    run = synthetic_context(tmp_path / "out")
+    html = render_report(run).paths["report"]
     a, note = export_pdf(html, tmp_path / "a.pdf")
     assert a is not None, note
     first = a.read_bytes()
@@ -70,33 +72,25 @@ def test_pdf_byte_identical(tmp_path):
 
 
 def test_write_exports_notes_missing_chromium(tmp_path, monkeypatch):
-    ctx = synthetic_context(tmp_path / "out")
-    render_report(ctx)
+    run = synthetic_context(tmp_path / "out")
+    report = render_report(run)
     monkeypatch.setattr("pna.report.exports.find_chromium", lambda: None)
-    paths = write_exports(ctx)
+    exports = write_exports(run, tables={**run.tables, **report.tables}, report_html=report.paths["report"])
+    paths = exports.paths
     assert "pdf" not in paths and {"xlsx", "gpkg"} <= set(paths)
-    assert any("Chromium is not installed" in n for n in ctx.notes)
+    assert any("Chromium is not installed" in n for n in exports.notes)
 
 
 @pytest.mark.e2e
-def test_real_leicester_exports_byte_identical(tmp_path):
-    from pathlib import Path
-
-    from pna.config import load_config
-    from pna.pipeline import build_context
-    from pna.report.exports import spatial_layers
-
-    root = Path(__file__).resolve().parents[2]
-    if not (root.parent / "shared" / "pna-data").is_dir():
-        pytest.skip("shared data not present")
-    ctx = build_context(load_config(root / "config" / "leicester.yaml", output_dir=tmp_path / "out"))
-    x1 = export_xlsx(ctx.tables, tmp_path / "a.xlsx").read_bytes()
-    x2 = export_xlsx(ctx.tables, tmp_path / "b.xlsx").read_bytes()
+def test_real_leicester_exports_byte_identical(tmp_path, leicester_results):
+    run = leicester_results
+    x1 = export_xlsx(dict(run.tables), tmp_path / "a.xlsx").read_bytes()
+    x2 = export_xlsx(dict(run.tables), tmp_path / "b.xlsx").read_bytes()
     assert x1 == x2
-    g1 = export_gpkg(spatial_layers(ctx), tmp_path / "a.gpkg").read_bytes()
-    g2 = export_gpkg(spatial_layers(ctx), tmp_path / "b.gpkg").read_bytes()
+    g1 = export_gpkg(spatial_layers(run), tmp_path / "a.gpkg").read_bytes()
+    g2 = export_gpkg(spatial_layers(run), tmp_path / "b.gpkg").read_bytes()
     assert g1 == g2
     wb = load_workbook(tmp_path / "a.xlsx", read_only=True)
-    assert len(wb.sheetnames) == len(ctx.tables) + 1 and all(len(n) <= 31 for n in wb.sheetnames)
+    assert len(wb.sheetnames) == len(run.tables) + 1 and all(len(n) <= 31 for n in wb.sheetnames)
     assert {n for n, _ in pyogrio.list_layers(tmp_path / "a.gpkg")} >= {"area", "localities", "lsoa", "pharmacies",
                                                                          "demand_walk"}

@@ -15,20 +15,21 @@ from tests.report.synthetic import synthetic_context
 
 @pytest.fixture(scope="module")
 def maps(tmp_path_factory):
-    ctx = synthetic_context(tmp_path_factory.mktemp("maps"))
-    return ctx, write_maps(ctx)
+    run = synthetic_context(tmp_path_factory.mktemp("maps"))
+    ms, notes = write_maps(run)
+    return run, ms, notes
 
 
 def test_expected_maps_written(maps):
-    ctx, ms = maps
+    run, ms, _ = maps
     assert [m.slug for m in ms] == ["premises", "access_walk", "opening_hours", "rates", "imd"]
     for m in ms:
-        assert m.path.parent == ctx.cfg.out / "maps" and m.path.is_file()
+        assert m.path.parent == run.cfg.out / "maps" and m.path.is_file()
         assert m.src == f"maps/{m.slug}.html"
 
 
 def test_each_map_has_attribution_legend_title_and_lang(maps):
-    _, ms = maps
+    _, ms, _ = maps
     for m in ms:
         html = m.path.read_text(encoding="utf-8")
         # folium JSON-encodes the attribution into the tile layer options
@@ -41,25 +42,26 @@ def test_each_map_has_attribution_legend_title_and_lang(maps):
 
 
 def test_equivalent_tables_carry_the_map_content(maps):
-    ctx, ms = maps
+    run, ms, _ = maps
     by = {m.slug: m for m in ms}
-    assert sorted(by["premises"].table["ods_code"]) == sorted(ctx.pharmacies["ods_code"])
+    assert sorted(by["premises"].table["ods_code"]) == sorted(run.geography.pharmacies["ods_code"])
     t = dict(zip(by["premises"].table["ods_code"], by["premises"].table["type"]))
     assert t == {"FA001": "100-hour", "FA002": "standard", "FA003": "standard", "FA004": "standard",
                  "FA005": "distance-selling", "FB001": "cross-border"}
     acc = by["access_walk"].table
     assert acc["residents"].sum() == pytest.approx(7000, abs=1)
-    assert acc["demand points"].sum() == len(ctx.access["walk"].demand)
+    assert acc["demand points"].sum() == len(run.access.results["walk"].demand)
     # residents within 20 min on the map table equal the coverage table's figure
-    cov = ctx.tables["coverage_walk"]
+    cov = run.tables["coverage_walk"]
     within20 = cov[(cov.group_type == "area") & (cov.threshold_min == 20)]["population_within"].iloc[0]
     assert acc["residents"].iloc[:4].sum() == pytest.approx(within20, abs=1)
     assert by["rates"].table.set_index("locality")["rate_per_10k"]["North"] == pytest.approx(3 / 3300 * 1e4)
 
 
 def test_deterministic_and_rounded(tmp_path):
-    a = write_maps(synthetic_context(tmp_path / "a"))
-    b = write_maps(synthetic_context(tmp_path / "b"))
+    a, _ = write_maps(synthetic_context(tmp_path / "a"))
+    b, _ = write_maps(synthetic_context(tmp_path / "b"))
+    assert len(a) == len(b)
     for x, y in zip(a, b):
         assert x.path.read_bytes() == y.path.read_bytes(), x.slug
         text = x.path.read_text(encoding="utf-8")
@@ -85,24 +87,24 @@ def _assets(html: str) -> tuple[list[str], list[str]]:
 
 
 def test_maps_load_only_the_vendored_leaflet_beside_them(maps):
-    ctx, ms = maps
+    run, ms, notes = maps
     src = vendor.leaflet_dir()
     if src is None:
         pytest.skip("no vendored Leaflet (python -m pna.report.vendor)")
     for m in ms:
         assert _assets(m.path.read_text(encoding="utf-8")) == (["lib/leaflet.js"], ["lib/leaflet.css"]), m.slug
-    lib = ctx.cfg.out / "maps" / "lib"
+    lib = run.cfg.out / "maps" / "lib"
     for name in vendor.LEAFLET_FILES:
         assert (lib / name).read_bytes() == (src / name).read_bytes()
-    assert vendor.CDN_NOTE not in ctx.notes
+    assert vendor.CDN_NOTE not in notes
 
 
 def test_without_a_vendored_copy_maps_use_the_cdn_and_say_so(tmp_path, monkeypatch):
     monkeypatch.setenv("PNA_VENDOR_DIR", str(tmp_path / "empty"))
-    ctx = synthetic_context(tmp_path / "out")
-    ms = write_maps(ctx)
+    run = synthetic_context(tmp_path / "out")
+    ms, notes = write_maps(run)
     for m in ms:
         js, css = _assets(m.path.read_text(encoding="utf-8"))
         assert js == [f"{vendor.LEAFLET_CDN}/leaflet.js"] and css == [f"{vendor.LEAFLET_CDN}/leaflet.css"]
-    assert not (ctx.cfg.out / "maps" / "lib").exists()
-    assert ctx.notes.count(vendor.CDN_NOTE) == 1
+    assert not (run.cfg.out / "maps" / "lib").exists()
+    assert notes.count(vendor.CDN_NOTE) == 1

@@ -1,10 +1,10 @@
-"""The report HTML from a synthetic context (and the real Leicester context)."""
+"""The report HTML from a synthetic run (and the real Leicester run)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -12,8 +12,6 @@ import pytest
 from pna.report.render import render_report, table_view
 from tests.report.synthetic import synthetic_context
 
-ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT.parent / "shared" / "pna-data"
 SECTIONS = ["introduction", "statements-summary", "localities", "demography", "provision", "cross-border",
             "opening-hours", "access", "services", "future-needs", "consultation", "conclusions", "data-quality",
             "sources"]
@@ -53,9 +51,9 @@ class Outline(HTMLParser):
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    ctx = synthetic_context(out)
-    paths = render_report(ctx)
-    return ctx, paths, paths["report"].read_text(encoding="utf-8")
+    run = synthetic_context(out)
+    report = render_report(run)
+    return run, report, report.paths["report"].read_text(encoding="utf-8")
 
 
 def test_structure_is_accessible(rendered):
@@ -93,15 +91,15 @@ def test_every_statement_and_legislation_present(rendered):
 
 
 def test_selfcheck_result_is_shown_and_passes(rendered):
-    ctx, _, html = rendered
-    sc = ctx.tables["selfcheck"]
+    _, report, html = rendered
+    sc = report.selfcheck
     assert sc["passed"].all(), sc[~sc["passed"]]
     assert f"all {len(sc)} checks passed" in html
     assert "rows in = accepted + quarantined" in html
 
 
 def test_figures_come_from_tables(rendered):
-    ctx, _, html = rendered
+    _, _, html = rendered
     refs = re.findall(r'<data value="([^"]*)" data-ref="provision/South/rate_per_10k">([^<]*)</data>', html)
     assert len(refs) >= 2   # in the provision table and in statement 1
     assert {r[1] for r in refs} == {f"{2 / 3700 * 1e4:.2f}"}
@@ -109,7 +107,7 @@ def test_figures_come_from_tables(rendered):
 
 
 def test_sources_and_provenance(rendered):
-    ctx, _, html = rendered
+    _, _, html = rendered
     assert "Synthetic test data (2024)" in html and "2023-12-31" in html
     assert "NHS Business Services Authority" in html
     for name in ("provision", "coverage_walk", "statements", "selfcheck"):
@@ -117,8 +115,8 @@ def test_sources_and_provenance(rendered):
 
 
 def test_deterministic(tmp_path):
-    a = render_report(synthetic_context(tmp_path / "a"))
-    b = render_report(synthetic_context(tmp_path / "b"))
+    a = render_report(synthetic_context(tmp_path / "a")).paths
+    b = render_report(synthetic_context(tmp_path / "b")).paths
     assert a.keys() == b.keys()
     for k in a:
         assert a[k].read_bytes() == b[k].read_bytes(), k
@@ -131,26 +129,27 @@ def test_services_and_consultation(tmp_path):
                    "FZ999,yes,1\nFA003,maybe,2\n", encoding="utf-8")
     cons = tmp_path / "consultation.csv"
     cons.write_text("respondent_id,Do you agree?,Comments\n1,Yes,Fine\n2,No,Too far\n3,Yes,\n,,\n", encoding="utf-8")
-    ctx = synthetic_context(tmp_path / "out", services=str(svc), consultation=str(cons))
-    paths = render_report(ctx)
+    run = synthetic_context(tmp_path / "out", services=str(svc), consultation=str(cons))
+    report = render_report(run)
+    paths = report.paths
     html = paths["report"].read_text(encoding="utf-8")
-    sp = ctx.tables["service_provision"]
+    sp = run.tables["service_provision"]
     flu = sp[(sp["service"] == "Flu vaccination") & (sp["level"] == "area")].iloc[0]
     assert flu["pharmacies"] == 2 and flu["rate_per_10k"] == pytest.approx(2 / 7000 * 1e4)
     assert flu["activity"] == 155
-    ex = ctx.tables["exceptions"]
+    ex = run.tables["exceptions"]
     assert {"ODS code is not a pharmacy in the area or its bands"} <= set(ex["reason"])
     assert ex["reason"].str.contains("'maybe' is not yes/no").any()
-    ra = ctx.tables["row_accounting"].set_index("check")
+    ra = run.tables["row_accounting"].set_index("check")
     assert ra.loc["optional.services:services.csv", ["rows_in", "accepted", "quarantined"]].tolist() == [5, 3, 2]
     assert ra.loc["optional.consultation:consultation.csv", ["rows_in", "accepted", "quarantined"]].tolist() == [4, 3, 1]
     assert "map_service_01" in paths and "map_service_02" in paths
-    cs = ctx.tables["consultation_summary"]
+    cs = run.tables["consultation_summary"]
     agree = cs[cs["question"] == "Do you agree?"].set_index("answer")["responses"]
     assert agree.to_dict() == {"Yes": 2, "No": 1}
     assert "Fine" not in html and "Too far" not in html   # free text counted, not reproduced
     assert "No service data was supplied" not in html and "Flu vaccination" in html
-    assert ctx.tables["selfcheck"]["passed"].all()
+    assert report.selfcheck["passed"].all()
 
 
 def test_table_view_formats_and_refs():
@@ -163,48 +162,41 @@ def test_table_view_formats_and_refs():
 
 
 @pytest.fixture(scope="module")
-def leicester(tmp_path_factory):
-    """The real Leicester context (pna.pipeline.build_context) and its rendered report."""
-    if not DATA.is_dir():
-        pytest.skip("shared data not present")
-    from pna.config import load_config
-    from pna.pipeline import build_context
-
-    cfg = load_config(ROOT / "config" / "leicester.yaml", output_dir=tmp_path_factory.mktemp("leicester_report"))
-    ctx = build_context(cfg)
-    paths = render_report(ctx)
-    return ctx, paths, paths["report"].read_text(encoding="utf-8")
+def leicester(leicester_report):
+    """The real Leicester results (pna.pipeline.build_results) and their rendered report."""
+    return leicester_report
 
 
 @pytest.mark.e2e
 def test_real_leicester_report(leicester):
-    """The full report from the real Leicester context."""
-    ctx, paths, html = leicester
-    prov = ctx.tables["provision"]
+    """The full report from the real Leicester run."""
+    run, report, html = leicester
+    prov = run.tables["provision"]
     area = prov[prov["level"] == "area"].iloc[0]
     assert 70 <= area["pharmacies"] <= 90
     assert f'data-ref="provision/{area["locality"]}/pharmacies">{int(area["pharmacies"])}</data>' in html
     for loc in ("Central", "East", "North", "North West", "South", "West"):
         assert f'<th scope="row">{loc}</th>' in html
-    sc = ctx.tables["selfcheck"]
+    sc = report.selfcheck
     assert sc["passed"].all(), sc[~sc["passed"]].to_string()
-    assert {"map_premises", "map_access_walk", "map_rates", "map_imd"} <= set(paths)
+    assert {"map_premises", "map_access_walk", "map_rates", "map_imd"} <= set(report.paths)
     assert "Statement 7: Map of premises" in html and "No service data was supplied" in html
 
 
 @pytest.mark.e2e
 def test_real_gap_statements_follow_the_rate_rule(leicester):
-    from pna.statements.rules import build_statements
+    from pna.statements.rules import apply_rules
 
-    ctx, _, _ = leicester
-    prov = ctx.tables["provision"]
+    run, _, _ = leicester
+    prov = run.tables["provision"]
     loc = prov[prov["level"] == "locality"]
+    ev = run.statements.evidence
 
     def gap_localities(threshold: float) -> set[str]:
-        c = ctx.cfg.model_copy(update={"gaps": ctx.cfg.gaps.model_copy(update={"min_rate_per_10k": threshold})})
-        st2 = build_statements(type(ctx)(**{**ctx.__dict__, "cfg": c}))[1]
+        c = run.cfg.model_copy(update={"gaps": run.cfg.gaps.model_copy(update={"min_rate_per_10k": threshold})})
+        st2 = apply_rules(dataclasses.replace(ev, cfg=c))[1]
         return {f.words["loc"] for f in st2.findings if f.kind == "gap" and "loc" in f.words}
 
-    for thr in (ctx.cfg.gaps.min_rate_per_10k, 2.5):
+    for thr in (run.cfg.gaps.min_rate_per_10k, 2.5):
         assert gap_localities(thr) == set(loc.loc[loc["rate_per_10k"] < thr, "locality"])
-    assert gap_localities(2.5) > gap_localities(ctx.cfg.gaps.min_rate_per_10k)
+    assert gap_localities(2.5) > gap_localities(run.cfg.gaps.min_rate_per_10k)
