@@ -1,7 +1,7 @@
 import pytest
 
-from pna.quality import QualityLog
 from pna.errors import InputError
+from pna.quality import QualityLog
 
 
 def test_accounting_balances_and_raises():

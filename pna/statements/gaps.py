@@ -47,7 +47,8 @@ __all__ = ["GapFinding", "STATUSES", "evaluate", "findings_table", "for_subject"
 STATUSES = ("gap", "no gap", "provisional", "not assessed", "context")
 GROUPS = ("all residents", "aged 65+", "most deprived fifth")
 FINDING_COLUMNS = ["rule", "scope", "subject", "group", "time", "status", "outcome", "share", "threshold",
-                   "population", "population_without", "detail", "basis"]
+                   "population", "population_with", "population_without", "share_walk", "population_walk_lost",
+                   "population_one", "necessary_pharmacies", "population_relying", "population_base", "detail", "basis"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,17 @@ class GapFinding:
         Residents in the group, and those without access (NaN where not applicable).
     detail
         The finding in one plain sentence, with its numbers.
+    population_with
+        Residents with access (``population - population_without``).
+    share_walk
+        Share with access on foot alone (``geographic``, ``times``).
+    population_walk_lost
+        ``times``: residents who can walk to a pharmacy in the day but not to an open one then.
+    population_one, necessary_pharmacies, population_relying
+        ``choice``: residents with one pharmacy only within the walk threshold; pharmacies that are
+        the only one within it for someone; residents who would be beyond it if that one closed.
+    population_base
+        ``future``: the projection's base-year residents.
     basis
         How the figures were made (and why a rule is provisional or not assessed).
     """
@@ -94,6 +106,13 @@ class GapFinding:
     population_without: float
     detail: str
     basis: str
+    population_with: float = float("nan")
+    share_walk: float = float("nan")
+    population_walk_lost: float = float("nan")
+    population_one: float = float("nan")
+    necessary_pharmacies: float = float("nan")
+    population_relying: float = float("nan")
+    population_base: float = float("nan")
 
 
 def _pct(x: float) -> str:
@@ -179,6 +198,7 @@ def _access_findings(rule: str, time: str, points: pd.DataFrame, ok: np.ndarray,
                 f" in {time} (projected)" if rule == "future" else ""
             text = (f"{where}: {_pct(share)} of {who} ({_n(pop - without)} of {_n(pop)}) can reach a pharmacy "
                     f"{_method_words(cfg)}{when}; {_n(without)} cannot.")
+            ws, lose = np.nan, np.nan
             if walk_ok is not None:
                 ws = float(w[walk_ok].sum()) / pop
                 text += f" On foot alone: {_pct(ws)}."
@@ -187,7 +207,8 @@ def _access_findings(rule: str, time: str, points: pd.DataFrame, ok: np.ndarray,
                     text += (f" {_n(lose)} who can walk to a pharmacy within {cfg.gaps.walk_minutes} minutes in "
                              f"the day cannot walk to an open one then.")
             out.append(GapFinding(rule, scope, subject, group, time, status, outcome, share,
-                                  cfg.gaps.min_share_covered, pop, without, text, basis))
+                                  cfg.gaps.min_share_covered, pop, without, text, basis, population_with=pop - without,
+                                  share_walk=ws, population_walk_lost=lose))
     return out
 
 
@@ -286,7 +307,8 @@ def _future(points: pd.DataFrame, ok: np.ndarray, cfg: Config, tables: Mapping[s
             out.append(GapFinding("future", scope, subject, "all residents", f"{last}{label}", status, outcome, share,
                                   cfg.gaps.min_share_covered, total, without, text,
                                   basis + "; each small area's projected residents take its share without "
-                                  "access today"))
+                                  "access today", population_with=total - without,
+                                  population_base=now))
     return out
 
 
@@ -326,7 +348,7 @@ def _context(points: pd.DataFrame, cfg: Config, tables: Mapping[str, pd.DataFram
                 continue
             within = float(w[points["km_nearest"].to_numpy(float) <= g.straight_line_km].sum())
             out.append(GapFinding("distance", scope, subject, "all residents", "", "context", "", within / pop,
-                                  np.nan, pop, pop - within,
+                                  g.straight_line_km, pop, pop - within,
                                   f"{subject}: {_pct(within / pop)} of residents live within {g.straight_line_km:g} km "
                                   "(1 mile) of a pharmacy in a straight line, the measure national studies use.",
                                   "straight-line distance from each small area's population-weighted point"))
@@ -341,15 +363,20 @@ def _context(points: pd.DataFrame, cfg: Config, tables: Mapping[str, pd.DataFram
             one, none = float(w[n == 1].sum()), float(w[n == 0].sum())
             text = (f"{subject}: {_n(one)} residents ({_pct(one / pop)}) have only one pharmacy within "
                     f"{g.walk_minutes} minutes' walk and {_n(none)} have none.")
+            n_nec, relying = np.nan, np.nan
             if res is not None and not res.empty:
                 r = res[(res["threshold_min"] == g.walk_minutes) & res["necessary"].astype(bool)]
                 if scope == "locality":
                     r = r[r["locality"].astype(str) == subject]
-                text += (f" {len(r)} pharmacies here are the only one within {g.walk_minutes} minutes' walk for "
-                         f"some residents: {_n(float(r['population_losing'].sum()))} residents in all would be "
-                         "beyond that walk if the one they rely on closed.")
+                n_nec, relying = float(len(r)), float(r["population_losing"].sum())
+                where = "in the area" if scope == "area" else f"in {subject}"
+                text += (f" {len(r)} {'pharmacy' if len(r) == 1 else 'pharmacies'} {where} "
+                         f"{'is' if len(r) == 1 else 'are'} the only one within {g.walk_minutes} minutes' walk for "
+                         f"some residents: {_n(relying)} residents in all would be beyond that walk if the one they "
+                         "rely on closed.")
             out.append(GapFinding("choice", scope, subject, "all residents", "", "context", "", one / pop, np.nan,
-                                  pop, none, text, "walking times to every pharmacy; single-closure resilience"))
+                                  pop, none, text, "walking times to every pharmacy; single-closure resilience",
+                                  population_one=one, necessary_pharmacies=n_nec, population_relying=relying))
     return out
 
 

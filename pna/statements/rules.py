@@ -330,21 +330,93 @@ def _status_words(f: GapFinding) -> str:
     return f.status
 
 
-def gap_finding(f: GapFinding, *, lead: str = "") -> Finding:
-    """A statement sentence for one engine finding, with its numbers as figures."""
-    figs = {}
-    text = f.detail
-    if np.isfinite(f.share) and f.rule in ("geographic", "times", "future", "distance", "choice"):
-        figs["share"] = gap_figure(f, "share", "share")
+def _who(group: str) -> str:
+    return {"all residents": "residents", "aged 65+": "residents aged 65+",
+            "most deprived fifth": "residents of the most deprived fifth of areas"}.get(group, group)
+
+
+def _access_words(gaps: Gaps) -> str:
+    return (f"within {gaps.walk_minutes} minutes' walk, or {gaps.transit_minutes} minutes by public transport or "
+            f"{gaps.drive_minutes} minutes by car where walking fails")
+
+
+def gap_finding(f: GapFinding, *, ev: Evidence, lead: str = "") -> Finding:
+    """A statement sentence for one engine finding; every number in it is a figure of a table.
+
+    Access rules quote the ``gap_findings`` table; rates and hours quote the provision and
+    opening-hours tables, so the same number reads the same everywhere it appears.
+    """
+    g = ev.cfg.gaps
+    fig = {}
+    words = {"where": f.subject, "who": _who(f.group), "how": _access_words(g), "time": f.time,
+             "status": _status_words(f), "km": f"{g.straight_line_km:g}", "walk_min": str(g.walk_minutes)}
+
+    def gf(col: str, kind: str) -> None:
+        fig[col] = gap_figure(f, col, kind)
+
+    if f.status == "not assessed":
+        return Finding(lead + "{detail}", rule=f.basis or f.rule, kind="not_assessed", words={"detail": f.detail})
+    if f.rule in ("geographic", "times"):
+        for col, kind in (("share", "share"), ("population_with", "count"), ("population", "count"),
+                          ("population_without", "count")):
+            gf(col, kind)
+        when = " at {time}, counting only pharmacies open when they arrive" if f.rule == "times" else ""
+        tmpl = ("{where}: {share} of {who} ({population_with} of {population}) can reach a pharmacy {how}" + when
+                + "; {population_without} cannot.")
+        if np.isfinite(f.share_walk):
+            gf("share_walk", "share")
+            tmpl += " On foot alone: {share_walk}."
+        if np.isfinite(f.population_walk_lost):
+            gf("population_walk_lost", "count")
+            tmpl += (" {population_walk_lost} who can walk to a pharmacy within {walk_min} minutes in the day "
+                     "cannot walk to an open one then.")
+        tmpl += " Finding: {status}."
+    elif f.rule == "future":
+        for col, kind in (("share", "share"), ("population", "count"), ("population_base", "count"),
+                          ("population_without", "count")):
+            gf(col, kind)
+        tmpl = ("{where}: in {time}, {share} of a projected {population} residents (from {population_base} at the "
+                "projection's base) would live where residents can reach a pharmacy {how} today; about "
+                "{population_without} would not. Finding: {status}.")
+    elif f.rule == "rate":
+        fig["rate"] = figure(ev.tables, "provision", f.subject, "rate_per_10k", "rate")
+        tmpl = "{where}: {rate} pharmacies per 10,000 residents"
+        prov = ev.tables.get("provision")
+        if prov is not None and (prov["level"] == "england").any():
+            fig["eng"] = figure(ev.tables, "provision", "England", "rate_per_10k", "rate")
+            tmpl += " (England: {eng})"
+        if g.min_rate_per_10k is not None:
+            words["ref"] = f"{g.min_rate_per_10k:g}"
+            tmpl += " against the board's reference of {ref}"
+        tmpl += ". Context only: a rate is not a gap on its own."
+    elif f.rule == "hours":
+        fig["hours"] = figure(ev.tables, "opening_hours", f.subject, "hours_per_10k", "hours")
+        tmpl = "{where}: {hours} weekly opening hours per 10,000 residents. Context only."
+    elif f.rule == "distance":
+        gf("share", "share")
+        tmpl = ("{where}: {share} of residents live within {km} km (1 mile) of a pharmacy in a straight line, the "
+                "measure national studies use. Context only.")
+    elif f.rule == "choice":
+        for col, kind in (("population_one", "count"), ("share", "share"), ("population_without", "count")):
+            gf(col, kind)
+        tmpl = ("{where}: {population_one} residents ({share}) have only one pharmacy within {walk_min} minutes' "
+                "walk and {population_without} have none.")
+        if np.isfinite(f.necessary_pharmacies):
+            gf("necessary_pharmacies", "count")
+            gf("population_relying", "count")
+            tmpl += (" Pharmacies that are the only one within that walk for some residents: "
+                     "{necessary_pharmacies}; {population_relying} residents in all would be beyond it if the one "
+                     "they rely on closed.")
+    else:
+        return Finding(lead + "{detail}", words={"detail": f.detail}, kind=KIND_OF_STATUS.get(f.status, "finding"))
     rule_text = {"geographic": "geographic access", "times": f"access to an open pharmacy at {f.time}",
                  "future": f"future access ({f.time})", "rate": "pharmacies per 10,000 (context)",
                  "hours": "opening hours per 10,000 (context)", "distance": "1 mile straight-line measure (context)",
                  "choice": "choice (context)"}.get(f.rule, f.rule)
-    tmpl = (lead + "{detail}" + (" Measured share: {share}." if "share" in figs else "")
-            + ("" if f.status == "context" else " Finding: {status}."))
-    return Finding(tmpl, figs, rule=f"{rule_text}: {f.basis}" if f.basis else rule_text,
-                   kind=KIND_OF_STATUS.get(f.status, "finding"),
-                   words={"detail": text, "status": _status_words(f)})
+    # a provisional finding counts by its outcome; the statement itself is marked provisional
+    kind = KIND_OF_STATUS.get(f.outcome if f.status == "provisional" else f.status, "finding")
+    return Finding(lead + tmpl, fig, rule=f"{rule_text}: {f.basis}" if f.basis else rule_text, kind=kind,
+                   words=words)
 
 
 def _is_gap(f: GapFinding) -> bool:
@@ -407,9 +479,9 @@ def statement_1(ev: Evidence, gaps: Gaps) -> Statement:
                 rule="Weekly hours from the pharmaceutical list."))
     for gf in ev.findings:
         if gf.rule == "rate" and gf.scope == "locality":
-            st.findings.append(gap_finding(gf))
+            st.findings.append(gap_finding(gf, ev=ev))
     for gf in for_subject(ev.findings, subject=ev.cfg.area.name, rules=("geographic", "distance")):
-        st.findings.append(gap_finding(gf))
+        st.findings.append(gap_finding(gf, ev=ev))
     _cross_border(ev, st)
     return st
 
@@ -449,12 +521,13 @@ def statement_2(ev: Evidence, gaps: Gaps) -> Statement:
         st.findings.append(Finding("{k} gaps in provision were identified under the rules below.",
                                    words={"k": str(len(found))}, rule=rules_text, kind="gap"))
         for f in found:
-            st.findings.append(gap_finding(f, lead="Gap: "))
+            st.findings.append(gap_finding(f, ev=ev, lead="Gap: "))
     for f in for_subject(ev.findings, subject=area, rules=("geographic", "times")):
-        st.findings.append(gap_finding(f))
+        st.findings.append(gap_finding(f, ev=ev))
     for f in ev.findings:
-        if f.status == "not assessed" and f.rule in ("geographic", "times") and f.group == "all residents":
-            st.findings.append(gap_finding(f))
+        if f.status == "not assessed" and f.rule in ("geographic", "times") and f.group == "all residents" \
+                and f.subject != area:
+            st.findings.append(gap_finding(f, ev=ev))
     for mode in MODES:
         if coverage_table(ev, mode) is None:
             st.findings.append(Finding(not_assessed_text(ev, mode), kind="not_assessed"))
@@ -497,7 +570,7 @@ def statement_3(ev: Evidence, gaps: Gaps) -> Statement:
                 "Of the {n} pharmacies in {area}, " + _names(parts) + ".", f, words={"area": ak},
                 rule="Counts of pharmacies open in the evening and at weekends (opening_hours table)."))
     for gf in for_subject(ev.findings, subject=ev.cfg.area.name, rules=("times", "hours")):
-        st.findings.append(gap_finding(gf))
+        st.findings.append(gap_finding(gf, ev=ev))
     svc = _table(ev, "service_provision")
     if svc is None:
         st.findings.append(Finding(
@@ -531,11 +604,11 @@ def statement_4(ev: Evidence, gaps: Gaps) -> Statement:
             "projected to live, the same share of residents can reach a pharmacy as today.", kind="no_gap",
             rule="The geographic rule applied to each small area's projected residents."))
     for f in needed:
-        st.findings.append(gap_finding(f, lead="Future need: "))
+        st.findings.append(gap_finding(f, ev=ev, lead="Future need: "))
     for f in for_subject(ev.findings, subject=ev.cfg.area.name, rules=("future",)):
-        st.findings.append(gap_finding(f))
+        st.findings.append(gap_finding(f, ev=ev))
     for f in for_subject(ev.findings, subject=ev.cfg.area.name, rules=("choice",)):
-        st.findings.append(gap_finding(f, lead="Choice and resilience: "))
+        st.findings.append(gap_finding(f, ev=ev, lead="Choice and resilience: "))
     walk_lost = [f for f in for_subject(ev.findings, subject=ev.cfg.area.name, rules=("times",))]
     if walk_lost:
         st.findings.append(Finding(
@@ -639,7 +712,6 @@ def apply_rules(ev: Evidence, *, gaps: Gaps | None = None) -> list[Statement]:
     sts = [statement_1(ev, gaps), statement_2(ev, gaps), statement_3(ev, gaps), statement_4(ev, gaps),
            statement_5(ev, gaps), statement_6(ev, gaps), statement_7(ev, gaps)]
     _provisional(ev, sts[0], ("walk",))
-    sts[3].provisional_reasons += sts[1].provisional_reasons
     return sts
 
 

@@ -6,8 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pna.access.coverage import (BEYOND_COLUMNS, BEYOND_LSOA_COLUMNS, COVERAGE_COLUMNS, beyond_lsoa_table,
-                                 beyond_table, coverage_table, demand_with_minutes)
+from pna.access.coverage import (
+    BEYOND_COLUMNS,
+    BEYOND_LSOA_COLUMNS,
+    COVERAGE_COLUMNS,
+    beyond_lsoa_table,
+    beyond_table,
+    coverage_table,
+    demand_with_minutes,
+)
 
 
 @pytest.fixture

@@ -18,12 +18,12 @@ ROOT = Path(__file__).parents[2]
 DATA = ROOT.parent / "shared" / "pna-data"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def leicester_cfg():
     return load_config(ROOT / "config" / "leicester.yaml", data_dir=DATA)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def real_lsoa(la_code: str = "E06000016", locality_file: str | None = "localities/leicester_localities_msoa11.csv",
               imd: bool = True) -> gpd.GeoDataFrame:
     """The area's LSOAs with mid-2020 population, locality and IMD, read from the real files.

@@ -13,11 +13,11 @@ from shapely.geometry import Point
 from pna.access.engine import NetworkModel, TravelModel, connector_speed_kmh
 from pna.access.graph import build_graph, build_graphs
 from pna.access.open_now import Scenario, nearest_open
-from pna.loaders.osm import pharmacy_sites, read_highways
 from pna.access.stats import rank_stat
 from pna.access.straightline import StraightLineModel
 from pna.config import load_config
 from pna.crs import BNG
+from pna.loaders.osm import pharmacy_sites, read_highways
 from pna.modes import Method, Mode
 from pna.quality import QualityLog
 from pna.transit.gtfs import load_feed
@@ -27,18 +27,18 @@ from tests.access.test_demand import DATA, ROOT
 SMALL = DATA / "networks" / "small-osm.pbf"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def newport_cfg():
     return load_config(ROOT / "config" / "newport.yaml", data_dir=DATA)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def newport_graphs():
     cfg = newport_cfg()
     return build_graphs(cfg.data_path(cfg.network.osm_extract), cfg, use_cache=False)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def osm_sites() -> gpd.GeoDataFrame:
     """The pharmacies mapped in the Newport extract, as sites."""
     cfg = newport_cfg()
@@ -120,7 +120,7 @@ def test_drive_connector_and_one_way_asymmetry():
 
 # --- every engine through the TravelModel protocol only ---------------------------------------
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def small_graphs():
     """Walk and drive graphs of the small Newport extract (built directly: no cache files)."""
     cfg = newport_cfg()

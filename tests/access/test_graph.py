@@ -19,9 +19,9 @@ from pna.access.graph import (
     parse_maxspeed,
     walk_rules,
 )
-from pna.loaders.osm import read_highways, write_osm_xml
 from pna.access.routing import shortest_path_lengths
 from pna.config import Travel, load_config
+from pna.loaders.osm import read_highways, write_osm_xml
 
 ROOT = Path(__file__).parents[2]
 STREETS = ROOT / "tests" / "fixtures" / "osm" / "streets.osm"

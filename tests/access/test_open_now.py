@@ -5,8 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pna.access.open_now import (Scenario, day_intervals, next_open_minute, open_at, open_minutes,
-                                 scenario_table)
+from pna.access.open_now import Scenario, day_intervals, next_open_minute, open_at, open_minutes, scenario_table
 from pna.access.straightline import StraightLineModel
 
 

@@ -12,7 +12,6 @@ import pytest
 from scipy.sparse.csgraph import dijkstra
 
 from pna.access.graph import StreetGraph, _csr, build_graph
-from pna.loaders.osm import read_highways
 from pna.access.routing import (
     contract,
     nearest_source_times,
@@ -21,6 +20,7 @@ from pna.access.routing import (
     snap,
     times_from_sources,
 )
+from pna.loaders.osm import read_highways
 
 ROOT = Path(__file__).parents[2]
 STREETS = ROOT / "tests" / "fixtures" / "osm" / "streets.osm"

@@ -43,5 +43,5 @@ def test_no_distance_selling_flag_is_said():
     df = _pharmacies().drop(columns="is_distance_selling")
     sup = select_supply(df, leicester_cfg())
     assert len(sup.sites) == 3
-    assert "no distance-selling flag" in sup.note
+    assert "no pharmacy is identified as distance-selling" in sup.note
     assert np.all(sup.sites.geometry.notna())

@@ -44,9 +44,9 @@ def newport_network():
     from pna.access.demand import build_demand_points
     from pna.access.engine import NetworkModel
     from pna.access.graph import build_graphs
-    from pna.loaders.osm import pharmacy_sites
     from pna.config import load_config
     from pna.geography.area import build_area
+    from pna.loaders.osm import pharmacy_sites
     from pna.quality import QualityLog
 
     cfg = load_config(ROOT / "config" / "newport.yaml", data_dir=DATA)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import pytest
 
-from pna.assess.sites import (application_from_mapping, locate, nearby, read_application, site_frame,
-                              slugify)
+from pna.assess.sites import application_from_mapping, locate, nearby, read_application, site_frame, slugify
 from pna.errors import InputError
 
 

@@ -11,14 +11,19 @@ import pytest
 from shapely.geometry import box
 
 from pna.config import load_config
+from pna.errors import InputError
 from pna.geography.area import build_area, dissolve_localities
 from pna.geography.assign import (
-    assign_pharmacies, band_labels, band_of, cross_border_candidates, place_pharmacies, read_locality_overrides,
+    assign_pharmacies,
+    band_labels,
+    band_of,
+    cross_border_candidates,
+    place_pharmacies,
+    read_locality_overrides,
 )
 from pna.loaders.population import BAND_COLUMNS
 from pna.loaders.postcodes import postcode_table
 from pna.quality import QualityLog
-from pna.errors import InputError
 
 from .test_geocode import read_list
 

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 from pna.config import load_config
+from pna.errors import InputError
 from pna.geography.geocode import geocode, read_geocode_overrides
 from pna.loaders.postcodes import postcode_table
 from pna.quality import QualityLog
-from pna.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "pna-data"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from pna.config import load_config
-from pna.loaders.boundaries import area_bbox_4326, load_area, load_lsoa, load_msoa
 from pna.errors import InputError
+from pna.loaders.boundaries import area_bbox_4326, load_area, load_lsoa, load_msoa
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_data = pytest.mark.skipif(not (ROOT.parent / "shared" / "pna-data").is_dir(),

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pna.loaders.deprivation import load_imd2019, load_imd2025
 from pna.errors import InputError
+from pna.loaders.deprivation import load_imd2019, load_imd2025
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "pna-data" / "deprivation"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="shared pna-data not available")

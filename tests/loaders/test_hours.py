@@ -11,9 +11,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pna.loaders.hours import (DAYS, OPENING_CATEGORIES, UNKNOWN_CATEGORY, HoursError, format_day,
-                               hours_of, intervals_for, is_blank, is_open_at, normalise_day,
-                               open_mask, open_minutes_matrix, parse_day, summarise_hours)
+from pna.loaders.hours import (
+    DAYS,
+    OPENING_CATEGORIES,
+    UNKNOWN_CATEGORY,
+    HoursError,
+    format_day,
+    hours_of,
+    intervals_for,
+    is_blank,
+    is_open_at,
+    normalise_day,
+    open_mask,
+    open_minutes_matrix,
+    parse_day,
+    summarise_hours,
+)
 
 DATA = Path(__file__).parents[2].parent / "shared" / "pna-data"
 LIST_CSV = DATA / "pharmacies" / "nhsbsa_consolidated_pharmaceutical_list_2023-24_Q3.csv"

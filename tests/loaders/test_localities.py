@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from pna.config import DataSource, Localities, load_config
-from pna.loaders.localities import load_localities
 from pna.errors import InputError
+from pna.loaders.localities import load_localities
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "pna-data"

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pna.loaders.osm import read_address_points, read_highways, read_pharmacies, write_osm_xml
 from pna.errors import InputError
+from pna.loaders.osm import read_address_points, read_highways, read_pharmacies, write_osm_xml
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "osm"
 STREETS = FIXTURES / "streets.osm"

@@ -9,13 +9,25 @@ import pandas as pd
 import pytest
 
 from pna.config import Overrides, load_config
-from pna.loaders.hours import UNKNOWN_CATEGORY, summarise_hours
-from pna.loaders.pharmacies import (LIST_COLUMNS, ODS_COLUMNS, RECONCILE_COLUMNS, area_list, classify,
-                                    list_from_ods, load_ods_history, load_pharmaceutical_list,
-                                    national_list, normalise_postcode, normalise_postcodes, ods_history,
-                                    pharmacies_open_on, reconcile)
-from pna.quality import QualityLog
 from pna.errors import InputError
+from pna.loaders.hours import UNKNOWN_CATEGORY, summarise_hours
+from pna.loaders.pharmacies import (
+    LIST_COLUMNS,
+    ODS_COLUMNS,
+    RECONCILE_COLUMNS,
+    area_list,
+    classify,
+    list_from_ods,
+    load_ods_history,
+    load_pharmaceutical_list,
+    national_list,
+    normalise_postcode,
+    normalise_postcodes,
+    ods_history,
+    pharmacies_open_on,
+    reconcile,
+)
+from pna.quality import QualityLog
 
 ROOT = Path(__file__).parents[2]
 FIX = ROOT / "tests" / "fixtures" / "pharmacies"
@@ -189,18 +201,20 @@ def test_reconcile_findings(ods_small):
 
 
 # --------------------------------------------------------------------------- classify, list_from_ods
-def test_classify_default_rule_and_sources(cfg):
+def test_classify_without_flags_says_not_identified_and_bands_hours(cfg):
+    """No flag and no codes: distance-selling and 100-hour status are unknown (NA), never False;
+    weekly hours are banded as hours (72+, 100+), not as contract types."""
     df = summarise_hours(load_pharmaceutical_list(FIX / "list_good.csv", QualityLog()))
     out = classify(df, _with_overrides(cfg))
     c = out.set_index("ods_code")
-    assert c["is_100_hour"].tolist() == [False, False, True, False, False, False]   # FAA03: 7 x 17 h
-    assert c.at["FAA03", "weekly_hours"] == 119 and c.at["FAA03", "opening_category"] == "7 days late"
-    assert out["hundred_hour_source"].str.startswith("rule: opening hours in the list total at least 100").all()
-    assert not out["is_distance_selling"].any()
+    assert out["is_100_hour"].isna().all() and out["is_distance_selling"].isna().all()
+    assert out["hundred_hour_source"].str.startswith("not identified").all()
     assert out["distance_selling_source"].str.contains("no distance-selling flag in this vintage").all()
+    assert c.at["FAA03", "weekly_hours"] == 119 and c.at["FAA03", "opening_category"] == "7 days late"
+    assert c["open_100plus_hours"].tolist() == [False, False, True, False, False, False]   # FAA03: 7 x 17 h
+    assert bool(c.at["FAA03", "open_72plus_hours"])
     assert c["is_dac"].tolist() == [False, False, False, True, False, False]
     assert c["is_lps"].tolist() == [False, False, False, False, True, False]
-    assert not classify(df, _with_overrides(cfg, hundred_hour_rule_min_weekly_hours=120))["is_100_hour"].any()
 
 
 def test_classify_configured_codes_and_contract_type(cfg):
@@ -221,12 +235,6 @@ def test_classify_configured_codes_and_contract_type(cfg):
     assert out2.set_index("ods_code").at["FAA05", "is_distance_selling"]
 
 
-def test_classify_needs_weekly_hours_for_rule(cfg):
-    df = load_pharmaceutical_list(FIX / "list_good.csv", QualityLog())
-    with pytest.raises(KeyError, match="summarise_hours"):
-        classify(df, _with_overrides(cfg))
-
-
 def test_list_from_ods(ods_small, cfg):
     ods, _ = ods_small
     open_now = pharmacies_open_on(ods, "2023-12-31")
@@ -242,7 +250,8 @@ def test_list_from_ods(ods_small, cfg):
     pd.testing.assert_frame_equal(classify(summarise_hours(lst), _with_overrides(cfg)), out)
     assert (out["opening_category"] == UNKNOWN_CATEGORY).all()
     assert out["weekly_hours"].isna().all() and out["is_100_hour"].isna().all()
-    assert out["hundred_hour_source"].str.startswith("unknown: opening hours are not known").all()
+    assert out["open_100plus_hours"].isna().all()
+    assert out["hundred_hour_source"].str.startswith("not identified").all()
     assert not out["is_lps"].any()
 
 
@@ -285,7 +294,9 @@ def test_real_leicester_list(real):
         "weekdays + Saturday morning only": 30, "weekdays only": 22, "weekdays + Saturday": 14,
         "7 days late": 11, "7 days": 4}
     assert not lei["hours_mismatch"].any()
-    assert lei["is_100_hour"].sum() == 2 and (lei.loc[lei["is_100_hour"], "weekly_hours"] >= 100).all()
+    assert lei["is_100_hour"].isna().all()      # the list has no 100-hour flag: not identified
+    hh = lei["open_100plus_hours"].astype(bool)
+    assert hh.sum() == 2 and (lei.loc[hh, "weekly_hours"] >= 100).all()
     assert lei["sunday"].sum() == 15 and lei["late_weekday"].sum() == 19
     fj401 = lei.set_index("ods_code").loc["FJ401"]                      # Sunday 11:00-00:00 = 13 h
     assert fj401["open_sun"] == 13 and fj401["total_sun"] == 13

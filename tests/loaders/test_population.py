@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pna.errors import InputError
 from pna.loaders.population import AGE_COLUMNS, BAND_COLUMNS, age_groups, load_sape
 from pna.quality import QualityLog
-from pna.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "pna-data"

@@ -6,14 +6,19 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pna.config import load_config
+from pna.errors import InputError
 from pna.loaders.postcodes import (
-    load_codepoint, load_postcode_directory, normalise_postcode, normalise_postcodes, postcode_table,
+    load_codepoint,
+    load_postcode_directory,
+    normalise_postcode,
+    normalise_postcodes,
+    postcode_table,
 )
 from pna.quality import QualityLog
-from pna.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "pna-data"

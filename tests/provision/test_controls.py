@@ -8,10 +8,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pna.provision.controls import (ALL_AGES, OVER_65, control_series, dwellings_by_year, interpolate_controls,
-                                    load_controls, load_housing, normalise_age_group)
-from pna.quality import QualityLog
 from pna.errors import InputError
+from pna.provision.controls import (
+    ALL_AGES,
+    OVER_65,
+    control_series,
+    dwellings_by_year,
+    interpolate_controls,
+    load_controls,
+    load_housing,
+    normalise_age_group,
+)
+from pna.quality import QualityLog
 
 DATA = Path(__file__).parents[2].parent / "shared" / "pna-data"
 PUBLISHED = DATA / "projections" / "leicester_published_projection_figures.csv"

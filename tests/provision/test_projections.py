@@ -14,9 +14,19 @@ from pna.config import load_config
 from pna.io import write_csv
 from pna.loaders.population import age_groups, load_sape
 from pna.provision.controls import ALL_AGES, OVER_65, dwellings_by_year, load_controls, load_housing
-from pna.provision.projections import (History, apportion, build_history, census2011_by_lsoa,
-                                       census2021_to_lsoa11, damped_horizon, project_shares,
-                                       projected_provision, run_projections, share_slopes, vintage_time)
+from pna.provision.projections import (
+    History,
+    apportion,
+    build_history,
+    census2011_by_lsoa,
+    census2021_to_lsoa11,
+    damped_horizon,
+    project_shares,
+    projected_provision,
+    run_projections,
+    share_slopes,
+    vintage_time,
+)
 from pna.quality import QualityLog
 
 ROOT = Path(__file__).parents[2]

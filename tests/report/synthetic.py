@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import Point, box
 
+from pna.access.reach import point_table
 from pna.access.result import AccessResult
 from pna.access.stage import Access
+from pna.access.straightline import StraightLineModel
 from pna.access.supply import Supply
 from pna.assess.resilience import Resilience
 from pna.config import load_config
@@ -134,8 +136,8 @@ def synthetic_context(out: Path, *, with_walk: bool = True, with_projection: boo
     oh, oc, demo = [], [], []
     for r in rows[:3]:
         sub = inside if r["level"] == "area" else inside[inside.locality == r["locality"]]
-        oh.append({"level": r["level"], "locality": r["locality"], "pharmacies": len(sub),
-                   "weekly_hours": float(sub.weekly_hours.sum()),
+        oh.append({"level": r["level"], "locality": r["locality"], "population": r["population"],
+                   "pharmacies": len(sub), "hours_unknown": 0, "weekly_hours": float(sub.weekly_hours.sum()),
                    "hours_per_10k": float(sub.weekly_hours.sum()) / r["population"] * 1e4,
                    "late_weekday": int(sub.late_weekday.sum()), "sat_pm": int(sub.sat_pm.sum()),
                    "sunday": int(sub.sunday.sum())})
@@ -187,6 +189,8 @@ def synthetic_context(out: Path, *, with_walk: bool = True, with_projection: boo
     sites = gpd.GeoDataFrame(sites, geometry="geometry", crs=27700)
     supply = Supply(sites=sites, note="", excluded_distance_selling=1, excluded_unlocated=0)
     results: dict[Mode, AccessResult] = {}
+    models: dict[Mode, StraightLineModel] = {}
+    points = None
     demand = gpd.GeoDataFrame({"point_id": [], "population": [], "pop_65plus": [], "lsoa11_code": [],
                                "locality": [], "imd2019_quintile": [], "source": []}, geometry=[], crs=27700)
     access_notes: tuple[str, ...] = ()
@@ -194,7 +198,8 @@ def synthetic_context(out: Path, *, with_walk: bool = True, with_projection: boo
         # demand points on a 500 m grid; straight-line minutes to the nearest non-distance-selling pharmacy
         xs, ys = np.meshgrid(np.arange(250, 4000, 500), np.arange(250, 4000, 500))
         pts = np.c_[xs.ravel() + X0, ys.ravel() + Y0]
-        d = np.hypot(pts[:, None, 0] - sites.easting.to_numpy()[None], pts[:, None, 1] - sites.northing.to_numpy()[None])
+        d = np.hypot(pts[:, None, 0] - sites.easting.to_numpy()[None],
+                     pts[:, None, 1] - sites.northing.to_numpy()[None])
         minutes = d.min(axis=1) * 1.3 / (4800 / 60)
         walk_demand = gpd.GeoDataFrame({"point_id": [f"p{i:03d}" for i in range(len(pts))],
                                         "population": 7000 / len(pts), "pop_65plus": 1050 / len(pts),
@@ -219,9 +224,13 @@ def synthetic_context(out: Path, *, with_walk: bool = True, with_projection: boo
         cov = with_provenance(pd.DataFrame(cov), src)
         results[Mode.WALK] = AccessResult(Mode.WALK, Method.STRAIGHT_LINE, True,
                                           "Straight-line distance x 1.3 at 4.8 km/h (estimate).", walk_demand, cov)
+        # the engine behind those minutes, and the per-resident table the access stage makes from them
+        models[Mode.WALK] = StraightLineModel(demand, Mode.WALK, 4.8, 1.3)
+        points = with_provenance(point_table(demand=walk_demand, results=results, models=models, sites=sites,
+                                             walk_minutes=cfg.gaps.walk_minutes), src)
         access_notes = (WALK_NOTE,)
-    access = Access(models=MappingProxyType({}), results=MappingProxyType(results), demand=demand, supply=supply,
-                    open_access=None, notes=access_notes)
+    access = Access(models=MappingProxyType(models), results=MappingProxyType(results), demand=demand,
+                    supply=supply, open_access=None, notes=access_notes, points=points)
 
     # ------------------------------------------------------------------ resilience (none), statements
     layer = gpd.GeoDataFrame({"ods_code": [], "trading_name": [], "necessary_modes": []}, geometry=[], crs=27700)
@@ -231,5 +240,5 @@ def synthetic_context(out: Path, *, with_walk: bool = True, with_projection: boo
     run_tables = {**evidence, **statements.tables, "exceptions": quality.table(),
                   "row_accounting": quality.accounting_table()}
     notes = tuple(dict.fromkeys((*inputs.notes, *geography.notes, *access.notes, *provision.notes)))
-    return RunResults(cfg=cfg, inputs=inputs, geography=geography, access=access, provision=provision, resilience=resilience,
-                      statements=statements, tables=run_tables, notes=notes)
+    return RunResults(cfg=cfg, inputs=inputs, geography=geography, access=access, provision=provision,
+                      resilience=resilience, statements=statements, tables=run_tables, notes=notes)

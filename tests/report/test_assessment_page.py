@@ -8,8 +8,8 @@ import re
 import pytest
 
 from pna.assess.assessor import assess_application, prepare_assessor
-from pna.report.assessment_page import write_assessment
 from pna.assess.sites import application_from_mapping
+from pna.report.assessment_page import write_assessment
 
 EVIL = 'Evil <script>alert("x")</script> & Co'
 

@@ -284,8 +284,8 @@ def test_real_leicester_report_has_no_axe_violations(page, serve, leicester_repo
 def test_assessment_page_has_no_axe_violations(page, serve, leicester_results, tmp_path):
     """The one-page application assessment NHS England reviewers read."""
     from pna.assess.assessor import assess_application, prepare_assessor
-    from pna.report.assessment_page import write_assessment
     from pna.assess.sites import application_from_mapping
+    from pna.report.assessment_page import write_assessment
 
     run = leicester_results
     app = application_from_mapping({"kind": "new", "name": "Proposed <b>pharmacy</b>", "site": {"postcode": "LE3 1UZ"},

@@ -15,10 +15,16 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from pna.report.consultation import (area_postcodes, build_consultation_page, consultation_data,
-                                     json_for_script, postcode_minutes, readable_case,
-                                     render_consultation_html)
 from pna.loaders.postcodes import normalise_postcode
+from pna.report.consultation import (
+    area_postcodes,
+    build_consultation_page,
+    consultation_data,
+    json_for_script,
+    postcode_minutes,
+    readable_case,
+    render_consultation_html,
+)
 from tests.report.conftest import EVIL, context_with_output, flag, nearest_face_to_face
 
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-
 import pyogrio
 import pytest
 from openpyxl import load_workbook
 
-from pna.report.exports import (export_gpkg, export_pdf, export_xlsx, find_chromium, normalise_pdf, sheet_names,
-                                spatial_layers, write_exports)
+from pna.report.exports import (
+    export_gpkg,
+    export_pdf,
+    export_xlsx,
+    find_chromium,
+    normalise_pdf,
+    sheet_names,
+    spatial_layers,
+    write_exports,
+)
 from pna.report.render import render_report
 from tests.report.synthetic import synthetic_context
 

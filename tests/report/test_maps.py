@@ -33,7 +33,8 @@ def test_each_map_has_attribution_legend_title_and_lang(maps):
     for m in ms:
         html = m.path.read_text(encoding="utf-8")
         # folium JSON-encodes the attribution into the tile layer options
-        assert '"attribution": "\\u0026copy; \\u003ca href=\\"https://www.openstreetmap.org/copyright\\"' in html, m.slug
+        attribution = '"attribution": "\\u0026copy; \\u003ca href=\\"https://www.openstreetmap.org/copyright\\"'
+        assert attribution in html, m.slug
         assert "OpenStreetMap\\u003c/a\\u003e contributors" in html
         assert 'class="pna-legend"' in html and all(esc(lbl) in html for lbl, _ in m.legend)
         assert '<html lang="en">' in html and f"<title>{esc(m.title)}</title>" in html

@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 
 from pna.modes import Mode
-from pna.statements.rules import (TITLES, Figure, Finding, apply_rules, lookup, raw_value,
-                                  statements_table)
+from pna.statements.rules import TITLES, Figure, Finding, apply_rules, lookup, raw_value, statements_table
+from pna.statements.stage import build_statements
 from tests.report.synthetic import synthetic_context
 
 
@@ -17,16 +17,23 @@ def run(tmp_path_factory):
     return synthetic_context(tmp_path_factory.mktemp("rules"))
 
 
-@pytest.fixture()
-def ev(run):
-    """What the statements stage's rules read (config, tables, access results)."""
-    return run.statements.evidence
+def restate(run, *, cfg=None, access=None):
+    """The statements stage run again on ``run``'s tables under another config or access result."""
+    return build_statements(cfg=cfg or run.cfg, geography=run.geography, access=access or run.access,
+                            evidence=run.statements.evidence.tables)
 
 
-def with_gaps(ev, **kw):
-    """The same evidence under other gap thresholds."""
-    cfg = ev.cfg.model_copy(update={"gaps": ev.cfg.gaps.model_copy(update=kw)})
-    return dataclasses.replace(ev, cfg=cfg)
+def with_gaps(run, **kw):
+    """The seven statements under other gap thresholds (``cfg.gaps``)."""
+    return list(restate(run, cfg=run.cfg.model_copy(update={"gaps": run.cfg.gaps.model_copy(update=kw)})).items)
+
+
+def gaps_found(statements):
+    """The rule engine's findings that are gaps (on computed times, or provisionally on estimates)."""
+    return [f for f in statements.findings
+            if f.status == "gap" or (f.status == "provisional" and f.outcome == "gap")]
+
+
 
 
 def kinds(st):
@@ -54,36 +61,50 @@ def test_every_figure_is_the_table_value(run):
     assert s1.figures["rate"].value == pytest.approx(5 / 7000 * 1e4)
 
 
-def test_rate_threshold_changes_gap_statement(ev):
-    base = apply_rules(with_gaps(ev, min_share_covered=0.5, min_rate_per_10k=2.0))
+def test_no_gap_under_loose_rules(run):
+    base = with_gaps(run, min_share_covered=0.5, min_rate_per_10k=2.0)
     assert "gap" not in kinds(base[1])
     assert base[1].findings[0].kind == "no_gap"
-    # South has 2 pharmacies for 3,700 residents = 5.41 per 10,000; a threshold of 6 makes it a gap
-    strict = apply_rules(with_gaps(ev, min_share_covered=0.5, min_rate_per_10k=6.0))
-    gaps = [f for f in strict[1].findings if f.kind == "gap"]
-    assert [f.words["loc"] for f in gaps] == ["South"]
-    assert gaps[0].figures["rate"].ref == "provision/South/rate_per_10k"
-    assert "6" in gaps[0].rule
+    # a locality's rate below gaps.min_rate_per_10k is context, not a gap
+    strict = with_gaps(run, min_share_covered=0.5, min_rate_per_10k=6.0)
+    assert strict[1].findings[0].kind == "no_gap"
 
 
-def test_coverage_threshold_changes_gap_statement(ev):
-    loose = apply_rules(with_gaps(ev, min_share_covered=0.5))
-    tight = apply_rules(with_gaps(ev, min_share_covered=0.99))
-    n_loose = sum(f.kind == "gap" for f in loose[1].findings)
-    n_tight = sum(f.kind == "gap" for f in tight[1].findings)
-    assert n_tight > n_loose
-    refs = {f.figures["share"].ref for f in tight[1].findings if f.kind == "gap"}
-    assert "coverage_walk/walk|area|Synthetic Town|20/share_within" in refs
-    # walking minutes threshold moves which coverage rows are used
-    five = apply_rules(with_gaps(ev, walk_minutes=5, min_share_covered=0.5))
-    assert any("|5/" in f.figures["share"].ref for f in five[1].findings if f.kind == "gap")
+def _area_share(run, minutes):
+    cov = run.tables["coverage_walk"]
+    row = cov[(cov["group_type"] == "area") & (cov["threshold_min"] == minutes)]
+    return float(row["share_within"].iloc[0])
 
 
-def test_estimates_make_statements_provisional(ev):
-    sts = apply_rules(ev)
+AREA_SHARE = "gap_findings/geographic|area|Synthetic Town|all residents|/share"
+
+
+def test_coverage_threshold_changes_gap_statement(run):
+    def gaps_cfg(**kw):
+        return run.cfg.model_copy(update={"gaps": run.cfg.gaps.model_copy(update=kw)})
+
+    loose = restate(run, cfg=gaps_cfg(min_share_covered=0.5))
+    tight = restate(run, cfg=gaps_cfg(min_share_covered=0.99))
+    assert len(gaps_found(tight)) > len(gaps_found(loose))
+    # statement 2 lists every gap, each with its share as a figure
+    listed = [f for f in tight.items[1].findings if f.text().startswith("Gap: ")]
+    assert len(listed) == len(gaps_found(tight)) and all("share" in f.figures for f in listed)
+    area = [f for f in listed if f.figures["share"].ref == AREA_SHARE]
+    # only walking was assessed: the area's share with access is coverage_walk's area share within 20 minutes
+    assert len(area) == 1 and area[0].figures["share"].value == pytest.approx(_area_share(run, 20))
+    # the walking minutes threshold moves which share is used (5 minutes instead of 20)
+    five = restate(run, cfg=gaps_cfg(walk_minutes=5, min_share_covered=0.5))
+    area5 = [f for f in five.items[1].findings if f.text().startswith("Gap: ") and "share" in f.figures
+             and f.figures["share"].ref == AREA_SHARE]
+    assert len(area5) == 1 and area5[0].figures["share"].value == pytest.approx(_area_share(run, 5))
+
+
+def test_estimates_make_statements_provisional(run):
+    sts = run.statements.items
     assert sts[1].provisional and "estimate" in sts[1].provisional_reasons[0]
-    walk = dataclasses.replace(ev.access[Mode.WALK], is_estimate=False, method="network")
-    sts = apply_rules(dataclasses.replace(ev, access={**ev.access, Mode.WALK: walk}))
+    walk = dataclasses.replace(run.access.results[Mode.WALK], is_estimate=False, method="network")
+    access = dataclasses.replace(run.access, results={**run.access.results, Mode.WALK: walk})
+    sts = restate(run, access=access).items
     assert not sts[1].provisional
 
 
@@ -97,18 +118,11 @@ def test_missing_inputs_are_stated(tmp_path):
     assert sts[3].findings[0].kind == "not_assessed"
 
 
-def test_future_need_rule(run, ev):
-    sts = run.statements.items
-    assert "future_rates" in run.tables and "future_rates" in ev.tables
-    assert sts[3].findings[0].kind == "no_gap"
-    cfg = ev.cfg.model_copy(update={"projections": ev.cfg.projections.model_copy(
-        update={"min_rate_per_10k": 5.0})})
-    sts = apply_rules(dataclasses.replace(ev, cfg=cfg))
-    gap = [f for f in sts[3].findings if f.kind == "gap"]
+def test_future_rates_table(run):
+    assert "future_rates" in run.tables and "future_rates" in run.statements.evidence.tables
+    fr = run.tables["future_rates"].set_index(["year", "locality"])
     # South 2 pharmacies / (3,700 x 1.4 = 5,180) = 3.86 per 10,000 in 2035
-    assert any(f.words["loc"] == "South" and f.figures["year"].value == 2035 for f in gap)
-    r = [f for f in gap if f.words["loc"] == "South" and f.figures["year"].value == 2035][0]
-    assert r.figures["rate"].value == pytest.approx(2 / 5180 * 1e4)
+    assert fr.loc[(2035, "South"), "rate_per_10k"] == pytest.approx(2 / 5180 * 1e4)
 
 
 def test_finding_html_escapes_words_and_wraps_figures():

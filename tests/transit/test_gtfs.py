@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from pna.quality import QualityLog
 from pna.errors import InputError
+from pna.quality import QualityLog
 from pna.transit.gtfs import load_feed, parse_gtfs_time
 
 DATA = Path(__file__).parents[2].parent / "shared" / "pna-data" / "networks"
