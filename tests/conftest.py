@@ -32,6 +32,18 @@ def leicester_results(tmp_path_factory, data_dir):
 
 
 @pytest.fixture(scope="session")
+def newport_run(tmp_path_factory, data_dir):
+    """One complete Newport run (real street network and timetable), shared by every test that
+    needs it: ``(results, out_dir)``."""
+    from pna.config import load_config
+    from pna.pipeline import run
+
+    out = tmp_path_factory.mktemp("newport")
+    cfg = load_config(ROOT / "config" / "newport.yaml", data_dir=data_dir, output_dir=out)
+    return run(cfg), out
+
+
+@pytest.fixture(scope="session")
 def leicester_cfg(data_dir):
     from pna.config import load_config
 

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 import rasterio
 
-from pna.access.demand import build_demand_points
 from pna.access.result import AccessResult
-from pna.access.stage import run_access, street_access
+from pna.access.stage import run_access
 from pna.access.supply import select_supply
 from pna.config import load_config
 from pna.geography.stage import build_geography
@@ -16,7 +15,6 @@ from pna.loaders.stage import load_inputs
 from pna.modes import Mode
 from pna.quality import QualityLog
 from tests.access.test_demand import DATA, ROOT
-from tests.access.test_engine import newport_graphs
 
 
 def _check_coverage(res: AccessResult, total: float) -> None:
@@ -35,20 +33,17 @@ def _check_coverage(res: AccessResult, total: float) -> None:
 
 
 @pytest.fixture(scope="module")
-def newport(tmp_path_factory):
-    out = tmp_path_factory.mktemp("newport")
-    cfg = load_config(ROOT / "config" / "newport.yaml", data_dir=DATA, output_dir=out)
-    q = QualityLog()
-    geo = build_geography(cfg=cfg, inputs=load_inputs(cfg=cfg, quality=q), quality=q)
-    demand = build_demand_points(cfg, geo.lsoa, q)
-    supply = select_supply(geo.pharmacies, cfg, quality=q)
-    models, res = street_access(cfg=cfg, demand=demand, supply=supply, area=geo.area, quality=q,
-                                graphs=newport_graphs())
-    return cfg, q, geo.lsoa, geo.pharmacies, models, res
+def newport(newport_run):
+    """The street modes of the shared Newport run (real OSM network)."""
+    results, _ = newport_run
+    street = {m: r for m, r in results.access.results.items() if m.street}
+    models = {m: results.access.models[m] for m in street}
+    return (results.cfg, results.tables["exceptions"], results.geography.lsoa, results.geography.pharmacies,
+            models, street)
 
 
 def test_newport_network_coverage(newport):
-    cfg, q, lsoa, ph, models, res = newport
+    cfg, ex, lsoa, ph, models, res = newport
     assert set(res) == {"walk", "drive"}
     total = float(lsoa["pop_total"].sum())
     assert total == pytest.approx(156447)
@@ -66,14 +61,13 @@ def test_newport_network_coverage(newport):
     d = res["walk"].demand
     unsnapped = ~np.isfinite(d["minutes"])
     assert unsnapped.any()
-    ex = q.table()
     assert (ex["stage"] == "access.engine").sum() == 2 * int(unsnapped.sum())
     beyond = res["walk"].extra_tables["beyond_walk"]
     assert set(d.loc[unsnapped, "point_id"]) <= set(beyond["point_id"])
 
 
 def test_newport_outputs(newport):
-    cfg, q, lsoa, ph, models, res = newport
+    cfg, _, lsoa, ph, models, res = newport
     for mode in cfg.travel.isochrone_modes:
         iso = res[mode].isochrones
         assert iso is not None and len(iso) > 0 and set(iso["threshold_min"]) <= {5, 10, 15, 20}
