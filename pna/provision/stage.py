@@ -18,7 +18,7 @@ from .optional import load_consultation, load_services, service_provision
 from .projections import run_projections
 from .tables import build_provision_tables
 
-__all__ = ["Provision", "build_provision", "future_rates"]
+__all__ = ["Provision", "build_provision", "derived_tables", "future_rates"]
 
 
 @dataclass(frozen=True)
@@ -62,21 +62,38 @@ def build_provision(*, cfg: Config, inputs: Inputs, geography: Geography, qualit
     by_loc = hours[hours["level"] == "locality"][["locality", "pharmacies", "weekly_hours"]]
     proj, proj_notes = run_projections(cfg, geography.lsoa, by_loc, quality)
     tables.update({k if k.startswith("projection") else f"projection_{k}": v for k, v in proj.items()})
-    services = load_services(cfg=cfg, pharmacies=geography.pharmacies, quality=quality)
-    if services is not None:
-        tables["services"] = with_provenance(services, f"Service data supplied by the board ({cfg.optional.services})")
-        tables["service_provision"] = service_provision(cfg=cfg, services=services, provision=tables["provision"],
-                                                        pharmacies=geography.pharmacies)
-    consultation = load_consultation(cfg=cfg, quality=quality)
-    if consultation is not None:
-        tables["consultation_summary"] = consultation
-    if not any(k.startswith("projection") and "pharmacies_per_10k" in v for k, v in tables.items()):
-        fr = future_rates(tables)
-        if fr is not None:
-            tables["future_rates"] = fr
+    extra, services = derived_tables(tables, cfg=cfg, pharmacies=geography.pharmacies, quality=quality)
+    tables.update(extra)
     require_columns(tables["provision"], ("level", "locality", "pharmacies", "population", "rate_per_10k"),
                     what="provision")
     return Provision(tables=MappingProxyType(tables), services=services, notes=tuple(proj_notes))
+
+
+def derived_tables(tables: Mapping[str, pd.DataFrame], *, cfg: Config, pharmacies: pd.DataFrame,
+                   quality: QualityLog) -> tuple[dict[str, pd.DataFrame], pd.DataFrame | None]:
+    """The board's optional tables (services, consultation summary) and ``future_rates``.
+
+    They are derived from the provision and projection ``tables`` (which must hold ``provision``).
+
+    Returns
+    -------
+    (tables to add, services)
+        ``services`` is the board's per-pharmacy services (long), or None when none was supplied.
+    """
+    out: dict[str, pd.DataFrame] = {}
+    services = load_services(cfg=cfg, pharmacies=pharmacies, quality=quality)
+    if services is not None:
+        out["services"] = with_provenance(services, f"Service data supplied by the board ({cfg.optional.services})")
+        out["service_provision"] = service_provision(cfg=cfg, services=services, provision=tables["provision"],
+                                                     pharmacies=pharmacies)
+    consultation = load_consultation(cfg=cfg, quality=quality)
+    if consultation is not None:
+        out["consultation_summary"] = consultation
+    if not any(k.startswith("projection") and "pharmacies_per_10k" in v for k, v in tables.items()):
+        fr = future_rates({**tables, **out})
+        if fr is not None:
+            out["future_rates"] = fr
+    return out, services
 
 
 def _area_key(prov: pd.DataFrame) -> str | None:

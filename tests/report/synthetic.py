@@ -27,8 +27,7 @@ from pna.geography.stage import Geography
 from pna.loaders.stage import Inputs
 from pna.modes import Method, Mode
 from pna.provenance import with_provenance
-from pna.provision.optional import load_consultation, load_services, service_provision
-from pna.provision.stage import Provision, future_rates
+from pna.provision.stage import Provision, derived_tables
 from pna.quality import QualityLog
 from pna.report.run import RunResults
 from pna.statements.stage import build_statements, evidence_tables
@@ -170,18 +169,8 @@ def synthetic_context(out: Path, *, with_walk: bool = True, with_projection: boo
                 proj.append({"year": year, "locality": r["locality"], "population": round(r["population"] * f)})
         tables["projection_population"] = with_provenance(pd.DataFrame(proj), "Synthetic projection (2024)")
     # the board's optional inputs, as the provision stage reads them
-    svc = load_services(cfg=cfg, pharmacies=pharm, quality=quality)
-    if svc is not None:
-        tables["services"] = with_provenance(svc, f"Service data supplied by the board ({cfg.optional.services})")
-        tables["service_provision"] = service_provision(cfg=cfg, services=svc, provision=tables["provision"],
-                                                        pharmacies=pharm)
-    cons = load_consultation(cfg=cfg, quality=quality)
-    if cons is not None:
-        tables["consultation_summary"] = cons
-    if not any(k.startswith("projection") and "pharmacies_per_10k" in v for k, v in tables.items()):
-        fr = future_rates(tables)
-        if fr is not None:
-            tables["future_rates"] = fr
+    extra, svc = derived_tables(tables, cfg=cfg, pharmacies=pharm, quality=quality)
+    tables.update(extra)
     provision = Provision(tables=MappingProxyType(tables), services=svc, notes=())
 
     # ------------------------------------------------------------------ access (walk only)
