@@ -224,6 +224,21 @@ class Gaps(_Strict):
                 Mode.TRANSIT: self.transit_minutes}[Mode(mode)]
 
 
+class DocumentSpec(_Strict):
+    """How the published document is titled and marked (draft, consultation or final)."""
+
+    status: Literal["draft", "consultation", "final"] = "draft"
+    version: str = "0.1"
+    publication_date: dt.date | None = Field(default=None, description="Date of publication (default: as_at)")
+    board_name: str | None = Field(default=None, description="Default: '<area name> Health and Wellbeing Board'")
+    contact: str | None = Field(default=None, description="Who to contact about the assessment (plain text)")
+    period: str | None = Field(default=None, description="The period the PNA covers, e.g. '2025 to 2028'")
+
+    def status_text(self) -> str:
+        """The mark printed on every page until the document is final ('' when final)."""
+        return {"draft": "Draft", "consultation": "Draft for consultation", "final": ""}[self.status]
+
+
 class Config(_Strict):
     """One area's configuration (see config/leicester.yaml for every key, with comments)."""
 
@@ -242,6 +257,7 @@ class Config(_Strict):
     optional: Optional_ = Optional_()
     projections: Projections = Projections()
     gaps: Gaps = Gaps()
+    document: DocumentSpec = DocumentSpec()
     project_root: Path = Path(".")
 
     @field_validator("boundary_bands_km")

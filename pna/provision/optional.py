@@ -88,7 +88,7 @@ def load_services(*, cfg: Config, pharmacies: pd.DataFrame, quality: QualityLog)
             bad += 1
             continue
         records += parsed
-    quality.account(f"optional.services:{path.name}", str(path), len(raw), len(raw) - bad, bad)
+    quality.account(f"services file: {path.name}", str(path), len(raw), len(raw) - bad, bad)
     df = pd.DataFrame(records, columns=["ods_code", "service", "provided", "activity"])
     df = df.sort_values(["service", "ods_code"], kind="stable").drop_duplicates(["service", "ods_code"], keep="last")
     return df.reset_index(drop=True)
@@ -142,7 +142,7 @@ def load_consultation(*, cfg: Config, quality: QualityLog) -> pd.DataFrame | Non
     blank = raw.apply(lambda r: all(not str(v).strip() for v in r), axis=1)
     for i in np.flatnonzero(blank.to_numpy()):
         quality.add("report", str(path), int(i) + 2, "", "empty response row")
-    quality.account(f"optional.consultation:{path.name}", str(path), len(raw), int((~blank).sum()),
+    quality.account(f"consultation file: {path.name}", str(path), len(raw), int((~blank).sum()),
                         int(blank.sum()))
     df = raw[~blank]
     n = len(df)

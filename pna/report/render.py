@@ -11,6 +11,7 @@ the rendered HTML and its result is printed in the report. No input file is read
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,46 +20,30 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ..errors import PipelineError
 from ..io import write_text
 from ..modes import MODE_WORDS, MODES
 from ..progress import info
 from ..provenance import with_provenance
-from ..statements.rules import coverage_table, fmt_value, mode_is_estimate, not_assessed_text, raw_value, row_keys
+from ..statements.rules import (
+    Figure,
+    coverage_table,
+    fmt_value,
+    gap_finding,
+    mode_is_estimate,
+    not_assessed_text,
+    raw_value,
+    row_keys,
+)
 from ..statements.selfcheck import figures_in_html, run_selfcheck
 from . import charts
+from .labels import date_text, label, table_title
 from .maps import MapOutput, write_maps
 from .run import RunResults
+from .static_maps import StaticMap, write_static_maps
 from .templating import STATIC, environment
-
-LABELS = {
-    "ods_code": "ODS code", "trading_name": "Trading name", "org_name": "Organisation", "name": "Name",
-    "level": "Level", "locality": "Locality", "population": "Population", "pop_18plus": "Adults (18+)",
-    "pharmacies": "Pharmacies", "hundred_hour": "100-hour", "distance_selling": "Distance-selling",
-    "lps": "LPS", "rate_per_10k": "Per 10,000 residents", "rate_per_10k_18plus": "Per 10,000 adults",
-    "residents_per_pharmacy": "Residents per pharmacy", "weekly_hours": "Weekly hours",
-    "hours_per_10k": "Weekly hours per 10,000", "late_weekday": "Open after 18:30 weekday",
-    "sat_pm": "Open Saturday afternoon", "sunday": "Open Sunday", "category": "Opening category",
-    "share": "Share", "band": "Distance band", "age_0_17": "Aged 0-17", "age_18_64": "Aged 18-64",
-    "age_65plus": "Aged 65+", "share_65plus": "Share 65+", "imd_q1": "IMD Q1 (most deprived)",
-    "imd_q2": "IMD Q2", "imd_q3": "IMD Q3", "imd_q4": "IMD Q4", "imd_q5": "IMD Q5 (least deprived)",
-    "group_type": "Group type", "group": "Group", "threshold_min": "Minutes", "population_within": "Within",
-    "share_within": "Share within", "provenance": "Provenance", "year": "Year",
-    "projected_population": "Projected population", "service": "Service", "question": "Question",
-    "answer": "Answer", "responses": "Responses", "opening_category": "Opening category",
-    "imd2019_quintile": "IMD 2019 quintile", "lsoa11_code": "LSOA", "type": "Type", "address": "Address",
-    "postcode": "Postcode", "stage": "Stage", "source_file": "File", "row": "Row", "record": "Record",
-    "field": "Field", "reason": "Reason", "action": "Action", "check": "Check", "rows_in": "Rows in",
-    "accepted": "Accepted", "quarantined": "Quarantined", "balanced": "Balanced",
-    "points_beyond": "Demand points beyond", "population_beyond": "Residents beyond",
-    "pop_65plus_beyond": "Aged 65+ beyond", "share_beyond": "Share beyond", "max_minutes": "Longest time (min)",
-    "activity": "Activity", "pharmacies_per_10k": "Pharmacies per 10,000",
-    "population_housing_scenario": "Population (housing scenario)", "is_base_year": "Base year",
-    "pharmacies_per_10k_housing": "Pharmacies per 10,000 (housing scenario)", "below_min_rate": "Below threshold",
-    "time band": "Time band", "demand points": "Demand points", "residents": "Residents",
-}
 
 KIND_BY_COL = {
     "rate": ("rate_per_10k", "rate_per_10k_18plus", "hours_per_10k", "pharmacies_per_10k",
@@ -67,6 +52,7 @@ KIND_BY_COL = {
     "hours": ("weekly_hours",),
     "residents": ("residents_per_pharmacy",),
 }
+_PEOPLE = re.compile(r"^(population|pop_|age_\d|imd_q\d|residents$|points_)|_losing$|_beyond$|_relying$")
 TEXT_NUMERIC = ("year", "threshold_min", "imd2019_quintile", "row", "group", "source_row")
 
 
@@ -75,6 +61,8 @@ def col_kind(col: str, s: pd.Series) -> str:
     for kind, cols in KIND_BY_COL.items():
         if col in cols:
             return kind
+    if pd.api.types.is_numeric_dtype(s) and s.dtype != bool and _PEOPLE.search(col):
+        return "count"   # people are printed whole; the tables keep the fractions of shared-out counts
     if col in TEXT_NUMERIC or col.endswith("year") or s.dtype == bool or s.dtype == object:
         return "text"
     if pd.api.types.is_integer_dtype(s):
@@ -147,7 +135,7 @@ def table_view(df: pd.DataFrame, name: str, caption: str, columns: list[str] | N
     prov = ""
     if "provenance" in df and len(df):
         prov = "; ".join(dict.fromkeys(df["provenance"].astype(str)))
-    return TableView(table_id or f"t-{name}", caption, [LABELS.get(c, c.replace("_", " ").capitalize()) for c in cols],
+    return TableView(table_id or f"t-{name}", caption, [label(c) for c in cols],
                      [kinds[c] != "text" for c in cols], rows, prov, note)
 
 
@@ -191,6 +179,7 @@ def age_chart(demo: pd.DataFrame) -> str:
                             series, "%")
 
 
+PRINT_MAPS = "maps/print"   # static PNG maps, relative to the report
 CHART_PREFERENCE = ("population", "pharmacies_per_10k", "pop_65plus", "change_pct", "value")
 MAX_REPORT_ROWS = 250
 
@@ -217,14 +206,63 @@ def projection_charts(name: str, df: pd.DataFrame) -> list[dict[str, str]]:
             series = dict(list(series.items())[:8])
         else:
             by_year = d.set_index(d["year"].astype(float))[col].reindex(years)
-            series = {LABELS.get(col, col): by_year.astype(float).tolist()}
-        label = LABELS.get(col, col.replace("_", " "))
-        title = f"{label} by year" + (" and locality" if "locality" in d else "") + f" ({name.replace('_', ' ')})"
-        out.append({"title": title,
-                    "svg": charts.line_chart(f"chart-{name}-{col}".replace("_", "-"), title,
-                                             f"Line chart of {label} by year; the figures are in the table below.",
-                                             years, series, label)})
+            series = {label(col): by_year.astype(float).tolist()}
+        words = label(col)
+        title = f"{words} by year" + (" and locality" if "locality" in d else "")
+        cid = f"chart-{name}-{col}".replace("_", "-")
+        out.append({"id": cid, "title": title,
+                    "svg": charts.line_chart(cid, title, f"Line chart of {words.lower()} by year; the figures are in "
+                                             "the table beside it.", years, series, words)})
     return out
+
+
+# --------------------------------------------------------------------------- numbering
+# Captions carry a marker for their number and text carries markers for cross-references; both
+# are resolved after rendering, in document order, so "Table 4" is always the fourth table printed.
+_NUM = "\ue000"
+_REF = "\ue001"
+_NUM_RE = re.compile(_NUM + r"(table|map|figure):([A-Za-z0-9_-]+)" + _NUM)
+_REF_RE = re.compile(_REF + r"([A-Za-z0-9_-]+)" + _REF)
+_KIND_WORD = {"table": "Table", "map": "Map", "figure": "Figure"}
+
+
+def number_mark(kind: str, ident: str) -> Markup:
+    """A placeholder for the number of table/map/figure ``ident`` (resolved by :func:`apply_numbers`)."""
+    return Markup(f"{_NUM}{kind}:{ident}{_NUM}")
+
+
+def ref_mark(ident: str) -> Markup:
+    """A placeholder for a cross-reference to ``ident`` ("Table 4", linked)."""
+    return Markup(f"{_REF}{ident}{_REF}")
+
+
+def apply_numbers(html: str) -> tuple[str, dict[str, str]]:
+    """Number tables, maps and figures in document order and resolve the cross-references.
+
+    Raises
+    ------
+    PipelineError
+        If a cross-reference names something the document does not hold.
+    """
+    counts: dict[str, int] = {}
+    names: dict[str, str] = {}
+
+    def num(m: re.Match[str]) -> str:
+        kind, ident = m.group(1), m.group(2)
+        if ident not in names:
+            counts[kind] = counts.get(kind, 0) + 1
+            names[ident] = f"{_KIND_WORD[kind]} {counts[kind]}"
+        return names[ident]
+
+    html = _NUM_RE.sub(num, html)
+
+    def ref(m: re.Match[str]) -> str:
+        ident = m.group(1)
+        if ident not in names:
+            raise PipelineError(f"the report refers to {ident!r}, which it does not contain")
+        return f'<a href="#{ident}">{names[ident]}</a>'
+
+    return _REF_RE.sub(ref, html).replace(_NUM, "").replace(_REF, ""), names
 
 
 # --------------------------------------------------------------------------- the report
@@ -237,10 +275,46 @@ class _Optional(dict):
 
 @dataclass
 class Section:
-    """A report section: anchor id and heading."""
+    """A report section: anchor id, number ("1", "A" or "") and heading."""
 
     id: str
+    number: str
     title: str
+
+    @property
+    def heading(self) -> str:
+        """The heading as printed ("3. The area and its people", "Appendix A: Pharmacies")."""
+        if not self.number:
+            return self.title
+        return f"Appendix {self.number}: {self.title}" if self.number.isalpha() else f"{self.number}. {self.title}"
+
+
+SECTIONS = (
+    ("executive-summary", "", "Executive summary"),
+    ("introduction", "1", "Introduction and legislative basis"),
+    ("method", "2", "How the assessment was done"),
+    ("demography", "3", "The area and its people"),
+    ("provision", "4", "Current provision"),
+    ("access", "5", "Access to pharmacies"),
+    ("future-needs", "6", "Future needs"),
+    ("gaps", "7", "Gaps analysis"),
+    ("conclusions", "8", "The Schedule 1 statements"),
+    ("consultation", "9", "Consultation"),
+    ("appendix-pharmacies", "A", "Pharmacies, their hours and services"),
+    ("appendix-small-areas", "B", "Detailed tables"),
+    ("methods", "C", "Methods and limits"),
+    ("sources", "D", "Data sources and provenance"),
+    ("data-quality", "E", "Data quality and self-check"),
+)
+
+
+def _source_row(key: str, src: Any) -> dict:
+    return {"key": key, "title": src.title, "publisher": src.publisher, "vintage": src.vintage,
+            "licence": src.licence, "path": src.path}
+
+
+_SOURCE_NAMES = {"osm_extract": "Street network (OpenStreetMap)", "gtfs": "Bus and train timetable (GTFS)",
+                 "file": "Localities", "controls": "Population projection figures", "housing": "Housing trajectory"}
 
 
 def _sources(run: RunResults) -> list[dict]:
@@ -248,17 +322,13 @@ def _sources(run: RunResults) -> list[dict]:
     rows = []
     for name, src in cfg.inputs:
         if src is not None and hasattr(src, "cite"):
-            rows.append({"key": f"inputs.{name}", "title": src.title, "publisher": src.publisher,
-                         "vintage": src.vintage,
-                         "licence": src.licence, "path": src.path})
-    for key, src in (("network.osm_extract", cfg.network.osm_extract), ("network.gtfs", cfg.network.gtfs),
-                     ("localities.file", cfg.localities.file), ("projections.controls", cfg.projections.controls),
-                     ("projections.housing", cfg.projections.housing)):
+            rows.append(_source_row(label(name), src))
+    for key, src in (("osm_extract", cfg.network.osm_extract), ("gtfs", cfg.network.gtfs),
+                     ("file", cfg.localities.file), ("controls", cfg.projections.controls),
+                     ("housing", cfg.projections.housing)):
         if src is not None:
-            rows.append({"key": key, "title": src.title, "publisher": src.publisher, "vintage": src.vintage,
-                         "licence": src.licence, "path": src.path})
-    for key, rel in (("optional.services", cfg.optional.services),
-                     ("optional.consultation", cfg.optional.consultation)):
+            rows.append(_source_row(_SOURCE_NAMES[key], src))
+    for key, rel in (("Services", cfg.optional.services), ("Consultation responses", cfg.optional.consultation)):
         if rel is not None:
             rows.append({"key": key, "title": "Supplied by the board", "publisher": "", "vintage": "",
                          "licence": "", "path": str(rel)})
@@ -266,37 +336,163 @@ def _sources(run: RunResults) -> list[dict]:
 
 
 def table_provenance(tables: Mapping[str, pd.DataFrame]) -> list[dict]:
-    """Name, row count and provenance of every table."""
-    return [{"name": k, "rows": len(v), "provenance": "; ".join(dict.fromkeys(v["provenance"].astype(str)))
-             if "provenance" in v and len(v) else "(no provenance column)"}
+    """Readable title, row count and provenance of every table."""
+    return [{"name": table_title(k), "code": k, "rows": len(v),
+             "provenance": "; ".join(dict.fromkeys(v["provenance"].astype(str)))
+             if "provenance" in v and len(v) else "(no source recorded)"}
             for k, v in sorted(tables.items()) if isinstance(v, pd.DataFrame)]
 
 
-def build_model(run: RunResults, maps: list[MapOutput], services: pd.DataFrame | None) -> dict[str, Any]:
-    """Everything the template needs, computed from the context."""
+def _area_key(t: Mapping[str, pd.DataFrame], name: str) -> str | None:
+    df = t.get(name)
+    if not isinstance(df, pd.DataFrame) or "level" not in df:
+        return None
+    hit = df.loc[df["level"] == "area"]
+    return str(row_keys(name, df).loc[hit.index[0]]) if len(hit) == 1 else None
+
+
+def _fig(t: Mapping[str, pd.DataFrame], name: str, row: str, col: str, kind: str) -> Markup | None:
+    df = t.get(name)
+    if not isinstance(df, pd.DataFrame) or col not in df:
+        return None
+    keys = row_keys(name, df)
+    hit = df.index[keys == row]
+    if len(hit) != 1:
+        return None
+    v = df.at[hit[0], col]
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return None
+    from_table = Figure(name, row, col, v, kind)
+    return Markup(from_table.html())
+
+
+def executive_summary(run: RunResults) -> list[dict[str, Any]]:
+    """The executive summary: short plain-English parts, every number a table figure.
+
+    Returns a list of ``{"id", "heading", "paras", "bullets"}`` (``paras`` and ``bullets`` are Markup).
+    """
+    cfg, t, ev = run.cfg, run.tables, run.statements.evidence
+    area = escape(cfg.area.name)
+    parts: list[dict[str, Any]] = []
+    # provision
+    paras = []
+    key = _area_key(t, "provision")
+    if key is not None:
+        n = _fig(t, "provision", key, "pharmacies", "count")
+        rate = _fig(t, "provision", key, "rate_per_10k", "rate")
+        eng = _fig(t, "provision", "England", "rate_per_10k", "rate")
+        text = Markup(f"There are {n} pharmacies in {area}, {rate} for every 10,000 residents")
+        text += Markup(f" (England: {eng}).") if eng is not None else Markup(".")
+        prov = t["provision"]
+        loc = prov[prov["level"] == "locality"] if "level" in prov else prov.iloc[0:0]
+        if len(loc) > 1:
+            lo, hi = loc.loc[loc["rate_per_10k"].idxmin()], loc.loc[loc["rate_per_10k"].idxmax()]
+            lo_f = _fig(t, "provision", str(lo["locality"]), "rate_per_10k", "rate")
+            hi_f = _fig(t, "provision", str(hi["locality"]), "rate_per_10k", "rate")
+            text += Markup(f" The rate is lowest in {escape(lo['locality'])} ({lo_f}) and highest in "
+                           f"{escape(hi['locality'])} ({hi_f}). A lower rate is not a gap on its own: what matters "
+                           "is whether people can reach a pharmacy when they need one.")
+        paras.append(text)
+    else:
+        paras.append(Markup("The number of pharmacies was not assessed: no provision table was produced."))
+    parts.append({"id": "es-provision", "heading": "Pharmacies in the area", "paras": paras, "bullets": []})
+    # access and gaps, from the gap engine
+    findings = [f for f in run.statements.findings if f.scope == "area"]
+    geo = [f for f in findings if f.rule == "geographic"]
+    items = [Markup(gap_finding(f, ev=ev).html()) for f in geo]
+    parts.append({"id": "es-access", "heading": "Getting to a pharmacy", "bullets": items,
+                  "paras": [] if items else [Markup("Access was not assessed: no travel times were computed.")]})
+    times = [f for f in findings if f.rule == "times" and f.group == "all residents"]
+    if times:
+        parts.append({"id": "es-times", "heading": "Evenings and weekends", "paras": [],
+                      "bullets": [Markup(gap_finding(f, ev=ev).html()) for f in times]})
+    fut = [f for f in findings if f.rule == "future"]
+    fut_paras = [] if fut else [Markup("Future needs were not assessed: no population projection was supplied.")]
+    parts.append({"id": "es-future", "heading": "The next three years and beyond", "paras": fut_paras,
+                  "bullets": [Markup(gap_finding(f, ev=ev).html()) for f in fut]})
+    # the gaps in one list
+    tested = [f for f in run.statements.findings if f.rule in ("geographic", "times", "future")]
+    gaps = [f for f in tested if f.status == "gap"]
+    prov_gaps = [f for f in tested if f.status == "provisional" and f.outcome == "gap"]
+    gp: list[Markup] = []
+    if gaps:
+        gp.append(Markup("The assessment found these gaps in provision:"))
+    elif prov_gaps:
+        gp.append(Markup("No gap was confirmed on measured travel times. On estimated travel times the rules point "
+                         "to possible gaps, which must be checked with a street network or timetable before the "
+                         "board relies on them:"))
+    elif tested:
+        gp.append(Markup(f"No gap in the provision of pharmaceutical services was identified in {area} "
+                         "for any locality, group of residents or time tested."))
+    else:
+        gp.append(Markup("Gaps were not assessed: no travel times were computed."))
+    items = [Markup(escape(f.detail)) for f in (gaps or prov_gaps)][:12]
+    parts.append({"id": "es-gaps", "heading": "Gaps", "paras": gp, "bullets": items})
+    # estimates, in plain words
+    est = [m for m in MODES if coverage_table(ev, m) is not None and mode_is_estimate(ev, m)]
+    if est:
+        words = ", ".join(MODE_WORDS[m] for m in est)
+        parts.append({"id": "es-estimates", "heading": "What is estimated", "bullets": [], "paras": [Markup(
+            f"Travel times for {escape(words)} are estimates from straight-line distances, not routed over "
+            "streets or timetables, because no street map or timetable was supplied for this area. Findings "
+            "that rest on them are marked provisional. Appendix C explains how each estimate was made.")]})
+    return parts
+
+
+def _coverage_label(cov: pd.DataFrame) -> pd.Series:
+    gt, grp = cov["group_type"].astype(str), cov["group"].astype(str)
+    return pd.Series(np.select([gt == "area", gt == "age_65plus", gt == "locality", gt == "imd2019_quintile"],
+                               ["Whole area", "Residents aged 65+", "Locality: " + grp,
+                                "Deprivation fifth " + grp + np.where(grp == "1", " (most deprived)", "")],
+                               "Other: " + grp), index=cov.index)
+
+
+STATIC_FOR = {"premises": "premises", "rates": "rates", "access_walk": "access_walk", "access_drive": "access_drive",
+              "access_transit": "access_transit"}
+TOP_RESILIENCE = 10
+
+
+def build_model(run: RunResults, maps: list[MapOutput], services: pd.DataFrame | None,
+                static: list[StaticMap] | None = None) -> dict[str, Any]:
+    """Everything the template needs, computed from the run's results (and the maps drawn)."""
     cfg, t = run.cfg, run.tables
+    doc = cfg.document
     statements = list(run.statements.items)
     ev = run.statements.evidence
     has = lambda k: isinstance(t.get(k), pd.DataFrame) and not t[k].empty  # noqa: E731
-    m: dict[str, Any] = {"cfg": cfg, "area": cfg.area, "as_at": cfg.as_at.isoformat(), "statements": statements,
-                         "notes": list(run.notes), "maps": _Optional({mp.slug: mp for mp in maps}),
-                         "tables": _Optional(),
-                         "charts": _Optional()}
-    tv = m["tables"]
+    static_by_slug = {s.slug: s for s in (static or [])}
     for mp in maps:
         mp.table_view = table_view(mp.table, f"map_{mp.slug}", mp.table_caption, table_id=f"t-map-{mp.slug}",
                                    refs=False)
+        mp.static = static_by_slug.get(STATIC_FOR.get(mp.slug, ""))  # type: ignore[attr-defined]
+        mp.caption = re.sub(r"^Map(?: \d+)?:\s*", "", mp.title)  # type: ignore[attr-defined]
+    status = doc.status_text()
+    m: dict[str, Any] = {
+        "cfg": cfg, "area": cfg.area, "as_at": date_text(cfg.as_at), "statements": statements,
+        "notes": list(run.notes), "maps": _Optional({mp.slug: mp for mp in maps}), "tables": _Optional(),
+        "charts": _Optional(), "num": number_mark, "ref": ref_mark,
+        "doc": {"status": status, "final": doc.status == "final", "version": doc.version,
+                "date": date_text(doc.publication_date or cfg.as_at),
+                "board": doc.board_name or f"{cfg.area.name} Health and Wellbeing Board",
+                "period": doc.period, "contact": doc.contact,
+                "title": f"Pharmaceutical Needs Assessment: {cfg.area.name}"},
+        "static_open": [s for s in (static or []) if s.slug.startswith("open_")],
+    }
+    tv = m["tables"]
     if has("provision"):
         prov = t["provision"]
-        tv["provision"] = table_view(prov, "provision", "Pharmacies and rates by locality, area and England")
+        tv["provision"] = table_view(prov, "provision", "Pharmacies and rates by locality, the area and England",
+                                     [c for c in ("locality", "population", "pharmacies", "open_100plus_hours",
+                                                  "rate_per_10k", "rate_per_10k_18plus", "residents_per_pharmacy")
+                                      if c in prov])
         m["charts"]["provision"] = provision_chart(prov)
     if has("demography"):
         d = t["demography"]
-        tv["demography_age"] = table_view(d, "demography", "Residents by age group",
+        tv["demography_age"] = table_view(d, "demography", "Residents by age group and locality",
                                           ["locality", "population", "age_0_17", "age_18_64", "age_65plus",
-                                           "share_65plus"],
-                                          "t-demography-age")
-        tv["demography_imd"] = table_view(d, "demography", "Residents by IMD 2019 quintile (1 = most deprived fifth)",
+                                           "share_65plus"], "t-demography-age")
+        tv["demography_imd"] = table_view(d, "demography", "Residents by deprivation fifth (Index of Multiple "
+                                          "Deprivation 2019; fifth 1 is the most deprived fifth of England)",
                                           ["locality", "population"] + [f"imd_q{q}" for q in range(1, 6)],
                                           "t-demography-imd")
         m["charts"]["age"] = age_chart(d)
@@ -310,48 +506,46 @@ def build_model(run: RunResults, maps: list[MapOutput], services: pd.DataFrame |
                                               "Pharmacies by opening category and locality", "category", "locality",
                                               "pharmacies", "t-opening-categories", "count", "Opening category")
     if has("pharmacies"):
-        ph = t["pharmacies"].sort_values(["in_area", "locality", "ods_code"], ascending=[False, True, True],
-                                         kind="stable") if "in_area" in t["pharmacies"] else t["pharmacies"]
-        tv["pharmacies"] = table_view(ph, "pharmacies", "Every pharmacy in the area and the cross-border bands",
+        ph = t["pharmacies"]
+        if "in_area" in ph:
+            ph = ph.sort_values(["in_area", "locality", "ods_code"], ascending=[False, True, True], kind="stable")
+        tv["pharmacies"] = table_view(ph, "pharmacies", "Every pharmacy in the area and the cross-border bands, "
+                                      "with its weekly opening hours",
                                       ["ods_code", "trading_name", "address", "postcode", "locality", "band",
-                                       "contract_type", "is_100_hour", "is_distance_selling", "weekly_hours",
-                                       "opening_category"])
-    access = []
+                                       "contract_type", "weekly_hours", "opening_category"])
+    access, detail = [], []
     for mode in MODES:
         cov = coverage_table(ev, mode)
         res = run.access.results.get(mode)
-        entry = {"mode": mode, "word": MODE_WORDS[mode], "assessed": cov is not None,
-                 "estimate": mode_is_estimate(ev, mode) if cov is not None else False,
-                 "method_note": res.method_note if res is not None else "", "map": m["maps"].get(f"access_{mode}"),
-                 "not_assessed": "", "table": None, "beyond": None,
-                 "threshold": cfg.gaps.minutes(mode)}
+        entry: dict[str, Any] = {
+            "mode": mode, "word": MODE_WORDS[mode], "assessed": cov is not None,
+            "estimate": mode_is_estimate(ev, mode) if cov is not None else False,
+            "method_note": res.method_note if res is not None else "", "map": m["maps"].get(f"access_{mode}"),
+            "static": static_by_slug.get(f"access_{mode}"), "not_assessed": "", "table": None,
+            "threshold": cfg.gaps.minutes(mode)}
         if cov is None:
             entry["not_assessed"] = not_assessed_text(ev, mode)
         else:
             cov = cov.copy()
-            gt, grp = cov["group_type"].astype(str), cov["group"].astype(str)
-            cov["_label"] = np.select([gt == "area", gt == "age_65plus", gt == "locality", gt == "imd2019_quintile"],
-                                      ["Whole area", "Residents aged 65+", "Locality: " + grp,
-                                       "IMD quintile " + grp + np.where(grp == "1", " (most deprived)", "")],
-                                      gt + ": " + grp)
+            cov["_label"] = _coverage_label(cov)
+            est = " (estimate)" if entry["estimate"] else ""
             entry["table"] = pivot_view(cov, f"coverage_{mode}",
                                         f"Share of residents within each time of a pharmacy by {MODE_WORDS[mode]}"
-                                        + (" (estimate)" if entry["estimate"] else ""),
-                                        "_label", "threshold_min", "share_within", f"t-coverage-{mode}", "share",
-                                        "Group", "{} min")
-            entry["pop_table"] = pivot_view(cov, f"coverage_{mode}",
-                                            f"Residents within each time by {MODE_WORDS[mode]} (counts)"
-                                            + (" (estimate)" if entry["estimate"] else ""),
-                                            "_label", "threshold_min", "population_within", f"t-coverage-pop-{mode}",
-                                            "count", "Group", "{} min")
+                                        + est, "_label", "threshold_min", "share_within", f"t-coverage-{mode}",
+                                        "share", "Group", "{} min")
+            detail.append(pivot_view(cov, f"coverage_{mode}",
+                                     f"Residents within each time of a pharmacy by {MODE_WORDS[mode]} (counts)" + est,
+                                     "_label", "threshold_min", "population_within", f"t-coverage-pop-{mode}",
+                                     "count", "Group", "{} min"))
             beyond = t.get(f"beyond_lsoa_{mode}")
             if isinstance(beyond, pd.DataFrame) and not beyond.empty and len(beyond) <= MAX_REPORT_ROWS:
-                entry["beyond"] = table_view(
+                detail.append(table_view(
                     beyond, f"beyond_lsoa_{mode}",
-                    f"LSOAs with residents beyond {entry['threshold']} minutes by {MODE_WORDS[mode]}",
+                    f"Small areas (LSOAs) with residents beyond {entry['threshold']} minutes by {MODE_WORDS[mode]}"
+                    + est,
                     [c for c in ("lsoa11_code", "locality", "imd2019_quintile", "points_beyond", "population_beyond",
                                  "pop_65plus_beyond", "population", "share_beyond", "max_minutes") if c in beyond],
-                    f"t-beyond-{mode}")
+                    f"t-beyond-{mode}"))
         access.append(entry)
     m["access"] = access
     if has("open_access"):
@@ -361,7 +555,7 @@ def build_model(run: RunResults, maps: list[MapOutput], services: pd.DataFrame |
         tv["open_access"] = pivot_view(oa, "open_access", "Share of residents who can reach a pharmacy that is open "
                                        "when they arrive, leaving at the time shown", "_label", "threshold_min",
                                        "share_within", "t-open-access", "share", "Leaving at, by", "{} min")
-    res_tables = []
+    res_body, res_full = [], []
     for mode in MODES:
         r = t.get(f"resilience_{mode}")
         if not isinstance(r, pd.DataFrame) or r.empty:
@@ -370,29 +564,50 @@ def build_model(run: RunResults, maps: list[MapOutput], services: pd.DataFrame |
         top = r[(r["threshold_min"] == thr) & r["necessary"].astype(bool)]
         if top.empty:
             continue
-        res_tables.append(table_view(
-            top.head(MAX_REPORT_ROWS), f"resilience_{mode}",
-            f"Pharmacies whose closure alone would leave residents beyond {thr} minutes by {MODE_WORDS[mode]}"
-            + (" (estimate)" if bool(top["is_estimate"].iloc[0]) else ""),
-            [c for c in ("rank", "ods_code", "trading_name", "postcode", "locality", "population_losing",
-                         "pop_65plus_losing", "max_minutes_after") if c in top], f"t-resilience-{mode}"))
-    m["resilience"] = res_tables
+        est = " (estimate)" if bool(top["is_estimate"].iloc[0]) else ""
+        cols = [c for c in ("rank", "ods_code", "trading_name", "postcode", "locality", "population_losing",
+                            "pop_65plus_losing", "max_minutes_after") if c in top]
+        what = f"leave residents beyond {thr} minutes by {MODE_WORDS[mode]}{est}"
+        if len(top) > TOP_RESILIENCE:
+            res_body.append(table_view(top.head(TOP_RESILIENCE), f"resilience_{mode}",
+                                       f"The {TOP_RESILIENCE} pharmacies whose closure alone would {what}", cols,
+                                       f"t-resilience-{mode}"))
+            res_full.append(table_view(top.head(MAX_REPORT_ROWS), f"resilience_{mode}",
+                                       f"Every pharmacy whose closure alone would {what}", cols,
+                                       f"t-resilience-full-{mode}"))
+        else:
+            res_body.append(table_view(top, f"resilience_{mode}", f"Pharmacies whose closure alone would {what}",
+                                       cols, f"t-resilience-{mode}"))
+    m["resilience"] = res_body
     if services is not None:
-        sp = t.get("service_provision")
-        tv["services"] = table_view(sp, "service_provision", "Pharmacies providing each service, by locality")
-    proj = []
+        tv["services"] = table_view(t.get("service_provision"), "service_provision",
+                                    "Pharmacies providing each service, by locality")
+    proj_charts: list[dict[str, str]] = []
+    big_tables: list[dict[str, Any]] = []
     for name in sorted((k for k in t if k.startswith("projection")), key=lambda k: (k != "projection_provision", k)):
         if has(name):
-            big = len(t[name]) > MAX_REPORT_ROWS
-            proj.append({"name": name, "rows": len(t[name]), "big": big,
-                         "table": None if big else table_view(t[name], name,
-                                                              f"Projection table: {name.replace('_', ' ')}"),
-                         "charts": projection_charts(name, t[name])})
-    m["projections"] = proj
+            proj_charts += projection_charts(name, t[name])
+            if len(t[name]) <= MAX_REPORT_ROWS:
+                detail.append(table_view(t[name], name, f"Projection: {table_title(name)[len('Projection: '):]}"
+                                         if table_title(name).startswith("Projection: ") else table_title(name)))
+            else:
+                big_tables.append({"title": table_title(name), "rows": len(t[name])})
+    m["projection_charts"] = proj_charts[:4]
+    m["big_tables"] = big_tables
+    m["has_projections"] = any(k.startswith("projection") and has(k) for k in t)
     if has("future_rates"):
         tv["future_rates"] = table_view(t["future_rates"], "future_rates",
                                         "Pharmacies per 10,000 residents in projected years, "
                                         "at today's number of pharmacies")
+    if has("gap_findings"):
+        gf = t["gap_findings"]
+        body = gf[gf["rule"].isin(["geographic", "times", "future"])].copy()
+        if not body.empty:
+            body["status"] = np.where(body["status"] == "provisional", "provisional (" + body["outcome"].astype(str)
+                                      + " on estimates)", body["status"].astype(str))
+            tv["gap_findings"] = table_view(body, "gap_findings", "Gap rules tested, by place, group of residents "
+                                            "and time", ["subject", "group", "time", "share", "population_without",
+                                                         "status"], "t-gap-findings")
     if has("consultation_summary"):
         tv["consultation"] = table_view(t["consultation_summary"], "consultation_summary",
                                         "Summary of consultation responses")
@@ -405,20 +620,18 @@ def build_model(run: RunResults, maps: list[MapOutput], services: pd.DataFrame |
     if has("reconciliation"):
         tv["reconciliation"] = table_view(t["reconciliation"], "reconciliation",
                                           "Reconciliation of the pharmaceutical list with ODS", refs=False)
+    m["detail_tables"] = detail
+    m["resilience_full"] = res_full
+    m["summary"] = executive_summary(run)
     m["sources"] = _sources(run)
     m["provenance"] = table_provenance(t)
     m["services_supplied"] = services is not None
     m["consultation_supplied"] = has("consultation_summary")
     m["localities_source"] = cfg.localities.file.cite() if cfg.localities.file is not None else None
     m["locality_names"] = run.geography.localities["locality"].astype(str).tolist()
-    m["sections"] = [Section(*s) for s in (
-        ("introduction", "Introduction and legislative basis"), ("statements-summary", "Summary of the statements"),
-        ("localities", "How the localities were determined"), ("demography", "Demography and deprivation"),
-        ("provision", "Current provision"), ("cross-border", "Cross-border provision"),
-        ("opening-hours", "Opening hours"), ("access", "Access by walking, driving and public transport"),
-        ("services", "Services"), ("future-needs", "Future needs"), ("consultation", "Consultation"),
-        ("conclusions", "Conclusions: the Schedule 1 statements"), ("data-quality", "Data quality and self-check"),
-        ("sources", "Sources and provenance"))]
+    m["gaps_cfg"] = cfg.gaps
+    m["sections"] = [Section(*s) for s in SECTIONS]
+    m["section"] = {s.id: s for s in m["sections"]}
     return m
 
 
@@ -432,6 +645,7 @@ def render_html(run: RunResults, model: dict[str, Any], selfcheck: pd.DataFrame 
               "n_failed": int((~selfcheck["passed"]).sum()),
               "rows": selfcheck.sort_values(["passed", "check", "subject"], kind="stable").to_dict("records")}
     html = env.get_template("report.html.j2").render(**model, css=Markup(css), selfcheck=sc)
+    html, _ = apply_numbers(html)
     return "\n".join(line.rstrip() for line in html.splitlines()) + "\n"
 
 
@@ -461,7 +675,9 @@ def render_report(run: RunResults) -> Report:
     maps, map_notes = write_maps(run, services)
     if map_notes:
         run = replace(run, notes=tuple(dict.fromkeys((*run.notes, *map_notes))))
-    model = build_model(run, maps, services)
+    info("report: maps for print")
+    static = write_static_maps(run, out / PRINT_MAPS)
+    model = build_model(run, maps, services, static)
     # Two passes: the self-check reads the figures of the rendered report, then the report shows its result.
     first = render_html(run, model, None)
     figs = [f for s in model["statements"] for f in s.figures]
@@ -476,4 +692,5 @@ def render_report(run: RunResults) -> Report:
         info(f"report: self-check found {len(bad)} failure(s): " + "; ".join(bad["subject"].astype(str).head(5)))
     paths = {"report": write_text(html, out / "report.html")}
     paths.update({f"map_{mp.slug}": mp.path for mp in maps})
+    paths.update({f"print_map_{sm.slug}": out / PRINT_MAPS / sm.path for sm in static})
     return Report(paths=MappingProxyType(paths), selfcheck=check, notes=tuple(map_notes))

@@ -125,7 +125,7 @@ def fmt_value(value: Any, kind: str) -> str:
     if kind == "count":
         return f"{int(round(v)):,}"
     if kind == "rate":
-        return f"{v:,.2f}"
+        return f"{v:,.1f}"
     if kind == "share":
         return f"{v * 100:.1f}%"
     if kind == "hours":
@@ -575,7 +575,7 @@ def statement_3(ev: Evidence, gaps: Gaps) -> Statement:
     if svc is None:
         st.findings.append(Finding(
             "Other relevant services (advanced and enhanced services) were not assessed by pharmacy: "
-            "no service data was supplied (optional.services).", kind="not_assessed"))
+            "no service data was supplied.", kind="not_assessed"))
     else:
         area = svc[svc["level"] == "area"] if "level" in svc else svc
         for _, r in area.iterrows():
@@ -668,11 +668,11 @@ def statement_6(ev: Evidence, gaps: Gaps) -> Statement:
     cons = _table(ev, "consultation_summary")
     if ev.cfg.optional.consultation is None or cons is None:
         st.findings.append(Finding(
-            "No consultation responses were supplied (optional.consultation); the statutory 60-day "
+            "No consultation responses were supplied; the statutory 60-day "
             "consultation must be held on the draft and its responses summarised here.", kind="not_assessed"))
     else:
         st.findings.append(Finding("Consultation responses were summarised in the consultation section."))
-    st.findings.append(Finding("The position is assessed as at {date}.", words={"date": ev.cfg.as_at.isoformat()}))
+    st.findings.append(Finding("The position is assessed as at {date}.", words={"date": f"{ev.cfg.as_at.day} {ev.cfg.as_at:%B %Y}"}))
     return st
 
 

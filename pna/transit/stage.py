@@ -38,7 +38,7 @@ def estimate_model(cfg: Config, demand: gpd.GeoDataFrame) -> StraightLineModel:
     m.method_note = (f"Estimate: no bus timetable (GTFS) was configured, so public-transport times "
                      f"are straight-line distance x {sp.circuity:g} circuity at an assumed door-to-door "
                      f"speed of {sp.speed_kmh:g} km/h (walking, waiting and riding together). It ignores "
-                     f"routes, frequencies and time of day; configure network.gtfs for timetable times.")
+                     f"routes, frequencies and time of day; a bus timetable (GTFS feed) would give timetabled times.")
     return m
 
 

@@ -11,9 +11,9 @@ import pytest
 from pna.report.render import render_report, table_view
 from tests.report.synthetic import synthetic_context
 
-SECTIONS = ["introduction", "statements-summary", "localities", "demography", "provision", "cross-border",
-            "opening-hours", "access", "services", "future-needs", "consultation", "conclusions", "data-quality",
-            "sources"]
+SECTIONS = ["executive-summary", "introduction", "method", "demography", "provision", "access", "future-needs",
+            "gaps", "conclusions", "consultation", "appendix-pharmacies", "appendix-small-areas", "methods", "sources",
+            "data-quality"]
 
 
 class Outline(HTMLParser):
@@ -65,7 +65,7 @@ def test_structure_is_accessible(rendered):
     assert o.tables == o.captions and o.tables > 10
     assert o.th_without_scope == 0 and o.iframes_without_title == 0
     assert {"main", "header", "footer", "nav"} <= set(o.landmarks)
-    assert '<html lang="en-GB">' in html and 'class="skip-link" href="#maincontent"' in html
+    assert '<html lang="en-GB" class="no-js">' in html and 'class="skip-link" href="#maincontent"' in html
     assert 'name="viewport"' in html and "user-scalable=no" not in html
     for s in SECTIONS:
         assert f'id="{s}"' in html and f'href="#{s}"' in html
@@ -75,9 +75,9 @@ def test_states_what_was_not_assessed(rendered):
     _, _, html = rendered
     assert "Public transport access was not assessed: no timetable (GTFS) was supplied." in html
     assert "Driving access was not assessed" in html
-    assert "No service data was supplied" in html
-    assert "No consultation responses were supplied" in html
-    assert "These walking figures are estimates" in html
+    assert "No data on services was supplied" in html
+    assert "No consultation responses were supplied" in html   # statement 6
+    assert "These walking times are estimated from straight-line distances" in html
     assert "Statement 2: Gaps in provision (provisional)" in html
 
 
@@ -101,16 +101,17 @@ def test_figures_come_from_tables(rendered):
     _, _, html = rendered
     refs = re.findall(r'<data value="([^"]*)" data-ref="provision/South/rate_per_10k">([^<]*)</data>', html)
     assert len(refs) >= 2   # in the provision table and in statement 1
-    assert {r[1] for r in refs} == {f"{2 / 3700 * 1e4:.2f}"}
-    assert "England" in html and f"{10785 / 56550138 * 1e4:.2f}" in html
+    assert {r[1] for r in refs} == {f"{2 / 3700 * 1e4:.1f}"}   # rates print to one decimal place
+    assert {r[0] for r in refs} == {f"{2 / 3700 * 1e4!r}"} or len({r[0] for r in refs}) == 1
+    assert "England" in html and f"{10785 / 56550138 * 1e4:.1f}" in html
 
 
 def test_sources_and_provenance(rendered):
     _, _, html = rendered
-    assert "Synthetic test data (2024)" in html and "2023-12-31" in html
+    assert "Synthetic test data (2024)" in html and "31 December 2023" in html and "2023-12-31" not in html
     assert "NHS Business Services Authority" in html
-    for name in ("provision", "coverage_walk", "statements", "selfcheck"):
-        assert f'<th scope="row">{name}</th>' in html
+    for title in ("Pharmacies and rates by locality", "Access coverage (walking)", "Statements", "Self-check"):
+        assert f'<th scope="row">{title}</th>' in html
 
 
 def test_deterministic(tmp_path):
@@ -141,14 +142,14 @@ def test_services_and_consultation(tmp_path):
     assert ex["reason"].str.contains("'maybe' is not yes/no").any()
     ra = run.tables["row_accounting"].set_index("check")
     counts = ["rows_in", "accepted", "quarantined"]
-    assert ra.loc["optional.services:services.csv", counts].tolist() == [5, 3, 2]
-    assert ra.loc["optional.consultation:consultation.csv", counts].tolist() == [4, 3, 1]
+    assert ra.loc["services file: services.csv", counts].tolist() == [5, 3, 2]
+    assert ra.loc["consultation file: consultation.csv", counts].tolist() == [4, 3, 1]
     assert "map_service_01" in paths and "map_service_02" in paths
     cs = run.tables["consultation_summary"]
     agree = cs[cs["question"] == "Do you agree?"].set_index("answer")["responses"]
     assert agree.to_dict() == {"Yes": 2, "No": 1}
     assert "Fine" not in html and "Too far" not in html   # free text counted, not reproduced
-    assert "No service data was supplied" not in html and "Flu vaccination" in html
+    assert "No data on services was supplied" not in html and "Flu vaccination" in html
     assert report.selfcheck["passed"].all()
 
 
@@ -156,8 +157,8 @@ def test_table_view_formats_and_refs():
     df = pd.DataFrame({"locality": ["A", "B"], "pharmacies": [3, 4], "rate_per_10k": [1.234, 5.0],
                        "share": [0.5, 0.25], "provenance": ["src", "src"]})
     tv = table_view(df, "provision", "Cap")
-    assert tv.headers == ["Locality", "Pharmacies", "Per 10,000 residents", "Share"]
-    assert [c.text for c in tv.rows[0]] == ["A", "3", "1.23", "50.0%"]
+    assert tv.headers == ["Locality", "Pharmacies", "Pharmacies per 10,000 residents", "Share"]
+    assert [c.text for c in tv.rows[0]] == ["A", "3", "1.2", "50.0%"]
     assert tv.rows[1][2].ref == "provision/B/rate_per_10k" and tv.provenance == "src"
 
 
@@ -180,4 +181,4 @@ def test_real_leicester_report(leicester):
     sc = report.selfcheck
     assert sc["passed"].all(), sc[~sc["passed"]].to_string()
     assert {"map_premises", "map_access_walk", "map_rates", "map_imd"} <= set(report.paths)
-    assert "Statement 7: Map of premises" in html and "No service data was supplied" in html
+    assert "Statement 7: Map of premises" in html and "No data on services was supplied" in html
