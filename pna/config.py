@@ -24,7 +24,7 @@ DATA_DIR_ENV = "PNA_DATA_DIR"
 DEFAULT_DATA_DIR = "../shared/pna-data"
 
 
-__all__ = ["Config", "DataSource", "load_config", "ConfigError"]
+__all__ = ["Config", "DataSource", "load_config", "ConfigError", "config_keys"]
 
 
 class _Strict(BaseModel):
@@ -365,3 +365,18 @@ def load_config(path: str | Path, data_dir: str | Path | None = None,
             raise ConfigError(f"{path}: input files not found (data_dir={cfg.data_dir}):\n  - "
                               + "\n  - ".join(missing))
     return cfg
+
+
+def config_keys(model: type[BaseModel] = Config, prefix: str = "") -> frozenset[str]:
+    """Every configuration key, dotted from the top (``gaps.min_share_covered``).
+
+    The report uses it to keep configuration names out of reader-facing text.
+    """
+    out: set[str] = set()
+    for name, f in model.model_fields.items():
+        out.add(prefix + name)
+        ann = f.annotation
+        for t in (ann, *getattr(ann, "__args__", ())):
+            if isinstance(t, type) and issubclass(t, BaseModel):
+                out |= config_keys(t, prefix + name + ".")
+    return frozenset(out)

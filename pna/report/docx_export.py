@@ -164,7 +164,9 @@ def _classes(el: HtmlElement) -> set[str]:
 
 
 def _hidden(el: HtmlElement) -> bool:
-    return el.get("hidden") is not None or (el.get("aria-hidden") or "").lower() == "true"
+    # "screen-only" marks what the printed document leaves out (map links, keys, interactive maps)
+    return (el.get("hidden") is not None or (el.get("aria-hidden") or "").lower() == "true"
+            or "screen-only" in (el.get("class") or "").split())
 
 
 def _text(el: HtmlElement) -> str:

@@ -1,146 +1,197 @@
-"""Exports: the report as PDF (headless Chromium), all tables as one XLSX, spatial layers as one GeoPackage.
+"""Exports: the report as PDF (headless Chromium), all tables as one XLSX and one ODS, spatial layers as one GeoPackage.
 
-All three aim to be byte-identical across runs on the same inputs:
+All aim to be byte-identical across runs on the same inputs:
 
 * PDF - Chromium stamps ``/CreationDate``, ``/ModDate`` and may write an ``/ID``; these are
   rewritten to fixed values of the same byte length, so the cross-reference offsets stay valid;
 * XLSX - fixed workbook properties, then :func:`pna.io.normalise_zip`;
+* ODS - fixed dates in meta.xml, then the zip rewritten with fixed dates (``mimetype`` first, stored);
 * GeoPackage - :func:`pna.io.set_gdal_fixed_date` before writing.
+
+The spreadsheets are for readers: readable sheet names and headings (:mod:`pna.report.labels`),
+with the code names kept on a "Columns" sheet for scripts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
+import math
 import re
-import shutil
-import subprocess
-import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..io import ensure_dir, normalise_zip, set_gdal_fixed_date, write_csv
+from ..io import FIXED_ZIP_DATE, ensure_dir, normalise_zip, set_gdal_fixed_date, write_csv
 from ..progress import info
+from .docx_export import export_docx
+from .labels import date_text, label, table_title
+from .pdf import export_pdf
 from .run import RunResults
 
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 FIXED_DATETIME = dt.datetime(2020, 1, 1, 0, 0, 0)
 SHEET_MAX = 31
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 
-# --------------------------------------------------------------------------- PDF
-def find_chromium() -> str | None:
-    """Path of a Chromium (or Chrome) executable for printing the PDF, or None if there is none."""
-    for c in CHROMIUM_CANDIDATES:
-        if Path(c).is_file():
-            return c
-    return shutil.which("chromium") or shutil.which("chromium-browser")
+# --------------------------------------------------------------------------- spreadsheets (XLSX and ODS)
+# Both workbooks are written from one model (:func:`_workbook`): a "Contents" sheet, one sheet per table
+# under a readable name, and a "Columns" sheet mapping every readable header back to its code name.
+CONTENTS_SHEET = "Contents"
+COLUMNS_SHEET = "Columns"
+UNREACHABLE = "unreachable"
+DATE_FORMAT = "d mmmm yyyy"
+DATETIME_FORMAT = "d mmmm yyyy hh:mm"
+WIDTH_MIN, WIDTH_MAX = 8, 50
+CELL_MAX = 32767  # Excel's limit on the characters in one cell
+# "History" is reserved by Excel; the other two are this workbook's own sheets
+_RESERVED_SHEETS = (CONTENTS_SHEET, COLUMNS_SHEET, "History")
+_PHRASES = ((re.compile(r"\bpublic transport\b", re.I), "transit"), (re.compile(r"\s+and\s+", re.I), " & "))
+_FILLERS = frozenset({"the", "of", "a", "an"})
+_DANGLING = frozenset({"&", "-", "and", "by", "of", "per", "in", "for", "the", "to", "with"})
+_ABBREVIATIONS = {
+    "population": "pop", "projection": "proj", "projected": "proj", "pharmacies": "pharms", "pharmacy": "pharm",
+    "locality": "loc", "localities": "locs", "residents": "res", "deprivation": "depriv", "distance": "dist",
+    "threshold": "thresh", "coverage": "cov", "categories": "cats", "category": "cat", "opening": "open",
+    "consultation": "consult", "responses": "resp", "services": "svcs", "service": "svc", "provision": "prov",
+    "reconciled": "rec", "reconciliation": "rec", "accounting": "acct", "exceptions": "excs",
+    "statements": "stmts", "number": "no.", "minutes": "min", "transport": "transp", "boundary": "bdy",
+    "estimated": "est", "estimates": "ests", "changes": "chg", "change": "chg", "percentage": "pct",
+}
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# purely numeric text; more than 15 digits would lose precision as a spreadsheet number, so stays text
+_NUMERIC_TEXT = re.compile(r"^-?(?:0|[1-9]\d{0,14})(?:\.\d{1,15})?$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?$")
+# identifiers whose digits are not quantities (ODS codes, postcodes, LSOA/MSOA codes, ids)
+_CODE_COLUMN = re.compile(r"^(?:record|uprn|lsoa\w*|msoa\w*)$|(?:^|_)(?:code|codes|postcode|id|ids)$")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-_PDF_DATE = re.compile(rb"/(CreationDate|ModDate)\s*\(D:[^)]*\)")
-_PDF_NODE_ID = re.compile(rb"\(node(\d+)\)")
-_PDF_ID = re.compile(rb"/ID\s*\[\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*\]")
+def _clean_sheet_text(text: str) -> str:
+    r"""``text`` without the characters Excel forbids in sheet names (``[]:*?/\``), spaces collapsed."""
+    text = text.replace("[", "(").replace("]", ")").replace("/", "-").replace("\\", "-")
+    text = re.sub(r"[:*?]", "", text)
+    return " ".join(text.split()).strip("'").strip()
 
 
-def normalise_pdf(data: bytes) -> bytes:
-    """Replace creation/modification dates and the document /ID with fixed, same-length values."""
-    def fix_date(m: re.Match[bytes]) -> bytes:
-        old = m.group(0)
-        new = b"/" + m.group(1) + b"(D:20200101000000Z)"
-        # keep byte length so xref offsets remain valid
-        return new[:len(old)] + b" " * (len(old) - len(new)) if len(new) <= len(old) else old
-
-    def fix_id(m: re.Match[bytes]) -> bytes:
-        a, b = m.group(1), m.group(2)
-        return m.group(0).replace(a, b"0" * len(a)).replace(b, b"0" * len(b))
-
-    # Tagged-PDF structure elements carry DOM node ids ((node00000077), in /ID and /Headers) that depend on how
-    # many nodes the browser created before printing; renumber them by first appearance, same width.
-    mapping: dict[bytes, bytes] = {}
-
-    def fix_node(m: re.Match[bytes]) -> bytes:
-        digits = m.group(1)
-        if digits not in mapping:
-            mapping[digits] = str(len(mapping)).zfill(len(digits)).encode()[-len(digits):]
-        return b"(node" + mapping[digits] + b")"
-
-    data = _PDF_NODE_ID.sub(fix_node, data)
-    return _PDF_ID.sub(fix_id, _PDF_DATE.sub(fix_date, data))
+def _fit(text: str, limit: int) -> str:
+    """Shorten ``text`` to ``limit`` characters at word boundaries: phrases, fillers, abbreviations, then words."""
+    if len(text) <= limit:
+        return text
+    for pattern, short in _PHRASES:
+        text = pattern.sub(short, text)
+    # a trailing "(walking)" is what usually tells sibling tables apart, so it is kept whole if it leaves room
+    m = re.match(r"^(.*\S)\s+(\([^()]*\))$", text)
+    if m and len(m.group(2)) < limit - 4:
+        fitted = _fit_words(m.group(1).split(), m.group(2), limit)
+        if len(fitted) <= limit:
+            return fitted
+    return _fit_words(text.replace("(", "").replace(")", "").split(), "", limit)
 
 
-def export_pdf(html_path: Path, pdf_path: Path, timeout_s: float = 180.0) -> tuple[Path | None, str]:
-    """Print ``html_path`` to ``pdf_path`` with headless Chromium.
+def _fit_words(words: list[str], tail: str, limit: int) -> str:
+    def joined() -> str:
+        return " ".join([*words, tail] if tail else words)
+
+    if len(joined()) > limit:
+        words = [w for i, w in enumerate(words) if i == 0 or w.lower() not in _FILLERS]
+    for i in sorted(range(len(words)), key=lambda i: -len(words[i])):
+        if len(joined()) <= limit:
+            break
+        short = _ABBREVIATIONS.get(words[i].lower(), "")
+        if short:
+            words[i] = short[:1].upper() + short[1:] if words[i][:1].isupper() else short
+    while len(joined()) > limit and len(words) > 1:
+        words.pop()
+        while len(words) > 1 and words[-1].lower() in _DANGLING:
+            words.pop()
+    # a single word longer than the limit has no boundary to cut at
+    return joined()[:limit].rstrip() if not tail or len(joined()) <= limit else joined()
+
+
+def sheet_names(names: Iterable[str]) -> dict[str, str]:
+    r"""Readable, Excel-safe, unique sheet names for tables, in the given order.
+
+    Parameters
+    ----------
+    names
+        Table code names (``projection_population_by_locality_age``).
 
     Returns
     -------
-    (path or None, note)
-        ``None`` and a plain note when Chromium is not installed or fails.
+    dict
+        Code name -> sheet name: the table's :func:`~pna.report.labels.table_title` without
+        ``[]:*?/\``, at most 31 characters (shortened at word boundaries: "public transport" ->
+        "transit", "and" -> "&", fillers dropped, long words abbreviated, then trailing words
+        dropped), unique case-insensitively by a " 2", " 3"... suffix, and never "Contents",
+        "Columns" or "History".
     """
-    exe = find_chromium()
-    if exe is None:
-        return None, "The PDF was not produced: Chromium is not installed (looked for /usr/bin/chromium)."
-    ensure_dir(pdf_path.parent)
-    with tempfile.TemporaryDirectory(prefix="pna-chromium-") as profile:
-        cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--no-first-run", "--disable-component-update", "--disable-sync", "--disable-extensions",
-               "--no-pdf-header-footer", "--run-all-compositor-stages-before-draw",
-               f"--user-data-dir={profile}", f"--print-to-pdf={pdf_path}", html_path.resolve().as_uri()]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, timeout=timeout_s, check=False)
-        except subprocess.TimeoutExpired:
-            return None, f"The PDF was not produced: Chromium did not finish within {timeout_s:.0f} s."
-    if proc.returncode != 0 or not pdf_path.is_file():
-        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] if proc.stderr else []
-        return None, f"The PDF was not produced: Chromium exited with {proc.returncode} ({' '.join(tail)})."
-    pdf_path.write_bytes(normalise_pdf(pdf_path.read_bytes()))
-    return pdf_path, ""
-
-
-# --------------------------------------------------------------------------- XLSX
-def sheet_names(names: list[str]) -> dict[str, str]:
-    r"""Excel-safe, unique sheet names (<= 31 characters, no ``[]:*?/\``), in the given order."""
     out: dict[str, str] = {}
-    used: set[str] = set()
+    used = {n.lower() for n in _RESERVED_SHEETS}
     for n in names:
-        base = _BAD_SHEET_CHARS.sub("_", n).strip("'") or "sheet"
-        cand = base[:SHEET_MAX]
+        text = _clean_sheet_text(table_title(n)) or "Sheet"
+        cand = _fit(text, SHEET_MAX)
         k = 2
         while cand.lower() in used:
-            suffix = f"~{k}"
-            cand = base[:SHEET_MAX - len(suffix)] + suffix
+            suffix = f" {k}"
+            cand = _fit(text, SHEET_MAX - len(suffix)) + suffix
             k += 1
         used.add(cand.lower())
         out[n] = cand
     return out
 
 
-def _excel_value(v: object) -> object:
-    if v is None:
+def _is_code_column(code: str) -> bool:
+    return bool(_CODE_COLUMN.search(code.lower()))
+
+
+def _cell_value(v: object, *, code: bool = False, date: bool = False) -> object:
+    """One table value as a spreadsheet value: None, bool, int, float, str, date or datetime.
+
+    NaN/NaT/None are empty; +-inf (an unreachable place's travel time) is the text "unreachable";
+    text that is a plain number becomes a number unless the column holds codes (``code``); ISO
+    date text becomes a date in a date column (``date``); text that a spreadsheet would read as a
+    formula gets a leading apostrophe.
+    """
+    if v is None or v is pd.NA or v is pd.NaT:
         return None
-    if isinstance(v, (np.bool_, bool)):
+    if isinstance(v, (bool, np.bool_)):
         return bool(v)
-    if isinstance(v, (np.integer,)):
+    if isinstance(v, (int, np.integer)):
         return int(v)
-    if isinstance(v, (np.floating, float)):
+    if isinstance(v, (float, np.floating)):
         f = float(v)
-        if np.isnan(f):
+        if math.isnan(f):
             return None
-        if np.isinf(f):
-            return "inf" if f > 0 else "-inf"
-        return f
-    if isinstance(v, pd.Timestamp):
-        return None if pd.isna(v) else v.to_pydatetime()
-    if v is pd.NaT:
-        return None
-    s = str(v)
-    # a leading '=' would be read as a formula by spreadsheet software
-    return "'" + s if s.startswith(("=", "+", "-", "@")) and not _is_number(s) else s
+        return UNREACHABLE if math.isinf(f) else f
+    if isinstance(v, (dt.datetime, np.datetime64)):
+        ts = pd.Timestamp(v)
+        if pd.isna(ts):
+            return None
+        if ts.tz is not None:
+            ts = ts.tz_localize(None)
+        d = ts.to_pydatetime().replace(microsecond=0)
+        return d.date() if d.time() == dt.time() else d
+    if isinstance(v, dt.date):
+        return v
+    s = _ILLEGAL_XML.sub("", str(v))
+    if not code and _NUMERIC_TEXT.match(s):
+        return float(s) if "." in s else int(s)
+    if date and _ISO_DATE.match(s):
+        try:
+            return _cell_value(dt.datetime.fromisoformat(s))
+        except ValueError:
+            pass
+    if s.startswith(_FORMULA_START) and not _is_number(s):
+        s = "'" + s
+    return s[:CELL_MAX]
 
 
 def _is_number(s: str) -> bool:
@@ -151,26 +202,163 @@ def _is_number(s: str) -> bool:
         return False
 
 
-def export_xlsx(tables: dict[str, pd.DataFrame], path: Path, title: str = "PNA tables") -> Path:
-    """Write every table to one workbook, one sheet per table in name order, deterministically."""
+def _headers(codes: list[str]) -> list[str]:
+    """Readable, unique column headers (a second "Opening category" becomes "Opening category (2)")."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for c in codes:
+        base = label(c) or c
+        head, k = base, 2
+        while head.lower() in seen:
+            head, k = f"{base} ({k})", k + 1
+        seen.add(head.lower())
+        out.append(head)
+    return out
+
+
+def _shown_len(v: object) -> int:
+    """Roughly how many characters a value takes on screen."""
+    if v is None:
+        return 0
+    if isinstance(v, bool):
+        return 5
+    if isinstance(v, float):
+        return len(f"{v:.10g}")
+    if isinstance(v, dt.datetime):
+        return 23
+    if isinstance(v, dt.date):
+        return 17  # "30 September 2022"
+    return max((len(line) for line in str(v).splitlines()), default=0)
+
+
+@dataclass(frozen=True)
+class _Sheet:
+    """One worksheet: typed cell values by row, the header row (0-based), column widths and links."""
+
+    name: str
+    rows: list[list[object]]
+    header: int
+    widths: list[float]
+    links: dict[tuple[int, int], str] = field(default_factory=dict)
+    title_row: bool = False
+
+
+def _widths(rows: list[list[object]], header: int) -> list[float]:
+    """Column widths (characters) from the content; headers wrap, so only their longest word must fit."""
+    body = rows[header:]
+    n = max((len(r) for r in body), default=0)
+    out: list[float] = []
+    for j in range(n):
+        head = body[0][j] if j < len(body[0]) else None
+        w = 0
+        if isinstance(head, str):
+            w = max(min(len(head), 20), max((len(x) for x in head.split()), default=0))
+        for r in body[1:]:
+            if j < len(r):
+                w = max(w, _shown_len(r[j]))
+        out.append(float(min(max(w + 2, WIDTH_MIN), WIDTH_MAX)))
+    return out
+
+
+def _workbook(tables: Mapping[str, pd.DataFrame], title: str) -> list[_Sheet]:
+    """The sheets of both spreadsheets: Contents, one per table (in name order), Columns."""
+    names = sorted(k for k, v in tables.items() if isinstance(v, pd.DataFrame))
+    mapping = sheet_names(names)
+    sheets: list[_Sheet] = []
+    contents: list[list[object]] = []
+    columns: list[list[object]] = [["Sheet", "Column", "Code name"]]
+    for name in names:
+        df = tables[name].drop(columns="geometry", errors="ignore")
+        codes = [str(c) for c in df.columns]
+        heads = [str(_cell_value(h, code=True)) for h in _headers(codes)]
+        kinds = [(_is_code_column(c), "date" in c.lower()) for c in codes]
+        body: list[list[object]] = [[_cell_value(v, code=k[0], date=k[1]) for v, k in zip(row, kinds)]
+                                    for row in df.itertuples(index=False, name=None)]
+        rows: list[list[object]] = [list(heads), *body]
+        sheet = mapping[name]
+        sheets.append(_Sheet(sheet, rows, 0, _widths(rows, 0)))
+        columns += [[sheet, h, _cell_value(c, code=True)] for h, c in zip(heads, codes)]
+        prov = ""
+        if "provenance" in df.columns and isinstance(df["provenance"], pd.Series):
+            prov = "; ".join(dict.fromkeys(str(p) for p in df["provenance"].dropna()))
+        contents.append([sheet, table_title(name), _cell_value(name, code=True), len(df),
+                         _cell_value(prov, code=True) or None])
+    note = ("One sheet per table; click a sheet name to go to it. The Columns sheet gives the code name behind "
+            f"every column heading. '{UNREACHABLE}' marks a travel time to no pharmacy at all.")
+    head: list[list[object]] = [[_cell_value(title, code=True)], [note], [],
+                                ["Sheet", "Table", "Code name", "Rows", "Source"]]
+    crows = [*head, *contents]
+    links = {(len(head) + i, 0): str(r[0]) for i, r in enumerate(contents)}
+    return [_Sheet(CONTENTS_SHEET, crows, len(head) - 1, _widths(crows, len(head) - 1), links, title_row=True),
+            *sheets, _Sheet(COLUMNS_SHEET, columns, 0, _widths(columns, 0))]
+
+
+def _quote_sheet(name: str) -> str:
+    return "'" + name.replace("'", "''") + "'"
+
+
+def export_xlsx(tables: Mapping[str, pd.DataFrame], path: Path, title: str = "PNA tables") -> Path:
+    """Write every table to one Excel workbook, readable and deterministic.
+
+    Parameters
+    ----------
+    tables
+        Output tables by code name; values that are not DataFrames are skipped, ``geometry`` dropped.
+    path
+        The ``.xlsx`` file to write.
+    title
+        The workbook title (document properties and the first line of the Contents sheet).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Notes
+    -----
+    Sheets: "Contents" (title line, then per table its linked sheet name, title, code name, row
+    count and provenance), one sheet per table named by :func:`sheet_names`, and "Columns"
+    (sheet, column heading, code name). Each header row is bold, wrapped, frozen and filtered.
+    Numbers are numeric cells, booleans TRUE/FALSE, dates real dates shown "d mmmm yyyy", NaN
+    empty, +-inf the text "unreachable"; text starting with ``= + - @`` gets a leading apostrophe
+    so it is never a formula. Properties and zip dates are fixed, so the same tables give the same bytes.
+    """
     from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
     from openpyxl.workbook.properties import CalcProperties
+    from openpyxl.worksheet.hyperlink import Hyperlink
 
     ensure_dir(path.parent)
     wb = Workbook()
     wb.remove(wb.active)
-    names = sorted(k for k, v in tables.items() if isinstance(v, pd.DataFrame))
-    mapping = sheet_names(names)
-    index = wb.create_sheet("contents")
-    index.append(["sheet", "table", "rows", "provenance"])
-    for name in names:
-        df = tables[name].drop(columns="geometry", errors="ignore")
-        ws = wb.create_sheet(mapping[name] if mapping[name].lower() != "contents" else "contents~2")
-        ws.append([str(c) for c in df.columns])
-        for row in df.itertuples(index=False, name=None):
-            ws.append([_excel_value(v) for v in row])
-        prov = "; ".join(dict.fromkeys(df["provenance"].astype(str))) if "provenance" in df and len(df) else ""
-        index.append([ws.title, name, len(df), prov])
+    bold, title_font = Font(bold=True), Font(bold=True, size=14)
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for sheet in _workbook(tables, title):
+        ws = wb.create_sheet(sheet.name)
+        for i, row in enumerate(sheet.rows, start=1):
+            for j, v in enumerate(row, start=1):
+                if v is None:
+                    continue
+                c = ws.cell(row=i, column=j, value=v)
+                if isinstance(v, dt.datetime):
+                    c.number_format = DATETIME_FORMAT
+                elif isinstance(v, dt.date):
+                    c.number_format = DATE_FORMAT
+        h = sheet.header + 1
+        for c in ws[h]:
+            c.font, c.alignment = bold, wrap
+        if sheet.title_row:
+            ws.cell(row=1, column=1).font = title_font
+        for (r, col), target in sheet.links.items():
+            c = ws.cell(row=r + 1, column=col + 1)
+            c.hyperlink = Hyperlink(ref=c.coordinate, location=f"{_quote_sheet(target)}!A1")
+            c.style = "Hyperlink"
+        for j, w in enumerate(sheet.widths, start=1):
+            ws.column_dimensions[get_column_letter(j)].width = w
+        ws.freeze_panes = f"A{h + 1}"
+        if sheet.widths:
+            ws.auto_filter.ref = f"A{h}:{get_column_letter(len(sheet.widths))}{max(len(sheet.rows), h)}"
     props = wb.properties
     props.creator = "pna"
     props.lastModifiedBy = "pna"
@@ -189,9 +377,6 @@ _W3CDTF = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
 
 def _fix_core_dates(path: Path) -> None:
     """Openpyxl stamps docProps/core.xml 'modified' with the save time; fix it."""
-    import io
-    import zipfile
-
     with zipfile.ZipFile(path) as zin:
         members = [(i, zin.read(i.filename)) for i in zin.infolist()]
     buf = io.BytesIO()
@@ -201,6 +386,180 @@ def _fix_core_dates(path: Path) -> None:
                 data = _W3CDTF.sub(rb"\g<1>2020-01-01T00:00:00Z\g<2>", data)
             zout.writestr(info_, data)
     path.write_bytes(buf.getvalue())
+
+
+def _normalise_odf_zip(path: Path) -> Path:
+    """Like :func:`pna.io.normalise_zip`, but ODF requires ``mimetype`` first and stored uncompressed."""
+    with zipfile.ZipFile(path) as zin:
+        members = [(i.filename, zin.read(i.filename)) for i in zin.infolist()]
+    members.sort(key=lambda m: m[0] != "mimetype")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zout:
+        for name, data in members:
+            zi = zipfile.ZipInfo(name, date_time=FIXED_ZIP_DATE)
+            zi.compress_type = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o644 << 16
+            zout.writestr(zi, data)
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+def _ods_cell(v: object, style: str | None) -> Any:
+    """One odfpy table cell for a typed value (see :func:`_cell_value`)."""
+    from odf.table import TableCell
+    from odf.teletype import addTextToElement
+    from odf.text import P
+
+    attrs: dict[str, str] = {"stylename": style} if style else {}
+    if v is None:
+        return TableCell(**attrs)
+    if isinstance(v, bool):
+        cell, text = TableCell(valuetype="boolean", booleanvalue=str(v).lower(), **attrs), str(v).upper()
+    elif isinstance(v, (int, float)):
+        cell, text = TableCell(valuetype="float", value=repr(v), **attrs), f"{v:.10g}"
+    elif isinstance(v, dt.datetime):
+        cell = TableCell(valuetype="date", datevalue=v.isoformat(), stylename=style or "ce_datetime")
+        text = f"{date_text(v.date())} {v:%H:%M}"
+    elif isinstance(v, dt.date):
+        cell, text = TableCell(valuetype="date", datevalue=v.isoformat(), stylename=style or "ce_date"), date_text(v)
+    else:
+        cell, text = TableCell(valuetype="string", **attrs), str(v)
+    p = P()
+    addTextToElement(p, text)
+    cell.addElement(p)
+    return cell
+
+
+def export_ods(tables: Mapping[str, pd.DataFrame], path: Path, title: str = "PNA tables") -> Path:
+    """Write every table to one OpenDocument spreadsheet with the same content as :func:`export_xlsx`.
+
+    Parameters
+    ----------
+    tables
+        Output tables by code name; values that are not DataFrames are skipped, ``geometry`` dropped.
+    path
+        The ``.ods`` file to write.
+    title
+        The document title (meta.xml and the first line of the Contents sheet).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Notes
+    -----
+    The sheets, headings and cell values are those of :func:`export_xlsx`: numbers are
+    ``office:value-type="float"``, booleans ``boolean``, dates ``date`` shown "d mmmm yyyy".
+    Header rows are bold, wrapped, frozen and filtered; Contents links to each sheet. Dates in
+    meta.xml and the zip are fixed, so the same tables give the same bytes.
+    """
+    from odf import element
+    from odf.config import ConfigItem, ConfigItemMapEntry, ConfigItemMapIndexed, ConfigItemMapNamed, ConfigItemSet
+    from odf.dc import Date, Title
+    from odf.meta import CreationDate
+    from odf.number import DateStyle, Day, Hours, Minutes, Month, Year
+    from odf.number import Text as NumberText
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.style import ParagraphProperties, Style, TableCellProperties, TableColumnProperties, TextProperties
+    from odf.table import DatabaseRange, DatabaseRanges, Table, TableCell, TableColumn, TableRow
+    from odf.text import A, P
+    from openpyxl.utils import get_column_letter
+
+    ensure_dir(path.parent)
+    sheets = _workbook(tables, title)
+    # odfpy declares, at the root of every part, each namespace any element in the process has used so
+    # far (a class-level dict); a fresh dict while building makes the declarations depend on this file only
+    saved_ns = element.Element.namespaces
+    element.Element.namespaces = {}
+    try:
+        doc = OpenDocumentSpreadsheet()
+        fixed = FIXED_DATETIME.isoformat()
+        doc.meta.addElement(Title(text=title))
+        doc.meta.addElement(CreationDate(text=fixed))
+        doc.meta.addElement(Date(text=fixed))
+        auto = doc.automaticstyles
+        for name, parts in (("N_date", False), ("N_datetime", True)):
+            ds = DateStyle(name=name)
+            ds.addElement(Day(style="short"))
+            ds.addElement(NumberText(text=" "))
+            ds.addElement(Month(textual="true", style="long"))
+            ds.addElement(NumberText(text=" "))
+            ds.addElement(Year(style="long"))
+            if parts:
+                ds.addElement(NumberText(text=" "))
+                ds.addElement(Hours(style="long"))
+                ds.addElement(NumberText(text=":"))
+                ds.addElement(Minutes(style="long"))
+            auto.addElement(ds)
+        for name, data_style in (("ce_date", "N_date"), ("ce_datetime", "N_datetime")):
+            auto.addElement(Style(name=name, family="table-cell", datastylename=data_style))
+        head_style = Style(name="ce_head", family="table-cell")
+        head_style.addElement(TableCellProperties(wrapoption="wrap", verticalalign="top"))
+        head_style.addElement(ParagraphProperties())
+        head_style.addElement(TextProperties(fontweight="bold"))
+        auto.addElement(head_style)
+        title_style = Style(name="ce_title", family="table-cell")
+        title_style.addElement(TextProperties(fontweight="bold", fontsize="14pt"))
+        auto.addElement(title_style)
+        col_styles: dict[float, str] = {}
+        ranges = DatabaseRanges()
+        config = ConfigItemSet(name="ooo:view-settings")
+        views = ConfigItemMapIndexed(name="Views")
+        view = ConfigItemMapEntry()
+        view.addElement(ConfigItem(name="ViewId", type="string", text="view1"))
+        per_table = ConfigItemMapNamed(name="Tables")
+        for k, sheet in enumerate(sheets):
+            table = Table(name=sheet.name)
+            for w in sheet.widths:
+                if w not in col_styles:
+                    col_styles[w] = f"co{len(col_styles) + 1}"
+                    cs = Style(name=col_styles[w], family="table-column")
+                    # about 0.2 cm a character at the default 10 pt font
+                    cs.addElement(TableColumnProperties(columnwidth=f"{w * 0.2 + 0.1:.2f}cm"))
+                    auto.addElement(cs)
+                table.addElement(TableColumn(stylename=col_styles[w]))
+            for i, row in enumerate(sheet.rows):
+                tr = TableRow()
+                for j, v in enumerate(row):
+                    style = "ce_head" if i == sheet.header else "ce_title" if sheet.title_row and i == 0 else None
+                    target = sheet.links.get((i, j))
+                    if target is None:
+                        tr.addElement(_ods_cell(v, style))
+                        continue
+                    cell = TableCell(valuetype="string")
+                    p = P()
+                    p.addElement(A(type="simple", href=f"#{_quote_sheet(target)}.A1", text=str(v)))
+                    cell.addElement(p)
+                    tr.addElement(cell)
+                table.addElement(tr)
+            doc.spreadsheet.addElement(table)
+            h = sheet.header + 1
+            if sheet.widths:
+                last = f"{get_column_letter(len(sheet.widths))}{max(len(sheet.rows), h)}"
+                q = _quote_sheet(sheet.name)
+                ranges.addElement(DatabaseRange(name=f"__Anonymous_Sheet_DB__{k}", displayfilterbuttons="true",
+                                                targetrangeaddress=f"{q}.A{h}:{q}.{last}"))
+            # freeze the rows down to the header
+            entry = ConfigItemMapEntry(name=sheet.name)
+            for item, kind, value in (("HorizontalSplitMode", "short", 0), ("VerticalSplitMode", "short", 2),
+                                      ("VerticalSplitPosition", "int", h), ("ActiveSplitRange", "short", 2),
+                                      ("PositionTop", "int", 0), ("PositionBottom", "int", h)):
+                entry.addElement(ConfigItem(name=item, type=kind, text=str(value)))
+            per_table.addElement(entry)
+        doc.spreadsheet.addElement(ranges)
+        view.addElement(per_table)
+        view.addElement(ConfigItem(name="ActiveTable", type="string", text=CONTENTS_SHEET))
+        views.addElement(view)
+        config.addElement(views)
+        doc.settings.addElement(config)
+        doc.save(str(path))
+    finally:
+        new_ns = element.Element.namespaces
+        element.Element.namespaces = saved_ns
+        for ns, prefix in new_ns.items():
+            saved_ns.setdefault(ns, prefix)
+    return _normalise_odf_zip(path)
 
 
 # --------------------------------------------------------------------------- GeoPackage
@@ -267,9 +626,15 @@ def write_tables(tables: Mapping[str, pd.DataFrame], out: Path) -> list[Path]:
     return written
 
 
+def _document_datetime(run: RunResults) -> dt.datetime:
+    """The Word file's fixed creation date: the publication date (default: as at), so runs are identical."""
+    d = run.cfg.document.publication_date or run.cfg.as_at
+    return dt.datetime(d.year, d.month, d.day)
+
+
 def write_exports(run: RunResults, *, tables: Mapping[str, pd.DataFrame], report_html: Path,
                   pdf: bool = True) -> Exports:
-    """Write ``report.pdf``, ``tables.xlsx`` and ``layers.gpkg`` under ``cfg.out``.
+    """Write ``report.pdf``, ``tables.xlsx``, ``tables.ods`` and ``layers.gpkg`` under ``cfg.out``.
 
     Parameters
     ----------
@@ -285,17 +650,26 @@ def write_exports(run: RunResults, *, tables: Mapping[str, pd.DataFrame], report
     out = run.cfg.out
     paths: dict[str, Path] = {}
     notes: list[str] = []
+    book_title = f"PNA tables: {run.cfg.area.name}"
     info("exports: tables.xlsx")
-    paths["xlsx"] = export_xlsx(dict(tables), out / "tables.xlsx", f"PNA tables: {run.cfg.area.name}")
+    paths["xlsx"] = export_xlsx(tables, out / "tables.xlsx", book_title)
+    info("exports: tables.ods")
+    paths["ods"] = export_ods(tables, out / "tables.ods", book_title)
     info("exports: layers.gpkg")
     g = export_gpkg(spatial_layers(run), out / "layers.gpkg")
     if g is not None:
         paths["gpkg"] = g
     else:
         notes.append("No spatial layers were available, so layers.gpkg was not written.")
+    doc = run.cfg.document
+    title = f"Pharmaceutical Needs Assessment: {run.cfg.area.name}"
+    info("exports: report.docx")
+    paths["docx"] = export_docx(report_html, out / "report.docx", title=title,
+                                subtitle=doc.board_name or f"{run.cfg.area.name} Health and Wellbeing Board",
+                                status=doc.status_text(), created=_document_datetime(run))
     if pdf:
         info("exports: report.pdf")
-        p, note = export_pdf(report_html, out / "report.pdf")
+        p, note = export_pdf(report_html, out / "report.pdf", title=title, status=doc.status_text())
         if p is not None:
             paths["pdf"] = p
         else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-__all__ = ["LABELS", "TABLE_TITLES", "label", "table_title", "date_text", "humanise"]
+__all__ = ["LABELS", "TABLE_TITLES", "label", "table_title", "date_text", "humanise", "plain"]
 
 LABELS: dict[str, str] = {
     "ods_code": "ODS code", "trading_name": "Trading name", "org_name": "Organisation", "name": "Name",
@@ -116,3 +116,34 @@ def date_text(d: dt.date | str | None) -> str:
     if isinstance(d, str):
         d = dt.date.fromisoformat(d[:10])
     return f"{d.day} {d:%B %Y}"
+
+
+_TOKEN = re.compile(r"(?<![\w.])[a-z][a-z0-9]*(?:[._][a-z0-9]+)+(?![\w])")
+
+
+def _inline(words: str) -> str:
+    # mid-sentence: "Share within" -> "share within", but "ODS code" stays
+    return words[:1].lower() + words[1:] if len(words) > 1 and words[1].islower() else words
+
+
+def plain(text: str, codes: frozenset[str] | set[str]) -> str:
+    """``text`` with every code name in ``codes`` replaced by its reader-facing words.
+
+    Column and table names become their labels and titles; a dotted config key
+    (``overrides.hundred_hour_codes``) becomes "the hundred hour codes setting". Other words,
+    file names among them, are left alone.
+    """
+    def sub(m: re.Match[str]) -> str:
+        tok = m.group(0)
+        if tok not in codes:
+            # a dotted path whose last part is a code name ("access.demand.output_areas")
+            last = tok.rsplit(".", 1)[-1]
+            if "." in tok and last in codes and "_" in last:
+                return _inline(label(last))
+            return tok
+        if "." in tok:
+            return f"the {humanise(tok.rsplit('.', 1)[-1]).lower()} setting"
+        return _inline(table_title(tok) if tok in TABLE_TITLES or tok.startswith(
+            ("coverage_", "beyond_", "resilience_", "projection_", "nearest_")) else label(tok))
+
+    return _TOKEN.sub(sub, text)

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup, escape
 
+from ..config import config_keys
 from ..errors import PipelineError
 from ..io import write_text
 from ..modes import MODE_WORDS, MODES
@@ -39,7 +40,7 @@ from ..statements.rules import (
 )
 from ..statements.selfcheck import figures_in_html, run_selfcheck
 from . import charts
-from .labels import date_text, label, table_title
+from .labels import date_text, label, plain, table_title
 from .maps import MapOutput, write_maps
 from .run import RunResults
 from .static_maps import StaticMap, write_static_maps
@@ -630,9 +631,36 @@ def build_model(run: RunResults, maps: list[MapOutput], services: pd.DataFrame |
     m["localities_source"] = cfg.localities.file.cite() if cfg.localities.file is not None else None
     m["locality_names"] = run.geography.localities["locality"].astype(str).tolist()
     m["gaps_cfg"] = cfg.gaps
+    m["codes"] = code_names(t)
     m["sections"] = [Section(*s) for s in SECTIONS]
     m["section"] = {s.id: s for s in m["sections"]}
     return m
+
+
+_TAG = re.compile(r"(<[^>]*>)")
+
+
+def plain_text(html: str, codes: frozenset[str]) -> str:
+    """Replace code names in the text of ``html`` (never in its tags, scripts or styles) by their labels."""
+    parts = _TAG.split(html)
+    raw = False
+    for i, part in enumerate(parts):
+        if i % 2:
+            tag = part[1:8].lower()
+            if tag.startswith(("script", "style")):
+                raw = True
+            elif tag.startswith(("/script", "/style")):
+                raw = False
+        elif part and not raw:
+            parts[i] = str(escape(plain(str(Markup(part).unescape()), codes))) if "_" in part or "." in part \
+                else part
+    return "".join(parts)
+
+
+def code_names(tables: Mapping[str, pd.DataFrame]) -> frozenset[str]:
+    """Every table name, column name and configuration key that must not reach a reader as it is."""
+    cols = {str(c) for df in tables.values() if isinstance(df, pd.DataFrame) for c in df.columns}
+    return frozenset({c for c in cols | set(tables) if "_" in c} | {k for k in config_keys() if "_" in k or "." in k})
 
 
 def render_html(run: RunResults, model: dict[str, Any], selfcheck: pd.DataFrame | None) -> str:
@@ -646,6 +674,7 @@ def render_html(run: RunResults, model: dict[str, Any], selfcheck: pd.DataFrame 
               "rows": selfcheck.sort_values(["passed", "check", "subject"], kind="stable").to_dict("records")}
     html = env.get_template("report.html.j2").render(**model, css=Markup(css), selfcheck=sc)
     html, _ = apply_numbers(html)
+    html = plain_text(html, model["codes"])
     return "\n".join(line.rstrip() for line in html.splitlines()) + "\n"
 
 

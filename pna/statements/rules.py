@@ -672,7 +672,8 @@ def statement_6(ev: Evidence, gaps: Gaps) -> Statement:
             "consultation must be held on the draft and its responses summarised here.", kind="not_assessed"))
     else:
         st.findings.append(Finding("Consultation responses were summarised in the consultation section."))
-    st.findings.append(Finding("The position is assessed as at {date}.", words={"date": f"{ev.cfg.as_at.day} {ev.cfg.as_at:%B %Y}"}))
+    as_at = ev.cfg.as_at
+    st.findings.append(Finding("The position is assessed as at {date}.", words={"date": f"{as_at.day} {as_at:%B %Y}"}))
     return st
 
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from openpyxl import load_workbook
 
-from pna.report.exports import export_xlsx
+from pna.report.exports import export_xlsx, sheet_names
 from pna.report.render import render_report
 from tests.report.synthetic import AMP, EVIL, synthetic_context
 
@@ -55,6 +55,6 @@ def test_maps_escape_names(out):
 def test_xlsx_keeps_names_as_text(out, tmp_path):
     run, _ = out
     p = export_xlsx(dict(run.tables), tmp_path / "t.xlsx")
-    ws = load_workbook(p, read_only=True)["pharmacies"]
+    ws = load_workbook(p, read_only=True)[sheet_names(sorted(run.tables))["pharmacies"]]
     names = [r[1] for r in ws.iter_rows(min_row=2, values_only=True)]
     assert EVIL in names and AMP in names

@@ -1,4 +1,4 @@
-"""XLSX, GeoPackage and PDF exports are complete and byte-identical across runs."""
+"""XLSX, ODS, GeoPackage and PDF exports are complete and byte-identical across runs."""
 
 from __future__ import annotations
 
@@ -8,14 +8,12 @@ from openpyxl import load_workbook
 
 from pna.report.exports import (
     export_gpkg,
-    export_pdf,
     export_xlsx,
-    find_chromium,
-    normalise_pdf,
     sheet_names,
     spatial_layers,
     write_exports,
 )
+from pna.report.pdf import normalise_pdf
 from pna.report.render import render_report
 from tests.report.synthetic import synthetic_context
 
@@ -26,7 +24,7 @@ def test_sheet_names_unique_and_short():
     vals = list(m.values())
     assert all(len(v) <= 31 for v in vals)
     assert len({v.lower() for v in vals}) == len(vals)
-    assert m["coverage_walk"] == "coverage_walk" and m["bad:/name?[x]"] == "bad__name__x_"
+    assert m["coverage_walk"] == "Access coverage (walking)" and m["bad:/name?[x]"] == "Bad-name(x)"
 
 
 def test_xlsx_complete_and_byte_identical(tmp_path):
@@ -37,10 +35,12 @@ def test_xlsx_complete_and_byte_identical(tmp_path):
                     tmp_path / "b.xlsx")
     assert a.read_bytes() == b.read_bytes()
     wb = load_workbook(a, read_only=True)
-    assert set(tables) <= set(wb.sheetnames) and wb.sheetnames[0] == "contents"
-    rows = list(wb["provision"].iter_rows(values_only=True))
-    assert rows[0][:3] == ("level", "locality", "population") and len(rows) == len(tables["provision"]) + 1
-    assert list(wb["formula"].iter_rows(min_row=2, values_only=True))[0][-1] == "'=1+1"
+    names = sheet_names(sorted(tables))
+    assert set(names.values()) <= set(wb.sheetnames) and wb.sheetnames[0] == "Contents"
+    assert wb.sheetnames[-1] == "Columns"
+    rows = list(wb[names["provision"]].iter_rows(values_only=True))
+    assert rows[0][:3] == ("Level", "Locality", "Residents") and len(rows) == len(tables["provision"]) + 1
+    assert list(wb[names["formula"]].iter_rows(min_row=2, values_only=True))[0][-1] == "'=1+1"
     assert wb.properties.modified.year == 2020
 
 
@@ -67,24 +67,14 @@ def test_normalise_pdf_keeps_length():
     assert b"<</ID (node00000000)>> <</Headers [(node00000000) (node00000001)]>>" in out
 
 
-@pytest.mark.skipif(find_chromium() is None, reason="Chromium not installed")
-def test_pdf_byte_identical(tmp_path):
-    run = synthetic_context(tmp_path / "out")
-    html = render_report(run).paths["report"]
-    a, note = export_pdf(html, tmp_path / "a.pdf")
-    assert a is not None, note
-    first = a.read_bytes()
-    b, _ = export_pdf(html, tmp_path / "a.pdf")
-    assert first[:5] == b"%PDF-" and first == b.read_bytes()
-
-
 def test_write_exports_notes_missing_chromium(tmp_path, monkeypatch):
     run = synthetic_context(tmp_path / "out")
     report = render_report(run)
-    monkeypatch.setattr("pna.report.exports.find_chromium", lambda: None)
+    monkeypatch.setattr("pna.report.pdf.find_chromium", lambda: None)
     exports = write_exports(run, tables={**run.tables, **report.tables}, report_html=report.paths["report"])
     paths = exports.paths
-    assert "pdf" not in paths and {"xlsx", "gpkg"} <= set(paths)
+    assert "pdf" not in paths and {"xlsx", "ods", "gpkg"} <= set(paths)
+    assert paths["ods"].name == "tables.ods" and paths["ods"].is_file()
     assert any("Chromium is not installed" in n for n in exports.notes)
 
 
@@ -98,6 +88,7 @@ def test_real_leicester_exports_byte_identical(tmp_path, leicester_results):
     g2 = export_gpkg(spatial_layers(run), tmp_path / "b.gpkg").read_bytes()
     assert g1 == g2
     wb = load_workbook(tmp_path / "a.xlsx", read_only=True)
-    assert len(wb.sheetnames) == len(run.tables) + 1 and all(len(n) <= 31 for n in wb.sheetnames)
+    # Contents and Columns besides one sheet per table
+    assert len(wb.sheetnames) == len(run.tables) + 2 and all(len(n) <= 31 for n in wb.sheetnames)
     assert {n for n, _ in pyogrio.list_layers(tmp_path / "a.gpkg")} >= {"area", "localities", "lsoa", "pharmacies",
                                                                          "demand_walk"}
