@@ -140,6 +140,27 @@ def table_view(df: pd.DataFrame, name: str, caption: str, columns: list[str] | N
                      [kinds[c] != "text" for c in cols], rows, prov, note)
 
 
+def transposed_view(df: pd.DataFrame, name: str, caption: str, key: str, table_id: str) -> TableView:
+    """A table with few rows and many columns turned on its side: one row per measure, one column per row.
+
+    Cells keep their references to the original table, so the self-check still reads them.
+    """
+    keys = row_keys(name, df)
+    cols = [c for c in df.columns if c not in ("provenance", "geometry", key)]
+    rows = []
+    for c in cols:
+        kind = col_kind(c, df[c])
+        cells = [Cell(label(c))]
+        for i, r in df.iterrows():
+            v = r[c]
+            cells.append(Cell(_cell_text(v)) if kind == "text" or isinstance(v, str) else
+                         Cell(fmt_value(v, kind), True, f"{name}/{keys[i]}/{c}", raw_value(v)))
+        rows.append(cells)
+    prov = "; ".join(dict.fromkeys(df["provenance"].astype(str))) if "provenance" in df and len(df) else ""
+    return TableView(table_id, caption, ["Measure"] + [_cell_text(v) for v in df[key]],
+                     [False] + [True] * len(df), rows, prov)
+
+
 def pivot_view(df: pd.DataFrame, name: str, caption: str, index: str, columns: str, value: str,
                table_id: str, kind: str, index_label: str, column_label: str = "{}") -> TableView:
     """A wide view of a long table: one row per ``index``, one column per ``columns`` value."""
@@ -498,8 +519,10 @@ def build_model(run: RunResults, maps: list[MapOutput], services: pd.DataFrame |
                                           "t-demography-imd")
         m["charts"]["age"] = age_chart(d)
     if has("boundary_bands"):
-        tv["boundary_bands"] = table_view(t["boundary_bands"], "boundary_bands",
-                                          "Pharmacies inside the area and in each cross-border distance band")
+        bb = t["boundary_bands"]
+        cap = "Pharmacies inside the area and in each cross-border distance band"
+        tv["boundary_bands"] = transposed_view(bb, "boundary_bands", cap, "band", "t-boundary_bands") \
+            if "band" in bb and len(bb) <= 6 else table_view(bb, "boundary_bands", cap)
     if has("opening_hours"):
         tv["opening_hours"] = table_view(t["opening_hours"], "opening_hours", "Opening hours by locality")
     if has("opening_categories"):

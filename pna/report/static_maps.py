@@ -788,7 +788,7 @@ def rates_static(run: RunResults, out_dir: Path) -> StaticMap | None:
     items: list[tuple[str, object]] = [(lbl, _patch(c)) for lbl, c in zip(labels, colours)]
     if not np.isfinite(rates).all():
         items.append(("no data", _patch("#ffffff")))
-    legend_title = "Pharmacies per 10,000 residents" + (f" (England {england:.2f})" if england is not None else "")
+    legend_title = "Pharmacies per 10,000 residents" + (f" (England {england:.1f})" if england is not None else "")
     items += _boundary_items(run)
     frame = _frame(run, title, items, source)
     ax = frame.ax
@@ -799,7 +799,7 @@ def rates_static(run: RunResults, out_dir: Path) -> StaticMap | None:
             continue
         colour = colours[min(int(idx[i]), len(colours) - 1)] if np.isfinite(rate) else "#ffffff"
         ax.add_patch(PathPatch(shape, facecolor=colour, edgecolor="none", zorder=3))
-    values = {plain(n): f"{r:.2f}" for n, r in zip(g["locality"], rates) if np.isfinite(r)}
+    values = {plain(n): f"{r:.1f}" for n, r in zip(g["locality"], rates) if np.isfinite(r)}
     _base(frame, run, over_colour=True, labels=values)
     _legend(frame, legend_title, items)
     path = "rates.png"
@@ -808,10 +808,10 @@ def rates_static(run: RunResults, out_dir: Path) -> StaticMap | None:
     alt = f"Map of {name}'s {_plural(len(g), 'locality', 'localities')} shaded by pharmacies per 10,000 residents"
     if ok:
         lo, hi = min(ok), max(ok)
-        alt += f", from {lo[0]:.2f} in {lo[1]} to {hi[0]:.2f} in {hi[1]}"
+        alt += f", from {lo[0]:.1f} in {lo[1]} to {hi[0]:.1f} in {hi[1]}"
     if england is not None:
         at_or_above = sum(r >= england for r, _ in ok)
-        alt += f"; England's rate is {england:.2f} and {at_or_above} of {len(ok)} localities are at or above it"
+        alt += f"; England's rate is {england:.1f} and {at_or_above} of {len(ok)} localities are at or above it"
     alt += "."
     caption = "Localities shaded by pharmacies per 10,000 residents (each locality is labelled with its rate)"
     if len(area_row) and pd.notna(area_row.iloc[0]):

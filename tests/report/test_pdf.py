@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -207,7 +208,12 @@ def test_byte_identical_and_works_inside_an_event_loop(printed, tmp_path):
     async def again():  # as from Jupyter: Playwright's sync API must not run in this loop's thread
         return pdfmod.export_pdf(html, tmp_path / "again.pdf", title=TITLE, status=STATUS, timeout_s=60)
 
-    path, note = asyncio.run(again())
+    # in a thread of its own: the suite's browser fixtures may already hold a loop in this one
+    out: dict = {}
+    t = threading.Thread(target=lambda: out.update(r=asyncio.run(again())))
+    t.start()
+    t.join()
+    path, note = out["r"]
     assert note == "" and path is not None
     assert path.read_bytes() == first.read_bytes()
 

@@ -113,7 +113,7 @@ def test_titles_sources_and_estimates(leicester_results, written):
         # Leicester shows no OpenStreetMap data (no OSM extract, Code-Point locations): no OSM credit
         assert OSM_CREDIT not in m.source and "OpenStreetMap" not in m.source, m.slug
         assert "ONS" in m.source and "© Crown copyright" in m.source, m.slug
-    assert "England's rate is 1.89" in by["rates"].alt
+    assert "England's rate is 1.9" in by["rates"].alt
 
 
 def test_rate_classes_break_at_englands_rate():
@@ -150,4 +150,4 @@ def test_names_with_markup_or_mathtext_do_not_break_rendering(leicester_results,
         assert png_size((tmp_path / m.path).read_bytes())[0] == pixel_width()
         assert EVIL_AREA in m.title
     assert EVIL_LOCALITY in premises.alt and BAD_MATH in premises.alt
-    assert f"3.74 in {EVIL_LOCALITY}" in rates.alt
+    assert f"3.7 in {EVIL_LOCALITY}" in rates.alt
