@@ -174,6 +174,45 @@ def test_report_page_loads_and_has_no_axe_violations(page, serve, report_dir):
     assert not violations, describe(violations)
 
 
+def _not_blank(png: bytes) -> bool:
+    import io as _io
+
+    from PIL import Image, ImageStat
+    im = Image.open(_io.BytesIO(png)).convert("L")
+    return ImageStat.Stat(im).stddev[0] > 10
+
+
+def test_report_by_keyboard_and_at_phone_and_desktop_widths(page, serve, report_dir, tmp_path):
+    url = serve(report_dir) + "/report.html"
+    for size in (PHONE, {"width": 1280, "height": 900}):
+        page.set_viewport_size(size)
+        page.goto(url)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), size
+        shot = page.screenshot(path=str(tmp_path / f"report-{size['width']}.png"))
+        assert _not_blank(shot)
+        # the first Tab reaches the skip link, which moves focus to the main content
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.className") == "skip-link"
+        page.keyboard.press("Enter")
+        assert page.evaluate("location.hash") == "#maincontent"
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.closest('main') !== null")
+    # scripts on: the interactive map is shown and the print map hidden
+    fig = page.locator("#map-premises")
+    assert fig.locator("iframe").is_visible() and not fig.locator("img.static-map").is_visible()
+
+
+def test_report_shows_print_maps_when_scripts_are_off(browser, serve, report_dir):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    page = context.new_page()
+    page.goto(serve(report_dir) + "/report.html")
+    fig = page.locator("#map-premises")
+    img = fig.locator("img.static-map")
+    assert img.is_visible() and not fig.locator("iframe").is_visible()
+    assert img.get_attribute("alt") and page.evaluate("document.querySelector('#map-premises img').naturalWidth") > 500
+    context.close()
+
+
 TILE_HOSTS = ("https://tile.openstreetmap.org/",)
 
 
