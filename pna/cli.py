@@ -16,6 +16,7 @@ from typing import Any
 from . import progress
 from .assess.sites import Application, application_from_mapping, day_range, read_application
 from .errors import InputError, PnaError
+from .runlock import Interrupted, raise_on_signal
 
 __all__ = ["build_parser", "run_cli", "application_from_args"]
 
@@ -84,19 +85,17 @@ def application_from_args(args: argparse.Namespace) -> Application:
                                     source="command line")
 
 
-def _terminate(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
-
-
 def run_cli(argv: Sequence[str] | None, *, commands: Mapping[str, Command]) -> int:
     """Parse ``argv``, configure logging and run the chosen command.
 
     Any :class:`~pna.errors.PnaError` becomes one line on stderr and exit code 2 (with the
-    traceback under ``--verbose``); Ctrl-C exits 130 and SIGTERM 143 with one line.
+    traceback under ``--verbose``). Ctrl-C exits 130 and SIGTERM 143, with one line (saying
+    what became of the outputs when a run was stopped): SIGTERM raises
+    :class:`~pna.runlock.Interrupted` while the command runs, so clean-up runs as for Ctrl-C.
     """
     args = build_parser().parse_args(argv)
     progress.configure(quiet=args.quiet, verbose=args.verbose)
-    signal.signal(signal.SIGTERM, _terminate)
+    previous = signal.signal(signal.SIGTERM, raise_on_signal)
     try:
         return commands[args.command](args)
     except PnaError as exc:
@@ -104,10 +103,11 @@ def run_cli(argv: Sequence[str] | None, *, commands: Mapping[str, Command]) -> i
             log.exception("error")
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Interrupted as exc:
+        print(f"pna: {exc.message}", file=sys.stderr)
+        return exc.code
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("pna: interrupted", file=sys.stderr)
         return 130
-    except SystemExit as exc:
-        if exc.code == 143:
-            print("terminated", file=sys.stderr)
-        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)

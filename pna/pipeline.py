@@ -18,6 +18,8 @@ import inspect
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from .access.stage import run_access
@@ -38,9 +40,10 @@ from .report.exports import write_exports, write_tables
 from .report.render import render_report
 from .report.resilience import write_resilience
 from .report.run import RunResults
+from .runlock import OutputError, atomic_output, output_lock, scratch_output
 from .statements.stage import build_statements, evidence_tables
 
-__all__ = ["Node", "NODES", "order_nodes", "build_results", "run", "assess", "main"]
+__all__ = ["Node", "NODES", "order_nodes", "build_results", "run", "write_run", "assess", "main"]
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,48 @@ def build_results(cfg: Config, *, quality: QualityLog | None = None) -> RunResul
 
 
 def run(cfg: Config) -> RunResults:
-    """Run the whole assessment and write everything under ``cfg.out``."""
+    """Run the whole assessment and write everything under ``cfg.out``, whole or not at all.
+
+    The run writes into ``<out>.tmp-<pid>`` beside ``cfg.out``, which replaces ``cfg.out`` only
+    once every file is written; so ``cfg.out`` holds the previous complete run or the new one
+    (nothing for an instant between two renames), and no file of an earlier run survives, not
+    even assessments that :func:`assess` added. ``<out>.lock`` keeps a second process out of
+    the folder meanwhile. On an error or interruption the temporary folder and the lock are
+    removed and ``cfg.out`` is untouched.
+
+    Parameters
+    ----------
+    cfg
+        The area config; its output folder must be empty, missing or hold an earlier run.
+
+    Returns
+    -------
+    RunResults
+        The stage results, with ``cfg`` and file paths pointing into ``cfg.out``.
+
+    Raises
+    ------
+    OutputError
+        If the folder cannot be created or replaced, holds other files, or another process holds its lock.
+    Interrupted
+        On Ctrl-C or SIGTERM (the latter once the CLI's handler is installed), with a one-line message.
+    """
+    with output_lock(cfg.out), atomic_output(cfg.out, keep=(cfg.project_root, cfg.data_dir, cfg.cache)) as tmp:
+        results = write_run(cfg.model_copy(update={"output_dir": tmp}))
+    return _moved(results, cfg, tmp)
+
+
+def _moved(results: RunResults, cfg: Config, tmp: Path) -> RunResults:
+    """``results`` of a run written to ``tmp``, as if written to ``cfg.out`` (where ``tmp`` now is)."""
+    def rebase(p: Path | None) -> Path | None:
+        return cfg.out / p.relative_to(tmp) if p is not None and p.is_relative_to(tmp) else p
+
+    moved = {m: replace(r, raster_path=rebase(r.raster_path)) for m, r in results.access.results.items()}
+    return replace(results, cfg=cfg, access=replace(results.access, results=MappingProxyType(moved)))
+
+
+def write_run(cfg: Config) -> RunResults:
+    """Run every stage and write every output straight into ``cfg.out`` (:func:`run` makes it atomic)."""
     ensure_dir(cfg.out)
     results = build_results(cfg)
     with step("Writing tables"):
@@ -178,17 +222,47 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def assess(cfg: Config, application: Any, *, resilience: bool = False) -> dict[str, Any]:
-    """Build the run for ``cfg`` and assess one application; write its page and JSON."""
-    results = build_results(cfg)
-    base = assessor_for(results)
-    with step(f"Assessing {application.kind} application {application.name!r}"):
-        result = assess_application(application, base=base)
+    """Build the run for ``cfg`` and assess one application; write its page and JSON.
+
+    Only ``cfg.out/assessments/`` is written (the files the stages make on the way go to a
+    scratch folder, removed afterwards), so a complete run in ``cfg.out`` stays as it was. The
+    output lock is held meanwhile, so a ``pna run`` into the same folder cannot interleave; the
+    next run replaces the folder whole, assessments included, as they describe the earlier run.
+
+    Parameters
+    ----------
+    cfg
+        The area config.
+    application
+        The application (:class:`pna.assess.sites.Application`).
+    resilience
+        Also write the single-closure resilience tables and maps under ``assessments/resilience``.
+
+    Returns
+    -------
+    dict
+        ``result`` (the assessment) and ``paths`` (the files written, by name).
+
+    Raises
+    ------
+    OutputError
+        If the output folder cannot be written or another process holds its lock.
+    """
     out_root = cfg.out / "assessments"
-    paths = write_assessment(result, out_root, cfg.area.name, {m: results.access.models[m].demand
-                                                              for m in results.access.models})
-    if resilience:
-        write_resilience(cfg=cfg, tables=results.resilience.tables, pharmacies=results.geography.pharmacies,
-                         area=results.geography.area, out_dir=out_root / "resilience")
+    with output_lock(cfg.out), scratch_output(cfg.out) as scratch:
+        try:
+            ensure_dir(out_root)   # fail now, not after the slow build
+        except OSError as exc:
+            raise OutputError(f"{out_root}: cannot create the output folder ({exc.strerror or exc})") from None
+        results = build_results(cfg.model_copy(update={"output_dir": scratch}))
+        base = assessor_for(results)
+        with step(f"Assessing {application.kind} application {application.name!r}"):
+            result = assess_application(application, base=base)
+        paths = write_assessment(result, out_root, cfg.area.name, {m: results.access.models[m].demand
+                                                                  for m in results.access.models})
+        if resilience:
+            write_resilience(cfg=cfg, tables=results.resilience.tables, pharmacies=results.geography.pharmacies,
+                             area=results.geography.area, out_dir=out_root / "resilience")
     return {"result": result, "paths": paths}
 
 

@@ -1,8 +1,10 @@
+import signal
 from pathlib import Path
 
 from pna.cli import build_parser, run_cli
 from pna.errors import InputError
 from pna.pipeline import main
+from pna.runlock import Interrupted
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,4 +48,23 @@ def test_ctrl_c_exits_130_without_a_traceback(capsys):
         raise KeyboardInterrupt
 
     assert run_cli(["run", "--config", "x.yaml"], commands={"run": interrupted}) == 130
-    assert capsys.readouterr().err.strip() == "interrupted"
+    assert capsys.readouterr().err.strip() == "pna: interrupted"
+
+
+def test_sigterm_exits_143_with_the_message_of_the_interruption(capsys):
+    def terminated(args):
+        signal.raise_signal(signal.SIGTERM)   # run_cli's handler turns it into Interrupted
+        raise AssertionError("not reached")
+
+    before = signal.getsignal(signal.SIGTERM)
+    assert run_cli(["run", "--config", "x.yaml"], commands={"run": terminated}) == 143
+    assert capsys.readouterr().err.strip() == "pna: terminated"
+    assert signal.getsignal(signal.SIGTERM) is before   # the handler is the command's only
+
+
+def test_interrupted_carries_its_exit_code_and_line(capsys):
+    def stopped(args):
+        raise Interrupted(143, "terminated; the previous outputs in /x are unchanged")
+
+    assert run_cli(["run", "--config", "x.yaml"], commands={"run": stopped}) == 143
+    assert capsys.readouterr().err.strip() == "pna: terminated; the previous outputs in /x are unchanged"

@@ -62,7 +62,7 @@ def _msoa_lookup(cfg: Config, codes: list[str]) -> pd.DataFrame:
     for k in need:
         found = next((low[a] for a in alias[k] if a in low), None)
         if found is None:
-            raise InputError(path, f"column {k} missing")
+            raise InputError(path, f"no {' / '.join(alias[k])} column (header has: {', '.join(raw.columns)})")
         cols[found] = k
     lk = raw[list(cols)].rename(columns=cols).drop_duplicates("lsoa11_code").set_index("lsoa11_code")
     absent = sorted(set(codes) - set(lk.index))
@@ -114,7 +114,7 @@ def build_area(cfg: Config, quality: QualityLog) -> tuple[gpd.GeoDataFrame, gpd.
                          f"no LSOAs found for area {cfg.area.code}")
     geo = boundaries.load_lsoa(cfg, codes).set_index("lsoa11_code")
     msoa = _msoa_lookup(cfg, codes)
-    loc = load_localities(cfg, msoa["msoa11_code"].unique())
+    loc = load_localities(cfg, msoa["msoa11_code"].unique(), quality)
     sape = load_sape(cfg.data_path(cfg.inputs.population), codes, quality)
     pop = age_groups(sape)
     imd = _imd(cfg, codes, quality)

@@ -391,7 +391,7 @@ def place_pharmacies(*, cfg: Config, national_list: pd.DataFrame, postcodes: pd.
     src_file = cfg.data_path(list_src).name
     own = national_list[national_list["hwb"].astype(str).str.strip() == hwb]
     located = geocode(own, postcodes, overrides_path=geo_ov, area_code=cfg.area.code, quality=quality,
-                      hwb_name=hwb, source_file=src_file)
+                      hwb_name=hwb, source_file=src_file, area=area)
     cross = cross_border_candidates(national_list, postcodes, area=area, bands_km=cfg.boundary_bands_km,
                                     hwb_name=hwb, overrides_path=geo_ov, quality=quality)
     both = pd.concat([located, cross.candidates.drop(columns=["dist_to_area_m", "band"])], ignore_index=True)

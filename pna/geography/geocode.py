@@ -13,6 +13,10 @@ Override file (CSV, one row per pharmacy, optional; ``overrides.geocode`` in the
 Rows for ODS codes not in the frame being geocoded are not used (the same file serves the
 area's list and the cross-border candidates). Every applied override is logged with action
 ``overridden``.
+
+A pharmacy on the board's list whose postcode places it more than :data:`FAR_OUTSIDE_M` outside
+the area is quarantined (its postcode is almost certainly wrong), unless the override file has
+a row for it: that row is the analyst's word on where it is.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from ..crs import BNG as CRS
 from ..errors import InputError
@@ -30,6 +35,12 @@ from ..quality import QualityLog
 
 STAGE = "geocode"
 OVERRIDE_COLUMNS = ["ods_code", "easting", "northing", "postcode", "reason"]
+#: A board's own pharmacy placed further than this outside its area has a wrong postcode. The
+#: outline is generalised (its edge errs by a few hundred metres) and a postcode's point can lie
+#: some way from the door, so a little outside is normal (flagged by assign_pharmacies); a wrong
+#: postcode that still geocodes lands in another town, tens of km off (CV1 1AA is 30 km from
+#: Leicester). 5 km is over three times the outermost default cross-border band (1.5 km).
+FAR_OUTSIDE_M = 5_000.0
 
 
 def read_geocode_overrides(path: Path | None) -> pd.DataFrame:
@@ -111,7 +122,8 @@ def postcode_index(postcodes: pd.DataFrame) -> pd.DataFrame:
 
 def geocode(pharmacies: pd.DataFrame, postcodes: pd.DataFrame, *, overrides_path: Path | None,
             area_code: str, quality: QualityLog, hwb_name: str,
-            source_file: str = "pharmaceutical list") -> gpd.GeoDataFrame:
+            source_file: str = "pharmaceutical list", area: gpd.GeoDataFrame | None = None,
+            max_outside_m: float = FAR_OUTSIDE_M) -> gpd.GeoDataFrame:
     """Locate pharmacies from their postcodes.
 
     Parameters
@@ -131,6 +143,11 @@ def geocode(pharmacies: pd.DataFrame, postcodes: pd.DataFrame, *, overrides_path
         The board's name as written in the list's ``hwb`` column.
     source_file
         Name used in the exceptions.
+    area
+        The area's outline (EPSG:27700). If given, the board's pharmacies placed more than
+        ``max_outside_m`` outside it are quarantined, unless the override file has a row for them.
+    max_outside_m
+        See :data:`FAR_OUTSIDE_M`.
 
     Returns
     -------
@@ -182,6 +199,18 @@ def geocode(pharmacies: pd.DataFrame, postcodes: pd.DataFrame, *, overrides_path
 
     in_board = ((df["hwb"].astype(str).str.strip() == hwb_name).to_numpy() if "hwb" in df.columns
                 else np.ones(n_in, dtype=bool))
+    if area is not None:
+        ov_file = ov_name or "a geocode override file (overrides.geocode)"
+        check = np.flatnonzero(located & in_board & ~has_ov)
+        d = np.asarray(shapely.distance(shapely.points(easting[check], northing[check]),
+                                        area.geometry.union_all()), dtype=float)
+        for i, dist in zip(check[d > max_outside_m], d[d > max_outside_m]):
+            row = rows.iloc[i]
+            quality.add(STAGE, src, None if pd.isna(row) else int(row), ods.iloc[i],
+                        f"postcode {pc.iloc[i]} places it {dist / 1000:.1f} km outside the area boundary "
+                        f"(more than {max_outside_m / 1000:g} km), so the postcode is probably wrong; correct it "
+                        f"or place the pharmacy in {ov_file}", field_="postcode")
+            located[i] = False
     elsewhere = located & in_board & pd.notna(postcode_la) & (postcode_la != area_code)
     for i in np.flatnonzero(elsewhere):
         row = rows.iloc[i]

@@ -8,6 +8,7 @@ import geopandas as gpd
 import pandas as pd
 
 from ..config import Config
+from ..errors import InputError
 from ..loaders import pharmacies as ph
 from ..loaders.postcodes import postcode_table
 from ..loaders.stage import Inputs
@@ -114,6 +115,7 @@ def build_geography(*, cfg: Config, inputs: Inputs, quality: QualityLog) -> Geog
         placed = _place_without_list(cfg=cfg, inputs=inputs, postcodes=table, area=area, lsoa=lsoa,
                                      localities=localities, quality=quality, from_osm=from_osm, notes=notes)
     notes.extend(placed.notes)
+    _require_pharmacies(cfg, inputs, candidates, placed.pharmacies, quality)
     reconciliation = None
     if inputs.national_list is not None:
         own = candidates[candidates["hwb"] == cfg.area.hwb_name]
@@ -125,6 +127,25 @@ def build_geography(*, cfg: Config, inputs: Inputs, quality: QualityLog) -> Geog
     require_columns(localities, ("locality",), what="localities (geography stage)", crs=True)
     return Geography(area=area, lsoa=lsoa, localities=localities, postcodes=table, pharmacies=placed.pharmacies,
                      reconciliation=reconciliation, notes=tuple(dict.fromkeys(notes)), list_changes=list_changes)
+
+
+def _require_pharmacies(cfg: Config, inputs: Inputs, candidates: pd.DataFrame, placed: pd.DataFrame,
+                        quality: QualityLog) -> None:
+    """Stop when the area ends with no pharmacies: a PNA of none is a broken input, not a finding."""
+    if len(placed) and placed["in_area"].astype(bool).any():
+        return
+    src = cfg.inputs.pharmaceutical_list if inputs.has_list else cfg.inputs.ods_history
+    assert src is not None  # has_list means a list was configured
+    if inputs.has_list:
+        codes = set(candidates.loc[candidates["hwb"].astype(str).str.strip() == cfg.area.hwb_name, "ods_code"])
+        why = [f"{r['record']}: {r['reason']}" for r in quality.records
+               if r["action"] == "quarantined" and r["record"] in codes]
+        reason = (f"none of the {len(codes)} pharmacies listed for {cfg.area.hwb_name} could be placed"
+                  + (" (" + "; ".join(why[:3]) + (f"; and {len(why) - 3} more" if len(why) > 3 else "") + ")"
+                     if why else ""))
+    else:
+        reason = f"no open pharmacy of this file lies in area {cfg.area.code}"
+    raise InputError(str(cfg.data_path(src)), reason)
 
 
 def _place_without_list(*, cfg: Config, inputs: Inputs, postcodes: pd.DataFrame, area: gpd.GeoDataFrame,

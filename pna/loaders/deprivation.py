@@ -32,7 +32,8 @@ def _load(path: Path, code_names: list[str], code_out: str, prefix: str) -> pd.D
     code = _pick(raw.columns, code_names)
     rank, decile, score = _pick(raw.columns, _RANK), _pick(raw.columns, _DECILE), _pick(raw.columns, _SCORE)
     if code is None or rank is None or decile is None:
-        raise InputError(path, f"expected columns {code_names[0]}, {_RANK[0]}, {_DECILE[0]}")
+        absent = [names[0] for names, got in ((code_names, code), (_RANK, rank), (_DECILE, decile)) if got is None]
+        raise InputError(path, f"missing column(s) {', '.join(absent)} (header has: {', '.join(raw.columns)})")
     lines = np.arange(2, len(raw) + 2)
     r = pd.to_numeric(raw[rank], errors="coerce")
     d = pd.to_numeric(raw[decile], errors="coerce")

@@ -226,10 +226,11 @@ def summarise_hours(df: pd.DataFrame) -> pd.DataFrame:
         open_h[d] = h
         out[f"open_{d}"] = np.where(known, h, np.nan)
         if d in WEEKDAYS:
-            late |= np.array([_latest_close(iv) > LATE_AFTER_MIN for iv in ivs])
+            late |= np.array([_latest_close(iv) > LATE_AFTER_MIN for iv in ivs], dtype=bool)
     weekly = sum(open_h[d] for d in DAYS)
     is_open = {d: open_h[d] > 0 for d in DAYS}
-    sat_pm = np.array([_latest_close(iv) > SAT_PM_AFTER_MIN for iv in out["intervals_sat"]])
+    # dtype given so an empty list (no rows) stays boolean
+    sat_pm = np.array([_latest_close(iv) > SAT_PM_AFTER_MIN for iv in out["intervals_sat"]], dtype=bool)
     weekdays_all = np.logical_and.reduce([is_open[d] for d in WEEKDAYS])
     days_open = np.sum([is_open[d] for d in DAYS], axis=0).astype(int)
     seven = days_open == 7
@@ -241,15 +242,9 @@ def summarise_hours(df: pd.DataFrame) -> pd.DataFrame:
          weekdays_all & ~sat & ~sun],
         list(OPENING_CATEGORIES[:5]), default="other").astype(object)
 
-    mismatch = np.zeros(len(out), dtype=bool)
-    pairs = [(f"total_{d}", open_h[d]) for d in DAYS] + [("weekly_total", weekly)]
-    for col, computed in pairs:
-        if col in out:
-            given = pd.to_numeric(out[col], errors="coerce").to_numpy(dtype=float)
-            diff = np.abs(given - computed)
-            mismatch |= ~np.isnan(given) & (diff > MISMATCH_TOLERANCE_H)
-
     out["weekly_hours"] = np.where(known, weekly, np.nan)
+    mismatch = np.zeros(len(out), dtype=bool)
+    mismatch[total_disagreements(out)["position"].to_numpy(dtype=np.int64)] = True
     if known.all():
         out["late_weekday"], out["sat_pm"], out["sunday"] = late, sat_pm, sun
         out["days_open"] = days_open
@@ -264,6 +259,47 @@ def summarise_hours(df: pd.DataFrame) -> pd.DataFrame:
         category[~known] = UNKNOWN_CATEGORY
     out["opening_category"] = category
     return out
+
+
+#: The file's own total columns, each with the parsed-hours column it should equal.
+TOTAL_CHECKS: tuple[tuple[str, str], ...] = (*((f"total_{d}", f"open_{d}") for d in DAYS),
+                                              ("weekly_total", "weekly_hours"))
+DISAGREEMENT_COLUMNS = ["position", "column", "file_value", "parsed_value"]
+
+
+def total_disagreements(summary: pd.DataFrame, tolerance: float = MISMATCH_TOLERANCE_H) -> pd.DataFrame:
+    """Where the file's daily or weekly totals disagree with the hours parsed from its opening times.
+
+    Parameters
+    ----------
+    summary
+        Needs ``open_mon..open_sun`` and ``weekly_hours`` (as :func:`summarise_hours` adds them);
+        ``total_mon..total_sun`` and ``weekly_total`` are compared where present.
+    tolerance
+        Differences up to this many hours are rounding, not disagreement.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per disagreeing total, in row then :data:`TOTAL_CHECKS` order: ``position``
+        (0-based row position in ``summary``), ``column`` (e.g. ``total_mon``), ``file_value``
+        and ``parsed_value`` (hours). Blank totals and unknown hours (NaN) are never a disagreement.
+    """
+    pos, cols, given_v, parsed_v = [], [], [], []
+    for col, parsed_col in TOTAL_CHECKS:
+        if col not in summary or parsed_col not in summary:
+            continue
+        given = pd.to_numeric(summary[col], errors="coerce").to_numpy(dtype=float)
+        parsed = pd.to_numeric(summary[parsed_col], errors="coerce").to_numpy(dtype=float)
+        bad = np.flatnonzero(np.abs(given - parsed) > tolerance)  # NaN compares False
+        pos.extend(bad.tolist())
+        cols.extend([col] * len(bad))
+        given_v.extend(given[bad].tolist())
+        parsed_v.extend(parsed[bad].tolist())
+    out = pd.DataFrame({"position": np.array(pos, dtype=np.int64), "column": np.array(cols, dtype=object),
+                        "file_value": np.array(given_v, dtype=float),
+                        "parsed_value": np.array(parsed_v, dtype=float)})
+    return out.sort_values("position", kind="stable").reset_index(drop=True)
 
 
 def intervals_for(df: pd.DataFrame, day: int | str) -> pd.Series:

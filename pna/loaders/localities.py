@@ -7,6 +7,7 @@ configured, else by its code.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 
 import numpy as np
@@ -14,6 +15,9 @@ import pandas as pd
 
 from ..config import Config
 from ..errors import InputError
+from ..quality import QualityLog
+
+STAGE = "localities"
 
 
 def _msoa_names(cfg: Config, codes: list[str]) -> pd.Series:
@@ -36,7 +40,7 @@ def _msoa_names(cfg: Config, codes: list[str]) -> pd.Series:
     return names
 
 
-def load_localities(cfg: Config, msoa_codes: Iterable[str]) -> pd.DataFrame:
+def load_localities(cfg: Config, msoa_codes: Iterable[str], quality: QualityLog | None = None) -> pd.DataFrame:
     """Map each of the area's MSOAs to its locality.
 
     Parameters
@@ -45,6 +49,8 @@ def load_localities(cfg: Config, msoa_codes: Iterable[str]) -> pd.DataFrame:
         ``cfg.localities.file`` (with ``msoa_column``/``locality_column``), or None.
     msoa_codes
         The area's MSOA 2011 codes.
+    quality
+        If given, receives a flag for each locality of very few MSOAs (:func:`flag_small_localities`).
 
     Returns
     -------
@@ -89,4 +95,52 @@ def load_localities(cfg: Config, msoa_codes: Iterable[str]) -> pd.DataFrame:
         raise InputError(path, f"{len(missing)} MSOA(s) of area {cfg.area.code} have no locality: "
                          + ", ".join(missing))
     out = pd.DataFrame({"locality": loc.to_numpy()}, index=pd.Index(msoa.to_numpy(), name="msoa11_code"))
+    if quality is not None:
+        flag_small_localities(loc, lines, quality, path.name, spec.locality_column)
     return out.sort_index(kind="stable")
+
+
+def flag_small_localities(locality: pd.Series, lines: np.ndarray, quality: QualityLog, source_file: str,
+                          column: str) -> list[str]:
+    """Flag localities of very few MSOAs among localities of many: most often a typo making a new name.
+
+    A locality is flagged when it holds at most a quarter of the median locality's MSOAs (at
+    least one) and the median locality holds three or more; its rates would also rest on a few
+    thousand residents. A name close to another locality's (``Centrall`` beside ``Central``) is
+    named in the reason.
+
+    Parameters
+    ----------
+    locality
+        The locality of each row of the file.
+    lines
+        Each row's line in the file.
+    quality
+        Receives one ``flagged`` exception per small locality, on its first row.
+    source_file
+        Named in the exceptions.
+    column
+        The file's locality column, named in the exceptions.
+
+    Returns
+    -------
+    list of str
+        The flagged locality names, sorted.
+    """
+    counts = pd.Series(np.asarray(locality, dtype=object)).value_counts()
+    median = float(counts.median()) if len(counts) else 0.0
+    if median < 3:
+        return []
+    limit = max(1, int(median // 4))
+    first_line = pd.Series(np.asarray(lines)).groupby(np.asarray(locality, dtype=object)).min()
+    flagged = sorted(str(n) for n, k in counts.items() if k <= limit)
+    upper = {str(n).upper(): str(n) for n in counts.index}
+    for name in flagged:
+        others = [u for u in upper if u != name.upper() and counts[upper[u]] > limit]
+        close = difflib.get_close_matches(name.upper(), others, n=1, cutoff=0.8)
+        like = (f"; the name is close to {upper[close[0]]!r} ({counts[upper[close[0]]]} MSOAs): a typo?"
+                if close else "")
+        quality.add(STAGE, source_file, int(first_line[name]), name,
+                    f"locality {name!r} has {counts[name]} MSOA(s) where the median locality has {median:g}"
+                    f"{like}", field_=column, action="flagged")
+    return flagged

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import difflib
 import io
 import re
 from collections.abc import Mapping
@@ -21,7 +22,7 @@ from ..config import Config, DataSource
 from ..errors import InputError
 from ..provenance import PROVENANCE_COLUMN, with_provenance
 from ..quality import QualityLog
-from .hours import DAYS, HoursError, normalise_day, summarise_hours
+from .hours import DAYS, HoursError, normalise_day, summarise_hours, total_disagreements
 
 LIST_STAGE = "pharmaceutical list"
 ODS_STAGE = "ODS history"
@@ -46,6 +47,16 @@ for _d, _name in _DAY_NAMES.items():
     _LIST_ALIASES[f"PHARMACY_OPENING_HOURS_{_name}"] = f"hours_{_d}"
     for _t in _TOTAL_NAMES[_d]:
         _LIST_ALIASES[f"{_t}_TOTAL"] = f"total_{_d}"
+
+# Contract column -> the header the NHSBSA list writes, so errors name what the user sees in the CSV.
+_LIST_HEADERS: dict[str, str] = {
+    "ods_code": "PHARMACY_ODS_CODE_(F-CODE)", "hwb": "HEALTH_AND_WELLBEING_BOARD",
+    "trading_name": "PHARMACY_TRADING_NAME", "org_name": "ORGANISATION_NAME", "postcode": "POST_CODE",
+    "contract_type": "CONTRACT_TYPE", "weekly_total": "WEEKLY_TOTAL",
+    **{f"address_{i}": f"ADDRESS_FIELD{i}" for i in range(1, 6)},
+    **{f"hours_{d}": f"PHARMACY_OPENING_HOURS_{n}" for d, n in _DAY_NAMES.items()},
+    **{f"total_{d}": f"{_TOTAL_NAMES[d][0]}_TOTAL" for d in _DAY_NAMES},
+}
 
 HOURS_COLUMNS = [f"hours_{d}" for d in DAYS]
 TOTAL_COLUMNS = [f"total_{d}" for d in DAYS]
@@ -179,11 +190,15 @@ def load_pharmaceutical_list(path: str | Path, quality: QualityLog, stage: str =
             col_of[name] = i
     missing = [c for c in _REQUIRED_LIST if c not in col_of]
     if missing:
-        raise InputError(str(path), "missing required columns: " + ", ".join(missing)
+        raise InputError(str(path), "missing required columns: " + _missing_headers(missing, header, keys)
                          + f" (header has: {', '.join(h.strip() for h in header)})", row=header_line)
+    file_header = {c: header[i].strip() for c, i in col_of.items()}
 
     n_fields = len(header)
     data = records[1:]
+    if not data:
+        # An empty list would yield an assessment of no pharmacies: stop rather than report that.
+        raise InputError(str(path), "no data rows: the file has a header but no pharmacies", row=header_line)
     rows_in = len(data)
     reasons: dict[int, list[tuple[str, str]]] = {}
     good_lines, good_rows = [], []
@@ -268,8 +283,40 @@ def load_pharmaceutical_list(path: str | Path, quality: QualityLog, stage: str =
     out["address"] = _join_address(out, addr_cols)
     out["hours_known"] = True
     out = out[LIST_COLUMNS].reset_index(drop=True)
+    _flag_total_disagreements(out, quality, stage, fname, file_header)
     quality.account(f"{stage}: {fname}", fname, rows_in, len(out), rows_in - len(out))
     return with_provenance(out, source if source is not None else fname)
+
+
+def _missing_headers(missing: list[str], header: list[str], keys: list[str]) -> str:
+    """The missing columns as the NHSBSA headers, each with the closest unrecognised header of the file."""
+    unused = [h.strip() for h, k in zip(header, keys) if k not in _LIST_ALIASES and h.strip()]
+    parts = []
+    for c in missing:
+        want = _LIST_HEADERS[c]
+        close = difflib.get_close_matches(want, unused, n=1, cutoff=0.6)
+        parts.append(want + (f" (closest in the file: {close[0]!r})" if close else ""))
+    return ", ".join(parts)
+
+
+def _flag_total_disagreements(df: pd.DataFrame, quality: QualityLog, stage: str, fname: str,
+                              file_header: Mapping[str, str]) -> None:
+    """Flag every daily or weekly total of the file that disagrees with its parsed opening hours."""
+    dis = total_disagreements(summarise_hours(df))
+
+    def h(v: float) -> str:
+        return f"{round(v, 2):g} h"
+
+    for pos, col, given, parsed in dis[["position", "column", "file_value", "parsed_value"]].itertuples(
+            index=False):
+        if col == "weekly_total":
+            what = "the week's opening hours give"
+        else:
+            day = col.replace("total_", "hours_")
+            what = f"{file_header.get(day, day)} {df[day].iat[pos]!r} gives"
+        quality.add(stage, fname, int(df["source_row"].iat[pos]), df["ods_code"].iat[pos],
+                    f"{file_header.get(col, col)} is {h(given)} in the file but {what} {h(parsed)}; "
+                    "the parsed hours are used", file_header.get(col, col), "flagged")
 
 
 def area_list(national: pd.DataFrame, hwb_name: str) -> pd.DataFrame:
@@ -508,11 +555,11 @@ def classify(df: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     elif ds_codes:
         out["is_distance_selling"] = pd.array(codes.isin(ds_codes).to_numpy(), dtype="boolean")
         out["distance_selling_source"] = ("configured ODS codes (overrides.distance_selling_codes); "
-                                          "the pharmaceutical list has no distance-selling flag in this vintage")
+                                          "the pharmaceutical list has no distance-selling flag in this edition")
     else:
         out["is_distance_selling"] = unknown.copy()
         out["distance_selling_source"] = ("not identified: the pharmaceutical list has no distance-selling "
-                                          "flag in this vintage and no codes are configured "
+                                          "flag in this edition and no codes are configured "
                                           "(overrides.distance_selling_codes)")
 
     hh_type = ctype.str.contains("100", regex=False)

@@ -21,7 +21,7 @@ _TOTAL_COLUMNS = ["total_population", "All Ages", "all_ages", "Total"]
 
 
 def load_sape(path: Path, lsoa_codes: Iterable[str] | None = None,
-              quality: QualityLog | None = None) -> pd.DataFrame:
+              quality: QualityLog | None = None, *, code_prefix: str | None = None) -> pd.DataFrame:
     """Read a SAPE single-year-of-age table.
 
     Parameters
@@ -33,6 +33,8 @@ def load_sape(path: Path, lsoa_codes: Iterable[str] | None = None,
     quality
         If given, rows whose total differs from the sum of ages are logged as flagged
         (kept, using the file's total).
+    code_prefix
+        If given, keep only LSOAs whose code starts with it (``"E01"``: England), before any check.
 
     Returns
     -------
@@ -42,8 +44,15 @@ def load_sape(path: Path, lsoa_codes: Iterable[str] | None = None,
     Raises
     ------
     InputError
-        Missing file or columns, non-numeric or negative counts, repeated codes,
+        Missing file or columns (naming the file's own header), a blank code, a blank,
+        non-numeric or negative count (naming the row, LSOA and column), repeated codes,
         or requested LSOAs absent from the file.
+
+    Notes
+    -----
+    Bad counts stop the run rather than quarantine the row: population is the denominator of
+    every rate and coverage share, so dropping an LSOA would quietly shrink the population and
+    inflate the rates; a published estimate with a blank or negative cell is a damaged file.
     """
     path = Path(path)
     if not path.is_file():
@@ -53,13 +62,24 @@ def load_sape(path: Path, lsoa_codes: Iterable[str] | None = None,
     total_col = next((c for c in _TOTAL_COLUMNS if c in head.columns), None)
     missing = [c for c in AGE_COLUMNS if c not in head.columns]
     if code_col is None or total_col is None or missing:
-        raise InputError(path, "expected an LSOA code column, a total column and ages 0..89, 90+"
-                         + (f" (missing ages: {', '.join(missing[:5])})" if missing else ""))
+        what = ([f"an LSOA code column (one of {', '.join(_CODE_COLUMNS)})"] if code_col is None else []) + (
+            [f"a total column (one of {', '.join(_TOTAL_COLUMNS)})"] if total_col is None else []) + (
+            [f"age columns {', '.join(missing[:5])}" + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")]
+            if missing else [])
+        cols = [str(c) for c in head.columns]
+        shown = ", ".join(cols[:12]) + (f", ... ({len(cols)} columns)" if len(cols) > 12 else "")
+        raise InputError(path, f"missing {'; '.join(what)} (header has: {shown})")
+    # Only empty cells read as missing, so text such as "n/a" is quoted back in the error.
     raw = pd.read_csv(path, usecols=[code_col, total_col, *AGE_COLUMNS], dtype={code_col: str},
-                      encoding="utf-8-sig")
+                      keep_default_na=False, na_values=[""], encoding="utf-8-sig")
     raw["_line"] = np.arange(2, len(raw) + 2)
     raw = raw.rename(columns={code_col: "lsoa11_code", total_col: "total_population"})
-    raw["lsoa11_code"] = raw["lsoa11_code"].str.strip()
+    raw["lsoa11_code"] = raw["lsoa11_code"].fillna("").str.strip()
+    blank = raw["lsoa11_code"] == ""
+    if blank.any():
+        raise InputError(path, f"blank {code_col}", row=int(raw.loc[blank, "_line"].iloc[0]))
+    if code_prefix is not None:
+        raw = raw[raw["lsoa11_code"].str.startswith(code_prefix)]
     if lsoa_codes is not None:
         wanted = pd.Index(pd.unique(pd.Series(list(lsoa_codes), dtype=object)))
         absent = wanted.difference(raw["lsoa11_code"])
@@ -72,10 +92,16 @@ def load_sape(path: Path, lsoa_codes: Iterable[str] | None = None,
         r = raw[dup].iloc[0]
         raise InputError(path, f"LSOA {r['lsoa11_code']} appears more than once", row=int(r["_line"]))
     values = raw[[*AGE_COLUMNS, "total_population"]].apply(pd.to_numeric, errors="coerce")
-    bad = values.isna().any(axis=1) | (values < 0).any(axis=1)
+    bad = (values.isna() | (values < 0)).to_numpy()
     if bad.any():
-        r = raw[bad].iloc[0]
-        raise InputError(path, "population counts must be non-negative numbers", row=int(r["_line"]))
+        i, j = (int(k[0]) for k in np.nonzero(bad))
+        col = values.columns[j]
+        cell, num = raw[col].iat[i], values.iat[i, j]
+        why = ("is blank" if pd.isna(cell) or not str(cell).strip() else
+               f"{str(cell).strip()!r} is not a number" if np.isnan(num) else f"{num:g} is negative")
+        file_col = total_col if col == "total_population" else col
+        raise InputError(path, f"LSOA {raw['lsoa11_code'].iat[i]}, column {file_col!r}: population {why} "
+                         "(counts must be non-negative numbers)", row=int(raw["_line"].iat[i]))
     out = values.astype(float)
     out.index = pd.Index(raw["lsoa11_code"], name="lsoa11_code")
     diff = out[AGE_COLUMNS].sum(axis=1) - out["total_population"]
@@ -83,8 +109,8 @@ def load_sape(path: Path, lsoa_codes: Iterable[str] | None = None,
     if mismatch.any() and quality is not None:
         for code, line, d in zip(out.index[mismatch], raw["_line"][mismatch.to_numpy()], diff[mismatch]):
             quality.add(STAGE, path.name, int(line), code,
-                        f"sum of single years differs from total_population by {d:+.0f}; file total used",
-                        field_="total_population", action="flagged")
+                        f"sum of single years differs from {total_col} by {d:+.0f}; file total used",
+                        field_=total_col, action="flagged")
     out.attrs["total_mismatches"] = int(mismatch.sum())
     return out.sort_index(kind="stable")
 

@@ -192,7 +192,8 @@ def load_postcode_directory(path: Path, quality: QualityLog) -> pd.DataFrame:
     for target, names in _DIRECTORY_COLUMNS.items():
         found = next((lower[n] for n in names if n in lower), None)
         if found is None and target != "positional_quality":
-            raise InputError(path, f"no {target} column (looked for {', '.join(names)})")
+            raise InputError(path, f"no {target} column (looked for {', '.join(names)}; "
+                             f"header has: {', '.join(raw.columns)})")
         cols[target] = found
     df = pd.DataFrame({t: (raw[c] if c is not None else pd.Series(np.nan, index=raw.index))
                        for t, c in cols.items()})

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 import pandas as pd
 
 from ..config import Config
+from ..errors import InputError
 from ..quality import QualityLog
 from ..schema import require_columns
 from . import pharmacies as ph
 
-__all__ = ["Inputs", "load_inputs"]
+__all__ = ["Inputs", "load_inputs", "check_hwb_listed"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,34 @@ class Inputs:
         return self.national_list is not None
 
 
+def check_hwb_listed(national: pd.DataFrame, hwb_name: str, path: object) -> None:
+    """Stop when ``hwb_name`` is not a board of the list: the run would find no pharmacies at all.
+
+    Parameters
+    ----------
+    national
+        The parsed national list (``hwb`` column).
+    hwb_name
+        ``area.hwb_name`` from the config; later stages match it exactly (spaces trimmed).
+    path
+        The list file, named in the error.
+
+    Raises
+    ------
+    InputError
+        Naming the file and the closest board names the list does hold.
+    """
+    boards = sorted(set(national["hwb"].astype(str).str.strip()) - {""})
+    if hwb_name.strip() in boards:
+        return
+    by_upper = {b.upper(): b for b in boards}
+    close = [by_upper[m] for m in difflib.get_close_matches(hwb_name.strip().upper(), list(by_upper), n=3)]
+    hint = ("closest Health and Wellbeing Board names in the list: " + ", ".join(repr(c) for c in close)
+            if close else f"the list has {len(boards)} boards, none close to it")
+    raise InputError(str(path), f"no rows for area.hwb_name {hwb_name!r} (it must match the list's "
+                     f"HEALTH_AND_WELLBEING_BOARD column exactly); {hint}")
+
+
 def load_inputs(*, cfg: Config, quality: QualityLog) -> Inputs:
     """Read the national list (or, where there is none, ODS rows open on the date), classified, with hours.
 
@@ -63,6 +93,8 @@ def load_inputs(*, cfg: Config, quality: QualityLog) -> Inputs:
                      f"{cfg.inputs.ods_history.title} rows open on {cfg.as_at:%d %B %Y}, "
                      "and opening hours are unknown.")
     else:
+        assert cfg.inputs.pharmaceutical_list is not None  # a national list was read from it
+        check_hwb_listed(national, cfg.area.hwb_name, cfg.data_path(cfg.inputs.pharmaceutical_list))
         candidates = national
     require_columns(candidates, ("ods_code", "hwb", "postcode", "hours_known", "weekly_hours"),
                     what="pharmacies (inputs stage)")

@@ -115,6 +115,13 @@ def vintage_time(vintage: str) -> float:
     return int(m.group(1)) + 0.5
 
 
+def _bad_count(cell: object, value: float) -> str:
+    """Why a population cell is unusable: blank, not a number, or negative."""
+    if pd.isna(cell) or not str(cell).strip():
+        return "is blank"
+    return f"{str(cell).strip()!r} is not a number" if np.isnan(value) else f"{value:g} is negative"
+
+
 def census2011_by_lsoa(path: str | Path, codes: np.ndarray) -> pd.DataFrame:
     """2011 Census Output Area populations (CDRC OAC input variables) summed to LSOA 2011.
 
@@ -131,10 +138,12 @@ def census2011_by_lsoa(path: str | Path, codes: np.ndarray) -> pd.DataFrame:
     if missing:
         raise InputError(path, f"missing column(s) {missing}")
     for c in need[1:]:
-        bad = pd.to_numeric(df[c], errors="coerce").isna()
+        num = pd.to_numeric(df[c], errors="coerce")
+        bad = (num.isna() | (num < 0)).to_numpy()
         if bad.any():
-            raise InputError(path, f"column {c!r}: {df[c][bad].iloc[0]!r} is not a number",
-                             row=int(np.flatnonzero(bad)[0]) + 2)
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(path, f"LSOA {df['LSOA11CD'].iat[i]}, column {c!r}: population "
+                             f"{_bad_count(df[c].iat[i], num.iat[i])}", row=i + 2)
     df = df[df["LSOA11CD"].isin(codes)]
     g = df.groupby("LSOA11CD").sum(numeric_only=True)
     over = g[_OAC_OVER65].sum(axis=1)
@@ -191,9 +200,11 @@ def census2021_to_lsoa11(census_path: str | Path, lookup_path: str | Path, codes
         raise InputError(census_path, f"expected columns lsoa21_code, age_group, usual_residents: {exc}") from None
     cen = cen[cen["lsoa21_code"].isin(lk["lsoa21_code"])]
     vals = pd.to_numeric(cen["usual_residents"], errors="coerce")
-    if vals.isna().any():
-        raise InputError(census_path, f"usual_residents {cen['usual_residents'][vals.isna()].iloc[0]!r} "
-                         "is not a number", row=int(cen.index[vals.isna()][0]) + 2)
+    bad = vals.isna() | (vals < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(census_path, f"LSOA {cen['lsoa21_code'].iat[i]}, column 'usual_residents': population "
+                         f"{_bad_count(cen['usual_residents'].iat[i], vals.iat[i])}", row=int(cen.index[i]) + 2)
     groups = cen["age_group"].map(normalise_age_group)
     if not (groups == OVER_65).any():
         raise InputError(census_path, "no '65 and over' age group")

@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config
+from ..errors import InputError
 from ..geography.assign import band_labels
+from ..loaders.population import age_groups, load_sape
 from ..provenance import with_provenance
 
 CATEGORIES = [
@@ -202,14 +204,22 @@ def pharmacies_table(pharmacies, sources: list) -> pd.DataFrame:
 
 
 def national_population(path: Path, country_prefix: str = "E01") -> tuple[float, float]:
-    """England (or Wales) total and 18+ population from a small-area single-year-of-age file."""
-    head = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
-    ages = [c for c in head if c.isdigit() or c == "90+"]
-    adult = [c for c in ages if c == "90+" or int(c) >= 18]
-    code_col = next(c for c in head if c.endswith("_code"))
-    df = pd.read_csv(path, usecols=[code_col, "total_population", *adult], encoding="utf-8-sig")
-    df = df[df[code_col].astype(str).str.startswith(country_prefix)]
-    return float(df["total_population"].sum()), float(df[adult].sum(axis=1).sum())
+    """England (or Wales) total and 18+ population from a small-area single-year-of-age file.
+
+    The file is read and checked as the area's own population is (:func:`pna.loaders.population.load_sape`),
+    restricted to LSOAs whose code starts with ``country_prefix``.
+
+    Raises
+    ------
+    InputError
+        Missing columns, no LSOA of the country, or a blank, non-numeric or negative count
+        (naming the row, LSOA and column): a damaged comparator would make England's rate wrong.
+    """
+    sape = load_sape(Path(path), code_prefix=country_prefix)
+    if sape.empty:
+        raise InputError(path, f"no LSOA codes starting {country_prefix} (the national comparator needs them)")
+    groups = age_groups(sape)
+    return float(groups["pop_total"].sum()), float(groups["pop_18plus"].sum())
 
 
 def build_provision_tables(cfg: Config, pharmacies, lsoa, localities, national_list: pd.DataFrame | None

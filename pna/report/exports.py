@@ -241,6 +241,28 @@ class _Sheet:
     widths: list[float]
     links: dict[tuple[int, int], str] = field(default_factory=dict)
     title_row: bool = False
+    formats: list[str | None] = field(default_factory=list)
+
+
+_SHARE = re.compile(r"(^|_)share($|_)")
+_PEOPLE_COL = re.compile(r"^(population|pop_|age_\d|imd_q\d|residents$|points_)|_losing$|_beyond$|_relying$|_within$")
+
+
+def number_format(code: str) -> str | None:
+    """The Excel number format of a column: shares as %, people whole, rates and hours to 1 dp.
+
+    Only the display changes; the cell keeps the full value.
+    """
+    c = code.lower()
+    if _SHARE.search(c):
+        return "0.0%"
+    if "per_10k" in c or "hours" in c or c.endswith("_pct"):
+        return "#,##0.0"
+    if "minutes" in c:
+        return "#,##0"
+    if _PEOPLE_COL.search(c):
+        return "#,##0"
+    return None
 
 
 def _widths(rows: list[list[object]], header: int) -> list[float]:
@@ -276,7 +298,7 @@ def _workbook(tables: Mapping[str, pd.DataFrame], title: str) -> list[_Sheet]:
                                     for row in df.itertuples(index=False, name=None)]
         rows: list[list[object]] = [list(heads), *body]
         sheet = mapping[name]
-        sheets.append(_Sheet(sheet, rows, 0, _widths(rows, 0)))
+        sheets.append(_Sheet(sheet, rows, 0, _widths(rows, 0), formats=[number_format(c) for c in codes]))
         columns += [[sheet, h, _cell_value(c, code=True)] for h, c in zip(heads, codes)]
         prov = ""
         if "provenance" in df.columns and isinstance(df["provenance"], pd.Series):
@@ -345,6 +367,9 @@ def export_xlsx(tables: Mapping[str, pd.DataFrame], path: Path, title: str = "PN
                     c.number_format = DATETIME_FORMAT
                 elif isinstance(v, dt.date):
                     c.number_format = DATE_FORMAT
+                elif (i > sheet.header + 1 and j <= len(sheet.formats) and sheet.formats[j - 1]
+                      and isinstance(v, (int, float)) and not isinstance(v, bool)):
+                    c.number_format = sheet.formats[j - 1]
         h = sheet.header + 1
         for c in ws[h]:
             c.font, c.alignment = bold, wrap

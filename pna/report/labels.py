@@ -37,7 +37,7 @@ LABELS: dict[str, str] = {
     "pop_65plus_beyond": "Residents aged 65+ beyond", "share_beyond": "Share beyond",
     "max_minutes": "Longest time (minutes)", "activity": "Activity", "pharmacies_per_10k": "Pharmacies per 10,000",
     "population_housing_scenario": "Residents (housing scenario)", "is_base_year": "Base year",
-    "pharmacies_per_10k_housing": "Pharmacies per 10,000 (housing scenario)", "below_min_rate": "Below reference",
+    "pharmacies_per_10k_housing": "Pharmacies per 10,000 (housing scenario)", "below_min_rate": "Below minimum rate",
     "contract_type": "Contract", "is_100_hour": "100-hour", "is_distance_selling": "Distance-selling",
     "in_area": "In the area", "rank": "Rank", "population_losing": "Residents who would lose access",
     "pop_65plus_losing": "Residents aged 65+ who would lose access",
@@ -54,6 +54,8 @@ LABELS: dict[str, str] = {
     "detail": "Finding in words", "basis": "How it was worked out", "expected": "Expected", "observed": "Observed",
     "passed": "Passed", "count_flag": "Counted", "easting": "Easting", "northing": "Northing",
     "open_72plus_hours": "Open 72 hours or more a week", "open_100plus_hours": "Open 100 hours or more a week",
+    "min_rate_per_10k": "Minimum rate (per 10,000)", "below_min_rate_housing": "Below minimum rate (housing scenario)",
+    "lsoa": "Small areas (LSOA)", "projected_lsoa": "Projected small areas",
     "lat": "Latitude", "lon": "Longitude", "geocode_source": "Placed by", "code": "Code",
 }
 
@@ -65,7 +67,10 @@ TABLE_TITLES: dict[str, str] = {
     "exceptions": "Data exceptions", "row_accounting": "Row accounting", "reconciliation": "List and ODS reconciled",
     "selfcheck": "Self-check", "future_rates": "Future rates", "service_provision": "Services by locality",
     "consultation_summary": "Consultation responses", "list_changes": "Changes to the list",
-    "lsoa": "Small areas", "localities": "Localities",
+    "lsoa": "Small areas", "localities": "Localities", "projection_lsoa": "Projection: small areas (LSOA)",
+    "projection_population_by_locality_age": "Projection: residents by locality and age",
+    "projection_change_65plus": "Projection: change in residents aged 65+",
+    "projection_controls": "Projection: published area figures", "projection_provision": "Projection: provision",
 }
 
 _WORDS = {"pct": "(%)", "10k": "10,000", "65plus": "aged 65+", "18plus": "aged 18+", "lsoa": "LSOA", "msoa": "MSOA",
@@ -79,7 +84,9 @@ _MODE_WORDS = {"walk": "walking", "drive": "driving", "transit": "public transpo
 def humanise(code: str) -> str:
     """Words for a code name with no dictionary entry (``foo_bar_10k`` -> "Foo bar 10,000")."""
     parts = [p for p in re.split(r"[_\s]+", str(code)) if p]
-    words = [_WORDS.get(p.lower(), _MODE_WORDS.get(p.lower(), p)) for p in parts]
+    # "min" is minutes at the end of a name (threshold_min) and minimum elsewhere (min_rate)
+    words = [("minimum" if p.lower() == "min" and i < len(parts) - 1 else
+              _WORDS.get(p.lower(), _MODE_WORDS.get(p.lower(), p))) for i, p in enumerate(parts)]
     text = " ".join(words).strip() or str(code)
     return text[:1].upper() + text[1:]
 
@@ -135,6 +142,8 @@ def plain(text: str, codes: frozenset[str] | set[str]) -> str:
     """
     def sub(m: re.Match[str]) -> str:
         tok = m.group(0)
+        if tok.startswith("pna."):   # a module of this pipeline, named in a provenance line
+            return "the pna pipeline"
         if tok not in codes:
             # a dotted path whose last part is a code name ("access.demand.output_areas")
             last = tok.rsplit(".", 1)[-1]

@@ -10,6 +10,7 @@ the rendered HTML and its result is printed in the report. No input file is read
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Mapping
@@ -50,9 +51,11 @@ KIND_BY_COL = {
     "rate": ("rate_per_10k", "rate_per_10k_18plus", "hours_per_10k", "pharmacies_per_10k",
              "pharmacies_per_10k_housing", "hours_per_10k_housing"),
     "share": ("share", "share_within", "share_65plus", "share_beyond"),
-    "hours": ("weekly_hours",),
+    "hours": ("weekly_hours", "change_pct"),
+    "minutes": ("max_minutes", "max_minutes_after", "minutes", "max_minutes_before"),
     "residents": ("residents_per_pharmacy",),
 }
+_ISO_DATE = re.compile(r"\d{4}-\d\d-\d\d(?: 00:00:00)?")
 _PEOPLE = re.compile(r"^(population|pop_|age_\d|imd_q\d|residents$|points_)|_losing$|_beyond$|_relying$")
 TEXT_NUMERIC = ("year", "threshold_min", "imd2019_quintile", "row", "group", "source_row")
 
@@ -76,8 +79,12 @@ def col_kind(col: str, s: pd.Series) -> str:
 
 
 def _cell_text(v: Any) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+    if v is None or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
         return ""
+    if isinstance(v, (pd.Timestamp, dt.date)):
+        return date_text(v.date() if isinstance(v, pd.Timestamp) else v)
+    if isinstance(v, str) and _ISO_DATE.fullmatch(v):
+        return date_text(v)
     if isinstance(v, (bool, np.bool_)):
         return "yes" if v else "no"
     if isinstance(v, (float, np.floating)) and float(v).is_integer():
@@ -461,6 +468,21 @@ def executive_summary(run: RunResults) -> list[dict[str, Any]]:
     return parts
 
 
+def statement_status(st: Any) -> str:
+    """What one statement concludes, in a few words, from the kinds of its findings."""
+    kinds = [f.kind for f in st.findings]
+    n_gap = kinds.count("gap")
+    if n_gap:
+        words = f"{n_gap} gap{'s' if n_gap != 1 else ''} identified"
+    elif "no_gap" in kinds:
+        words = "no gap identified" + ("; some parts not assessed" if "not_assessed" in kinds else "")
+    elif kinds and all(k == "not_assessed" for k in kinds):
+        words = "not assessed"
+    else:
+        words = "set out" + ("; some parts not assessed" if "not_assessed" in kinds else "")
+    return words + (" (provisional: it uses estimates)" if st.provisional else "")
+
+
 def _coverage_label(cov: pd.DataFrame) -> pd.Series:
     gt, grp = cov["group_type"].astype(str), cov["group"].astype(str)
     return pd.Series(np.select([gt == "area", gt == "age_65plus", gt == "locality", gt == "imd2019_quintile"],
@@ -498,6 +520,7 @@ def build_model(run: RunResults, maps: list[MapOutput], services: pd.DataFrame |
                 "board": doc.board_name or f"{cfg.area.name} Health and Wellbeing Board",
                 "period": doc.period, "contact": doc.contact,
                 "title": f"Pharmaceutical Needs Assessment: {cfg.area.name}"},
+        "statement_status": statement_status,
         "static_open": [s for s in (static or []) if s.slug.startswith("open_")],
     }
     tv = m["tables"]

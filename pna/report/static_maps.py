@@ -734,7 +734,7 @@ def open_static(run: RunResults, out_dir: Path) -> list[StaticMap]:
                    f"pharmacy open on arrival (waiting for one that opens soon counts the wait). Pharmacies open at "
                    f"{label} are white markers; the rest are small grey outlines. "
                    f"{int(mask.sum())} of {len(sites)} face-to-face pharmacies are open then."
-                   + (f" {plain(res.method_note)}." if res.is_estimate else ""))
+                   + (f" {plain(res.method_note).rstrip('.')}." if res.is_estimate else ""))
         out.append(_minutes_map(run, out_dir, slug=f"open_{slug}", title=title,
                                 what=f"walking time to a pharmacy open at {label}{est}",
                                 legend_title="Minutes walking to an open pharmacy", demand=demand, minutes=minutes,

@@ -130,6 +130,8 @@ def fmt_value(value: Any, kind: str) -> str:
         return f"{v * 100:.1f}%"
     if kind == "hours":
         return f"{v:,.1f}"
+    if kind == "minutes":
+        return f"{v:,.0f}"
     if kind == "residents":
         return f"{v:,.0f}"
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}"

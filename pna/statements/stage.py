@@ -77,8 +77,8 @@ def build_statements(*, cfg: Config, geography: Geography, access: Access,
     localities = list(geography.localities["locality"].astype(str))
     findings = evaluate(cfg=cfg, points=access.points, estimated={m: r.is_estimate for m, r in access.results.items()},
                         tables=evidence, localities=localities)
-    ftable = with_provenance(findings_table(findings), "Gap rules in pna.statements.gaps (config gaps block) "
-                             "applied to the access, provision and projection tables")
+    ftable = with_provenance(findings_table(findings), "The board's gap rules applied to the access, provision "
+                             "and projection tables")
     ev = Evidence(cfg=cfg, tables=MappingProxyType({**evidence, "gap_findings": ftable}), access=access.results,
                   localities=geography.localities.drop(columns="geometry"), findings=findings)
     items = apply_rules(ev)

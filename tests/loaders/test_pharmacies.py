@@ -112,7 +112,7 @@ def test_missing_file_raises_input_error(tmp_path):
 
 
 def test_missing_column_raises_input_error():
-    with pytest.raises(InputError, match="missing required columns: contract_type") as err:
+    with pytest.raises(InputError, match="missing required columns: CONTRACT_TYPE") as err:
         load_pharmaceutical_list(FIX / "list_missing_column.csv", QualityLog())
     assert err.value.row == 1
 

@@ -165,3 +165,14 @@ def test_ods_values(books):
     assert sheets[names[PROJ]][label("when")].iloc[0] == pd.Timestamp("2025-06-30")
     contents = pd.read_excel(books["ods"][0], engine="odf", sheet_name="Contents", header=3)
     assert len(contents) == len(names) and set(contents["Code name"]) == set(names)
+
+
+def test_number_formats_show_people_whole_and_shares_as_percent(tmp_path):
+    df = pd.DataFrame({"locality": ["A"], "population": [78960.38], "share_within": [0.38612],
+                       "rate_per_10k": [2.401392], "max_minutes_after": [26.95]})
+    p = export_xlsx({"provision": df}, tmp_path / "f.xlsx")
+    ws = load_workbook(p)[sheet_names(["provision"])["provision"]]
+    fmt = {ws.cell(row=1, column=j).value: ws.cell(row=2, column=j).number_format for j in range(1, 6)}
+    assert fmt["Residents"] == "#,##0" and fmt["Share within"] == "0.0%"
+    assert fmt["Pharmacies per 10,000 residents"] == "#,##0.0" and fmt["Longest time after closure (minutes)"] == "#,##0"
+    assert ws.cell(row=2, column=2).value == 78960.38   # the cell keeps full precision
