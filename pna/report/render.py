@@ -41,6 +41,7 @@ from ..statements.rules import (
 )
 from ..statements.selfcheck import figures_in_html, run_selfcheck
 from . import charts
+from .chart_images import ChartImage, write_chart_image
 from .labels import date_text, label, plain, table_title
 from .maps import MapOutput, write_maps
 from .run import RunResults
@@ -186,34 +187,39 @@ def pivot_view(df: pd.DataFrame, name: str, caption: str, index: str, columns: s
 
 # --------------------------------------------------------------------------- optional inputs
 # --------------------------------------------------------------------------- charts
-def provision_chart(prov: pd.DataFrame) -> str:
-    """Bar chart of pharmacies per 10,000 residents by locality (SVG)."""
+def provision_chart(prov: pd.DataFrame) -> dict[str, Any]:
+    """Bar chart of pharmacies per 10,000 residents by locality (SVG, and its PNG for Word)."""
     cats = prov["locality"].astype(str).tolist()
-    return charts.bar_chart("chart-provision", "Pharmacies per 10,000 residents",
-                            "Bar chart of pharmacies per 10,000 residents by locality, the area and England. "
-                            "The same figures are in the provision table.", cats,
-                            {"Pharmacies per 10,000 residents": prov["rate_per_10k"].astype(float).tolist()},
-                            "per 10,000")
+    series = {"Pharmacies per 10,000 residents": prov["rate_per_10k"].astype(float).tolist()}
+    desc = ("Bar chart of pharmacies per 10,000 residents by locality, the area and England. "
+            "The same figures are in the provision table.")
+    return {"svg": charts.bar_chart("chart-provision", "Pharmacies per 10,000 residents", desc, cats, series,
+                                    "per 10,000"),
+            "png": ChartImage("chart-provision", "bar", "Pharmacies per 10,000 residents", cats, series,
+                              "per 10,000"), "desc": desc}
 
 
-def age_chart(demo: pd.DataFrame) -> str:
-    """Grouped bars of the age structure by locality (SVG)."""
+def age_chart(demo: pd.DataFrame) -> dict[str, Any]:
+    """Grouped bars of the age structure by locality (SVG, and its PNG for Word)."""
     loc = demo[demo["level"] == "locality"] if "level" in demo else demo
     series = {lbl: (loc[c].astype(float) / loc["population"].astype(float) * 100).tolist()
               for c, lbl in (("age_0_17", "Aged 0-17"), ("age_18_64", "Aged 18-64"), ("age_65plus", "Aged 65+"))
               if c in loc}
-    return charts.bar_chart("chart-age", "Age structure by locality (% of residents)",
-                            "Grouped bars: share of residents in each age group by locality. "
-                            "The counts are in the demography table.", loc["locality"].astype(str).tolist(),
-                            series, "%")
+    cats = loc["locality"].astype(str).tolist()
+    desc = ("Grouped bars: share of residents in each age group by locality. "
+            "The counts are in the demography table.")
+    title = "Age structure by locality (% of residents)"
+    return {"svg": charts.bar_chart("chart-age", title, desc, cats, series, "%"),
+            "png": ChartImage("chart-age", "bar", title, cats, series, "%"), "desc": desc}
 
 
 PRINT_MAPS = "maps/print"   # static PNG maps, relative to the report
+PRINT_CHARTS = "charts"     # PNG copies of the charts, for Word
 CHART_PREFERENCE = ("population", "pharmacies_per_10k", "pop_65plus", "change_pct", "value")
 MAX_REPORT_ROWS = 250
 
 
-def projection_charts(name: str, df: pd.DataFrame) -> list[dict[str, str]]:
+def projection_charts(name: str, df: pd.DataFrame) -> list[dict[str, Any]]:
     """Line charts of a projection table's main measures by year (one line per locality).
 
     Only tables with one row per (year, locality) - or per year - are charted.
@@ -239,9 +245,10 @@ def projection_charts(name: str, df: pd.DataFrame) -> list[dict[str, str]]:
         words = label(col)
         title = f"{words} by year" + (" and locality" if "locality" in d else "")
         cid = f"chart-{name}-{col}".replace("_", "-")
-        out.append({"id": cid, "title": title,
-                    "svg": charts.line_chart(cid, title, f"Line chart of {words.lower()} by year; the figures are in "
-                                             "the table beside it.", years, series, words)})
+        desc = f"Line chart of {words.lower()} by year; the figures are in the table in Appendix B."
+        out.append({"id": cid, "title": title, "desc": desc,
+                    "svg": charts.line_chart(cid, title, desc, years, series, words),
+                    "png": ChartImage(cid, "line", title, years, series, words)})
     return out
 
 
@@ -629,7 +636,7 @@ def build_model(run: RunResults, maps: list[MapOutput], services: pd.DataFrame |
     if services is not None:
         tv["services"] = table_view(t.get("service_provision"), "service_provision",
                                     "Pharmacies providing each service, by locality")
-    proj_charts: list[dict[str, str]] = []
+    proj_charts: list[dict[str, Any]] = []
     big_tables: list[dict[str, Any]] = []
     for name in sorted((k for k in t if k.startswith("projection")), key=lambda k: (k != "projection_provision", k)):
         if has(name):
@@ -753,6 +760,8 @@ def render_report(run: RunResults) -> Report:
     info("report: maps for print")
     static = write_static_maps(run, out / PRINT_MAPS)
     model = build_model(run, maps, services, static)
+    chart_list = [c for c in (model["charts"].get("age"), model["charts"].get("provision")) if c]
+    chart_pngs = [write_chart_image(c["png"], out / PRINT_CHARTS) for c in (*chart_list, *model["projection_charts"])]
     # Two passes: the self-check reads the figures of the rendered report, then the report shows its result.
     first = render_html(run, model, None)
     figs = [f for s in model["statements"] for f in s.figures]
@@ -768,4 +777,5 @@ def render_report(run: RunResults) -> Report:
     paths = {"report": write_text(html, out / "report.html")}
     paths.update({f"map_{mp.slug}": mp.path for mp in maps})
     paths.update({f"print_map_{sm.slug}": out / PRINT_MAPS / sm.path for sm in static})
+    paths.update({f"print_chart_{p.stem}": p for p in chart_pngs})
     return Report(paths=MappingProxyType(paths), selfcheck=check, notes=tuple(map_notes))
