@@ -166,7 +166,8 @@ def load_pharmaceutical_list(path: str | Path, quality: QualityLog, stage: str =
     Raises
     ------
     InputError
-        If the file is missing, not UTF-8, empty, or lacks a required column.
+        If the file is missing, not UTF-8, empty, has a header but no data rows, or lacks a
+        required column (named by its NHSBSA header, with the closest header the file has).
 
     Notes
     -----
@@ -174,7 +175,8 @@ def load_pharmaceutical_list(path: str | Path, quality: QualityLog, stage: str =
     ODS code, opening hours that cannot be parsed or are impossible, non-numeric or impossible
     totals, and any later row repeating an earlier row's ODS code. Flagged but kept: hours
     text that needed repair to the standard form, blank days (read as closed or unknown),
-    ODS codes or postcodes of unusual shape.
+    ODS codes or postcodes of unusual shape, and daily or weekly totals that disagree with
+    the parsed hours (one exception per total, with both values; the parsed hours are used).
     """
     path = Path(path)
     fname = path.name

@@ -147,7 +147,8 @@ def test_docx_headings_maps_and_tables(docx, leicester):
     for s in SECTIONS:
         assert Section(*s).heading in heads, s
     pics = list(docx.element.body.iter(qn("wp:docPr")))
-    assert len(pics) >= 4 and all(d.get("descr") for d in pics)
+    assert len(pics) >= 10 and all(d.get("descr") for d in pics)
+    assert any(d.get("descr").startswith(("Bar chart", "Line chart", "Grouped bars")) for d in pics)
     assert any("pharmacies" in d.get("descr") and "walking" not in d.get("descr") for d in pics)
     assert any("walking" in d.get("descr").lower() for d in pics)
     for t in docx.tables:
