@@ -53,7 +53,7 @@ LABELS: dict[str, str] = {
     "population_relying": "Residents relying on one pharmacy", "population_base": "Residents at base year",
     "detail": "Finding in words", "basis": "How it was worked out", "expected": "Expected", "observed": "Observed",
     "passed": "Passed", "count_flag": "Counted", "easting": "Easting", "northing": "Northing",
-    "open_72plus_hours": "Open 72 hours or more a week", "open_100plus_hours": "Open 100 hours or more a week",
+    "open_72plus_hours": "Listed as open 72+ hours a week", "open_100plus_hours": "Listed as open 100+ hours a week",
     "min_rate_per_10k": "Minimum rate (per 10,000)", "below_min_rate_housing": "Below minimum rate (housing scenario)",
     "lsoa": "Small areas (LSOA)", "projected_lsoa": "Projected small areas",
     "lat": "Latitude", "lon": "Longitude", "geocode_source": "Placed by", "code": "Code",

@@ -33,7 +33,7 @@ from ..statements.rules import (
     Figure,
     coverage_table,
     fmt_value,
-    gap_finding,
+    gap_figure,
     mode_is_estimate,
     not_assessed_text,
     raw_value,
@@ -434,18 +434,32 @@ def executive_summary(run: RunResults) -> list[dict[str, Any]]:
     parts.append({"id": "es-provision", "heading": "Pharmacies in the area", "paras": paras, "bullets": []})
     # access and gaps, from the gap engine
     findings = [f for f in run.statements.findings if f.scope == "area"]
-    geo = [f for f in findings if f.rule == "geographic"]
-    items = [Markup(gap_finding(f, ev=ev).html()) for f in geo]
-    parts.append({"id": "es-access", "heading": "Getting to a pharmacy", "bullets": items,
-                  "paras": [] if items else [Markup("Access was not assessed: no travel times were computed.")]})
-    times = [f for f in findings if f.rule == "times" and f.group == "all residents"]
-    if times:
-        parts.append({"id": "es-times", "heading": "Evenings and weekends", "paras": [],
-                      "bullets": [Markup(gap_finding(f, ev=ev).html()) for f in times]})
-    fut = [f for f in findings if f.rule == "future"]
-    fut_paras = [] if fut else [Markup("Future needs were not assessed: no population projection was supplied.")]
-    parts.append({"id": "es-future", "heading": "The next three years and beyond", "paras": fut_paras,
-                  "bullets": [Markup(gap_finding(f, ev=ev).html()) for f in fut]})
+    rows = []
+    for f in findings:
+        if f.rule not in ("geographic", "times", "future") or f.status == "not assessed":
+            continue
+        if f.rule == "times" and f.group != "all residents":
+            continue
+        who = {"all residents": "All residents", "aged 65+": "Residents aged 65+",
+               "most deprived fifth": "Residents of the most deprived fifth of areas"}.get(f.group, f.group)
+        when = {"geographic": "today", "times": f"at {f.time}",
+                "future": f"in {f.time}"}[f.rule]
+        walk = Markup(gap_figure(f, "share_walk", "share").html()) if math.isfinite(f.share_walk) else ""
+        verdict = {"gap": "Gap", "no gap": "No gap"}.get(f.status, f"{f.outcome.capitalize()} (provisional)")
+        rows.append({"who": who, "when": when, "share": Markup(gap_figure(f, "share", "share").html()),
+                     "without": Markup(gap_figure(f, "population_without", "count").html()),
+                     "walk": walk, "verdict": verdict})
+    g = cfg.gaps
+    rule = Markup(f"A resident has access if they can reach a pharmacy within {g.walk_minutes} minutes' walk, or, "
+                  f"where walking is not enough, within {g.transit_minutes} minutes by public transport or "
+                  f"{g.drive_minutes} minutes by car. The board finds a gap where fewer than "
+                  f"{g.min_share_covered * 100:g}% of a group have access. At the times tested, only pharmacies "
+                  "open then count.")
+    parts.append({"id": "es-access", "heading": "Getting to a pharmacy", "bullets": [], "access_rows": rows,
+                  "paras": [rule] if rows else [Markup("Access was not assessed: no travel times were computed.")]})
+    if not any(f.rule == "future" for f in findings):
+        parts.append({"id": "es-future", "heading": "Future needs", "bullets": [], "paras": [
+            Markup("Future needs were not assessed: no population projection was supplied.")]})
     # the gaps in one list
     tested = [f for f in run.statements.findings if f.rule in ("geographic", "times", "future")]
     gaps = [f for f in tested if f.status == "gap"]

@@ -209,7 +209,7 @@ def test_classify_without_flags_says_not_identified_and_bands_hours(cfg):
     c = out.set_index("ods_code")
     assert out["is_100_hour"].isna().all() and out["is_distance_selling"].isna().all()
     assert out["hundred_hour_source"].str.startswith("not identified").all()
-    assert out["distance_selling_source"].str.contains("no distance-selling flag in this vintage").all()
+    assert out["distance_selling_source"].str.contains("no distance-selling flag in this edition").all()
     assert c.at["FAA03", "weekly_hours"] == 119 and c.at["FAA03", "opening_category"] == "7 days late"
     assert c["open_100plus_hours"].tolist() == [False, False, True, False, False, False]   # FAA03: 7 x 17 h
     assert bool(c.at["FAA03", "open_72plus_hours"])
