@@ -37,7 +37,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: $(STAMP) browser lint
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --durations=15 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup --durations=15 $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_network.py

@@ -74,3 +74,18 @@ def leicester_runs(tmp_path_factory, data_dir):
 @pytest.fixture(scope="session")
 def leicester(leicester_runs):
     return leicester_runs[1]
+
+
+# The two most expensive session fixtures (two full Leicester runs; the Newport network run) are
+# built once each: every test that needs one goes to the same xdist worker (make test runs
+# `--dist loadgroup`), instead of each worker building its own copy.
+_GROUPS = (("leicester_runs", "leicester-runs"), ("newport_run", "newport"))
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        for fixture, group in _GROUPS:
+            if fixture in names:
+                item.add_marker(pytest.mark.xdist_group(group))
+                break

@@ -76,6 +76,7 @@ TABLE_STYLE = "Light Grid Accent 1"
 FALLBACK_TABLE_STYLE = "Table Grid"
 TABLE_TEXT = "Table Text"
 TABLE_TEXT_SMALL = "Table Text Small"
+SOURCE_TEXT = "Source Text"
 SMALL_FONT_COLS = 7
 LANDSCAPE_COLS = 12
 TOC_INSTR = 'TOC \\o "1-3" \\h \\z \\u'
@@ -316,7 +317,8 @@ class _Converter:
         elif t == "p":
             self.flush(ctx)
             self.children(el, ctx, fmt)
-            self.flush(ctx)
+            # source lines under tables and maps are small print, as in the PDF
+            self.flush(ctx, style=SOURCE_TEXT if "source" in _classes(el) and not ctx.in_cell else None)
         elif t in ("ul", "ol"):
             self.list_(el, ctx, fmt)
         elif t == "li":  # an item outside a list: a bullet
@@ -644,6 +646,10 @@ class _Converter:
         self.table_look(table, first_col)
         text_style = TABLE_TEXT_SMALL if ncols > SMALL_FONT_COLS else TABLE_TEXT
         cells = [list(r.cells) for r in table.rows]
+        widths = self.column_widths(grid, ncols, width)
+        table.autofit = False
+        for j, w in enumerate(widths):
+            table.columns[j].width = Emu(w)
         for (_, head), row in zip(rows, table.rows):
             tr_pr = row._tr.get_or_add_trPr()
             tr_pr.append(OxmlElement("w:cantSplit"))
@@ -654,14 +660,39 @@ class _Converter:
             if rs > 1 or cs > 1:
                 cell = cell.merge(cells[min(r + rs, len(rows)) - 1][c + cs - 1])
             numeric = bool(_classes(cel) & {"n", "num"}) or cel.find(".//data") is not None
+            cell.width = Emu(sum(widths[c:c + cs]))
             cctx = _Ctx(container=cell, slot=[cell.paragraphs[0]], style=text_style, in_cell=True,
                         align=WD_ALIGN_PARAGRAPH.RIGHT if numeric else None,
-                        max_width=max(PX_EMU, width * cs // ncols))
+                        max_width=max(PX_EMU, sum(widths[c:c + cs])))
             fmt = _Fmt(bold=_tag(cel) == "th")
             self.children(cel, cctx, fmt)
             self.flush(cctx)
             if cctx.slot:  # an empty cell keeps its paragraph; give it the table style
                 self.set_style(cctx.slot[0], text_style)
+
+    @staticmethod
+    def column_widths(grid: list[tuple[int, int, int, int, HtmlElement]], ncols: int, width: int) -> list[int]:
+        """Column widths (EMU) from the content, so words are not broken ("Pharmacie s").
+
+        Each column gets at least its longest word, then the rest in proportion to its typical text
+        length (capped, so one long address column cannot take the whole table).
+        """
+        longest = [3] * ncols
+        total = [0] * ncols
+        count = [0] * ncols
+        for _, c, _, cs, cel in grid:
+            if cs != 1:
+                continue
+            text = _WS.sub(" ", cel.text_content()).strip()
+            words = text.split(" ")
+            longest[c] = max(longest[c], *(len(w) for w in words))
+            total[c] += len(text)
+            count[c] += 1
+        weight = [max(float(longest[j]), min(total[j] / max(count[j], 1), 40.0)) for j in range(ncols)]
+        scale = width / sum(weight)
+        out = [int(w * scale) for w in weight]
+        out[-1] += width - sum(out)   # the columns fill the text width exactly
+        return out
 
     @staticmethod
     def layout(rows: list[tuple[HtmlElement, bool]]) -> tuple[list[tuple[int, int, int, int, HtmlElement]], int]:
@@ -779,7 +810,7 @@ def _page_setup(sec: Section, *, landscape: bool = False) -> None:
 def _styles(doc: DocxDocument) -> None:
     styles = doc.styles
     names = {s.name for s in styles}
-    for name, size in ((TABLE_TEXT, 9), (TABLE_TEXT_SMALL, 8)):
+    for name, size in ((TABLE_TEXT, 9), (TABLE_TEXT_SMALL, 8), (SOURCE_TEXT, 7.5)):
         if name not in names:
             st = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
             st.base_style = styles["Normal"]
