@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -85,6 +87,18 @@ def application_from_args(args: argparse.Namespace) -> Application:
                                     source="command line")
 
 
+def _stopped(code: int, before: set[threading.Thread]) -> int:
+    """``code``; or, if the interrupted command left threads of its own running, end the process now with it."""
+    if any(t.is_alive() for t in threading.enumerate() if t not in before):
+        # a thread stopped mid-call (Playwright printing the PDF) can crash interpreter shutdown
+        # with SIGSEGV instead of this exit code; every clean-up has run, so skip shutdown
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
 def run_cli(argv: Sequence[str] | None, *, commands: Mapping[str, Command]) -> int:
     """Parse ``argv``, configure logging and run the chosen command.
 
@@ -92,10 +106,13 @@ def run_cli(argv: Sequence[str] | None, *, commands: Mapping[str, Command]) -> i
     traceback under ``--verbose``). Ctrl-C exits 130 and SIGTERM 143, with one line (saying
     what became of the outputs when a run was stopped): SIGTERM raises
     :class:`~pna.runlock.Interrupted` while the command runs, so clean-up runs as for Ctrl-C.
+    If an interrupted command leaves threads running (the PDF printer), the process ends at
+    once with the exit code, as Python's own shutdown could crash on them.
     """
     args = build_parser().parse_args(argv)
     progress.configure(quiet=args.quiet, verbose=args.verbose)
     previous = signal.signal(signal.SIGTERM, raise_on_signal)
+    threads = set(threading.enumerate())
     try:
         return commands[args.command](args)
     except PnaError as exc:
@@ -105,9 +122,9 @@ def run_cli(argv: Sequence[str] | None, *, commands: Mapping[str, Command]) -> i
         return 2
     except Interrupted as exc:
         print(f"pna: {exc.message}", file=sys.stderr)
-        return exc.code
+        return _stopped(exc.code, threads)
     except KeyboardInterrupt:
         print("pna: interrupted", file=sys.stderr)
-        return 130
+        return _stopped(130, threads)
     finally:
         signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)

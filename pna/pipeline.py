@@ -43,7 +43,7 @@ from .report.run import RunResults
 from .runlock import OutputError, atomic_output, output_lock, scratch_output
 from .statements.stage import build_statements, evidence_tables
 
-__all__ = ["Node", "NODES", "order_nodes", "build_results", "run", "write_run", "assess", "main"]
+__all__ = ["Node", "NODES", "order_nodes", "build_results", "run", "assess", "main"]
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ def run(cfg: Config) -> RunResults:
         On Ctrl-C or SIGTERM (the latter once the CLI's handler is installed), with a one-line message.
     """
     with output_lock(cfg.out), atomic_output(cfg.out, keep=(cfg.project_root, cfg.data_dir, cfg.cache)) as tmp:
-        results = write_run(cfg.model_copy(update={"output_dir": tmp}))
+        results = _write_run(cfg.model_copy(update={"output_dir": tmp}))
     return _moved(results, cfg, tmp)
 
 
@@ -167,7 +167,7 @@ def _moved(results: RunResults, cfg: Config, tmp: Path) -> RunResults:
     return replace(results, cfg=cfg, access=replace(results.access, results=MappingProxyType(moved)))
 
 
-def write_run(cfg: Config) -> RunResults:
+def _write_run(cfg: Config) -> RunResults:
     """Run every stage and write every output straight into ``cfg.out`` (:func:`run` makes it atomic)."""
     ensure_dir(cfg.out)
     results = build_results(cfg)

@@ -92,12 +92,25 @@ def _sibling(out: Path, kind: str, pid: int | None = None) -> Path:
 
 def lock_path(out: Path) -> Path:
     """The lock file of output folder ``out``: ``<out>.lock`` beside it."""
-    out = Path(out).absolute()
+    out = _real(out)
     return out.with_name(out.name + ".lock")
 
 
-def _prepare_parent(out: Path) -> Path:
+def _real(out: Path) -> Path:
     out = Path(out).absolute()
+    # a link to the folder: swap the folder it points to, beside it, and keep the link
+    return out.resolve() if out.is_symlink() else out
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _prepare_parent(out: Path) -> Path:
+    out = _real(out)
     if out.name in ("", ".", ".."):
         raise OutputError(f"{out}: not usable as an output folder (name it, e.g. outputs/leicester)")
     try:
@@ -162,7 +175,7 @@ def _sweep(out: Path) -> None:
         leftovers.remove(back)
     for p in leftovers:
         log.info(f"removing {p}, left by a run that was killed")
-        shutil.rmtree(p, ignore_errors=True)
+        _remove(p)
 
 
 @contextmanager
@@ -195,8 +208,8 @@ def output_lock(out: Path) -> Iterator[Path]:
 
 
 def _fresh(path: Path) -> Path:
-    if path.exists():   # a pid reused after a killed run
-        shutil.rmtree(path)
+    if path.exists() or path.is_symlink():   # a pid reused after a killed run
+        _remove(path)
     try:
         path.mkdir()
     except OSError as exc:
@@ -270,8 +283,7 @@ def _swap(tmp: Path, out: Path) -> None:
         try:
             if out.exists():
                 old = _sibling(out, "old")
-                if old.exists():
-                    shutil.rmtree(old)
+                _remove(old)
                 os.rename(out, old)
             # between these two renames out is briefly absent: readers see the previous run or
             # nothing, never a mix (acceptable; a kill here is repaired by the next run's sweep)
@@ -285,7 +297,7 @@ def _swap(tmp: Path, out: Path) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
             raise OutputError(f"{out}: cannot replace the output folder ({exc.strerror or exc})") from None
         if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+            _remove(old)
 
 
 @contextmanager

@@ -53,3 +53,12 @@ def test_stage_results_are_frozen(leicester_results):
             part.notes = ()  # type: ignore[misc]
     with pytest.raises(TypeError):  # table mappings are read-only
         leicester_results.provision.tables["new"] = None  # type: ignore[index]
+
+
+@pytest.mark.e2e
+def test_a_run_leaves_only_its_folder_and_points_into_it(leicester):
+    results, out = leicester
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(out.name)] == [out.name]  # no tmp, old, lock
+    assert results.cfg.out == out
+    rasters = [r.raster_path for r in results.access.results.values() if r.raster_path is not None]
+    assert all(p.is_file() and p.is_relative_to(out) for p in rasters)
