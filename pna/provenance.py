@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import PurePath
+
 import pandas as pd
 
 from .config import DataSource
 
 PROVENANCE_COLUMN = "provenance"
+
+
+def portable_source(source: str | os.PathLike[str]) -> str:
+    """How outputs name a source file: by its name, never by an absolute path.
+
+    An absolute path would make outputs depend on where the data directory happens to be,
+    so the same inputs would give different bytes elsewhere. ``run.json`` maps each input
+    file to its path under the data directory.
+
+    Parameters
+    ----------
+    source
+        A file name, a path, or a label such as ``/data/networks/feed.zip:stops.txt``.
+
+    Returns
+    -------
+    str
+        ``source`` unchanged when it is not an absolute path, else its last component
+        (``feed.zip:stops.txt`` for the label above).
+    """
+    text = os.fspath(source)
+    path = PurePath(text)
+    return path.name if path.is_absolute() else text
 
 
 def cite(*sources: DataSource | str | None) -> str:

@@ -2,7 +2,8 @@
 
 Each loader reports what it read, kept and quarantined here, so the pipeline can
 assert ``rows in = rows accepted + rows quarantined`` for every file and the report
-can list every exception.
+can list every exception. Source files are recorded by name (:func:`~pna.provenance.portable_source`),
+so outputs do not depend on where the data directory is.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from .provenance import portable_source
+
 __all__ = ["QualityLog", "Accounting", "EXCEPTION_COLUMNS"]
 
+ACTIONS = ("quarantined", "flagged", "overridden")
 EXCEPTION_COLUMNS = ["stage", "source_file", "row", "record", "field", "reason", "action"]
 
 
@@ -40,14 +44,20 @@ class QualityLog:
 
     def add(self, stage: str, source_file: str, row: int | None, record: str, reason: str,
             field_: str = "", action: str = "quarantined") -> None:
-        """Record one exception. ``action`` is 'quarantined', 'flagged' or 'overridden'."""
-        self.records.append({"stage": stage, "source_file": str(source_file),
+        """Record one exception. ``action`` is 'quarantined', 'flagged' or 'overridden'.
+
+        Only 'quarantined' means the row was dropped (counted as quarantined by :meth:`account`);
+        a flagged or overridden row is kept.
+        """
+        if action not in ACTIONS:
+            raise ValueError(f"unknown exception action {action!r}")
+        self.records.append({"stage": stage, "source_file": portable_source(source_file),
                              "row": "" if row is None else int(row), "record": str(record),
                              "field": field_, "reason": reason, "action": action})
 
     def account(self, key: str, source_file: str, rows_in: int, accepted: int, quarantined: int) -> Accounting:
         """Record row accounting for one read; raises if rows do not balance."""
-        acc = Accounting(str(source_file), rows_in, accepted, quarantined)
+        acc = Accounting(portable_source(source_file), rows_in, accepted, quarantined)
         if not acc.balanced:
             raise AssertionError(f"{source_file}: rows in ({rows_in}) != accepted ({accepted}) "
                                  f"+ quarantined ({quarantined})")

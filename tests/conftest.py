@@ -82,6 +82,7 @@ def leicester(leicester_runs):
 _GROUPS = (("leicester_runs", "leicester-runs"), ("newport_run", "newport"))
 
 
+@pytest.hookimpl(tryfirst=True)   # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
         names = set(getattr(item, "fixturenames", ()))

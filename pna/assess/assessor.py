@@ -18,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from pyproj import Transformer
+from shapely.geometry import Point
 
 from ..access.coverage import coverage_table
 from ..access.engine import TravelModel
@@ -27,6 +28,7 @@ from ..crs import to_bng
 from ..errors import InputError
 from ..geography.stage import Geography
 from ..loaders.hours import DAYS
+from ..loaders.postcodes import normalise_postcode
 from ..modes import Method, Mode
 from ..provenance import cite
 from ..statements.gaps import GapFinding, evaluate, findings_table
@@ -225,6 +227,39 @@ def _site(ctx: AssessorBase, app: Application) -> tuple[tuple[float, float], str
     return _pharmacy_xy(ctx, code, app.source), f"premises of {code} (from the pharmaceutical list)"
 
 
+def _site_label(app: Application, located_by: str) -> str:
+    """How the refusal names the site: as the application gave it."""
+    site = app.site
+    if not app.opens_site:
+        return located_by
+    if "postcode" in site:
+        return normalise_postcode(site["postcode"]) or str(site["postcode"])
+    if "easting" in site:
+        return f"easting {float(site['easting']):.0f}, northing {float(site['northing']):.0f}"
+    return f"lon {float(site['lon']):g}, lat {float(site['lat']):g}"
+
+
+def _require_known_site(ctx: AssessorBase, app: Application, xy: tuple[float, float], located_by: str) -> None:
+    """Refuse a site beyond the outermost boundary band.
+
+    The run holds only the area's pharmacies and those within the bands, so beyond them
+    "no pharmacy within 2 km" and the nearest distances would be false.
+    """
+    area = ctx.geography.area
+    if area is None or not len(area):
+        return
+    band_km = max(ctx.cfg.boundary_bands_km, default=0.0)
+    d_m = float(to_bng(area).geometry.union_all().distance(Point(xy)))
+    if d_m <= band_km * 1000.0:
+        return
+    km = d_m / 1000.0
+    far = f"{km:.0f}" if km >= 10 else f"{km:.1f}"
+    name = ctx.cfg.area.name
+    raise InputError(app.source, f"the site ({_site_label(app, located_by)}) is {far} km outside {name}; "
+                                 f"this assessment only knows pharmacies in {name} and within {band_km:g} km "
+                                 "of it, so assess the site with the run for the area it lies in")
+
+
 def _site_attrs(ctx: AssessorBase, xy: tuple[float, float]) -> dict[str, Any]:
     pt = gpd.GeoDataFrame(geometry=gpd.points_from_xy([xy[0]], [xy[1]]), crs=27700)
     lsoa = ctx.geography.lsoa[["lsoa11_code", "locality", "geometry"]] if ctx.geography.lsoa is not None else None
@@ -309,11 +344,13 @@ def assess_application(application: Application, *, base: AssessorBase) -> Asses
     Raises
     ------
     InputError
-        If the site cannot be located or a named ODS code is not in the run.
+        If the site cannot be located, lies beyond the outermost boundary band
+        (``cfg.boundary_bands_km``), or a named ODS code is not in the run.
     """
     ctx = base
     cfg, app = ctx.cfg, application
     xy, located_by = _site(ctx, app)
+    _require_known_site(ctx, app, xy, located_by)
     site = {**_site_attrs(ctx, xy), "located_by": located_by}
     states = dict(ctx.states)
     gmin = gap_minutes(cfg)

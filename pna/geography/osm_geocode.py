@@ -99,7 +99,8 @@ def locate_pharmacies(pharmacies: pd.DataFrame, extract: str | Path, postcodes: 
     postcodes
         From :func:`postcodes_from_osm` (or any table with ``postcode, easting, northing``).
     quality
-        Unlocatable pharmacies are recorded here (flagged).
+        Pharmacies placed only at their sector are recorded here as flagged (kept); unlocatable
+        ones as quarantined, since :func:`pharmacies_from_osm` drops them.
 
     Returns
     -------
@@ -172,7 +173,7 @@ def locate_pharmacies(pharmacies: pd.DataFrame, extract: str | Path, postcodes: 
             quality.add(STAGE, str(extract), out.at[i, "source_row"] if "source_row" in out else None,
                         out.at[i, "ods_code"],
                         f"postcode {out.at[i, 'postcode']} has no OpenStreetMap address or pharmacy "
-                        "in the extract; the pharmacy cannot be located", "postcode", "flagged")
+                        "in the extract; the pharmacy cannot be located", "postcode", "quarantined")
     return out
 
 

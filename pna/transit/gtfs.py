@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,8 +98,12 @@ class _Reader:
             self.names = {p.name for p in path.iterdir() if p.is_file()}
             self._zip = None
             self._prefix = ""
-        elif path.is_file() and zipfile.is_zipfile(path):
-            self._zip = zipfile.ZipFile(path)
+        elif path.is_file():
+            try:
+                self._zip = zipfile.ZipFile(path)
+            except zipfile.BadZipFile:
+                raise InputError(str(path), "is not a valid zip file (corrupt or truncated); "
+                                 "a GTFS feed must be a .zip file or a folder") from None
             members = [n for n in self._zip.namelist() if n.endswith(".txt")]
             # Feeds are sometimes zipped with a top folder: accept one level.
             self._prefix = ""
@@ -109,7 +114,12 @@ class _Reader:
             raise InputError(str(path), "GTFS feed not found (expected a .zip file or a folder)")
 
     def label(self, name: str) -> str:
+        """The member's full path, for error messages."""
         return f"{self.path}:{name}.txt" if self._zip else str(self.path / f"{name}.txt")
+
+    def source_label(self, name: str) -> str:
+        """The member as outputs name it: without the data directory, so outputs stay portable."""
+        return f"{self.path.name}:{name}.txt" if self._zip else f"{self.path.name}/{name}.txt"
 
     def has(self, name: str) -> bool:
         return f"{name}.txt" in self.names
@@ -118,7 +128,12 @@ class _Reader:
         label = self.label(name)
         try:
             if self._zip is not None:
-                raw = self._zip.read(self._prefix + f"{name}.txt")
+                try:
+                    raw = self._zip.read(self._prefix + f"{name}.txt")
+                except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                    # The central directory can survive damage to a member's data.
+                    raise InputError(label, f"cannot be read from the zip file (corrupt or truncated): "
+                                     f"{exc}") from None
                 df = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False,
                                  encoding="utf-8-sig", skipinitialspace=True)
             else:
@@ -138,21 +153,23 @@ class _Reader:
 class _Rows:
     """Quarantine helper: logs each bad row or raises in strict mode."""
 
-    def __init__(self, quality: QualityLog, strict: bool):
-        self.quality, self.strict = quality, strict
+    def __init__(self, reader: _Reader, quality: QualityLog, strict: bool):
+        self.reader, self.quality, self.strict = reader, quality, strict
         self.logged: dict[str, int] = {}
 
-    def bad(self, label: str, df: pd.DataFrame, mask: np.ndarray, key: str, reason) -> None:
+    def bad(self, name: str, df: pd.DataFrame, mask: np.ndarray, key: str, reason) -> None:
+        """Quarantine (or, strict, raise on) the rows of member file ``name`` where ``mask``."""
         if not mask.any():
             return
         sub = df[mask]
         reasons = reason(sub) if callable(reason) else pd.Series(reason, index=sub.index)
         if self.strict:
             r = sub.iloc[0]
-            raise InputError(label, str(reasons.iloc[0]), row=int(r["source_row"]))
+            raise InputError(self.reader.label(name), str(reasons.iloc[0]), row=int(r["source_row"]))
+        label = self.reader.source_label(name)
         for (_, r), why in zip(sub.iterrows(), reasons):
             self.quality.add(STAGE, label, int(r["source_row"]), str(r[key]), str(why), field_=key)
-        self.logged[label] = self.logged.get(label, 0) + len(sub)
+        self.logged[name] = self.logged.get(name, 0) + len(sub)
 
 
 def parse_gtfs_time(values: pd.Series) -> np.ndarray:
@@ -202,7 +219,7 @@ def load_feed(path: str | Path, quality: QualityLog, *, strict: bool = False) ->
     """
     path = Path(path)
     rd = _Reader(path)
-    rows = _Rows(quality, strict)
+    rows = _Rows(rd, quality, strict)
     for name in REQUIRED_FILES:
         if not rd.has(name):
             raise InputError(str(path), f"required GTFS file {name}.txt is missing")
@@ -225,13 +242,13 @@ def load_feed(path: str | Path, quality: QualityLog, *, strict: bool = False) ->
         counts["calendar_dates"] = len(cdates)
 
     # routes: unique ids
-    lab = rd.label("routes")
+    lab = "routes"
     bad = routes["route_id"].eq("").to_numpy() | routes["route_id"].duplicated().to_numpy()
     rows.bad(lab, routes, bad, "route_id", "blank or duplicate route_id")
     routes = routes[~bad]
 
     # stops: coordinates required where a stop can be served (location_type 0/blank).
-    lab = rd.label("stops")
+    lab = "stops"
     loc = np.nan_to_num(_int_col(stops, "location_type", 0), nan=0.0)
     lat = pd.to_numeric(stops.get("stop_lat", pd.Series("", index=stops.index)), errors="coerce")
     lon = pd.to_numeric(stops.get("stop_lon", pd.Series("", index=stops.index)), errors="coerce")
@@ -251,7 +268,7 @@ def load_feed(path: str | Path, quality: QualityLog, *, strict: bool = False) ->
     # calendar
     services: set[str] = set()
     if calendar is not None:
-        lab = rd.label("calendar")
+        lab = "calendar"
         flags = calendar[DAY_COLUMNS]
         sd, ed = _parse_date(calendar["start_date"]), _parse_date(calendar["end_date"])
         bad_f = ~flags.isin(["0", "1"]).all(axis=1).to_numpy()
@@ -267,7 +284,7 @@ def load_feed(path: str | Path, quality: QualityLog, *, strict: bool = False) ->
         calendar["start_date"], calendar["end_date"] = sd[keep], ed[keep]
         services |= set(calendar["service_id"])
     if cdates is not None:
-        lab = rd.label("calendar_dates")
+        lab = "calendar_dates"
         d = _parse_date(cdates["date"])
         bad = (d.isna() | ~cdates["exception_type"].isin(["1", "2"]) | cdates["service_id"].eq("")).to_numpy()
         rows.bad(lab, cdates, bad, "service_id", "date not YYYYMMDD or exception_type not 1/2")
@@ -277,7 +294,7 @@ def load_feed(path: str | Path, quality: QualityLog, *, strict: bool = False) ->
         services |= set(cdates["service_id"])
 
     # trips: references to routes and services
-    lab = rd.label("trips")
+    lab = "trips"
     bad_id = trips["trip_id"].eq("").to_numpy() | trips["trip_id"].duplicated().to_numpy()
     bad_route = ~bad_id & ~trips["route_id"].isin(routes["route_id"]).to_numpy()
     bad_serv = ~bad_id & ~bad_route & ~trips["service_id"].isin(services).to_numpy()
@@ -289,7 +306,7 @@ def load_feed(path: str | Path, quality: QualityLog, *, strict: bool = False) ->
     trips = trips[~(bad_id | bad_route | bad_serv)].copy()
 
     # stop_times: references, times, then per-trip order
-    lab = rd.label("stop_times")
+    lab = "stop_times"
     n_in_st = len(st)
     arr = parse_gtfs_time(st["arrival_time"])
     dep = parse_gtfs_time(st["departure_time"])
@@ -340,7 +357,7 @@ def load_feed(path: str | Path, quality: QualityLog, *, strict: bool = False) ->
 
         rows.bad(lab, st, in_bad, "trip_id", why)
         st = st[~in_bad]
-        tlab = rd.label("trips")
+        tlab = "trips"
         tb = trips["trip_id"].isin(bad_trips).to_numpy()
         rows.bad(tlab, trips, tb, "trip_id", "trip has non-monotone, repeated or too few stop times")
         trips = trips[~tb]
@@ -355,8 +372,8 @@ def load_feed(path: str | Path, quality: QualityLog, *, strict: bool = False) ->
     dropped = {}
     for name, n_in in counts.items():
         # quarantined = rows actually logged, so account() really checks the balance
-        logged = rows.logged.get(rd.label(name), 0)
-        quality.account(f"gtfs:{path.name}:{name}", rd.label(name), n_in, final[name], logged)
+        logged = rows.logged.get(name, 0)
+        quality.account(f"gtfs:{path.name}:{name}", rd.source_label(name), n_in, final[name], logged)
         dropped[name] = logged
     assert counts["stop_times"] == n_in_st
     return Feed(source=str(path), agencies=agencies.reset_index(drop=True),

@@ -22,6 +22,7 @@ from ..access.stats import rank_stat
 from ..config import TransitSpec
 from ..crs import to_bng
 from ..modes import Method, Mode
+from ..provenance import portable_source
 from .gtfs import Feed
 from .raptor import INF, Timetable, WalkLinks, build_timetable, route_many
 from .services import active_trips, typical_day, typical_weekday
@@ -104,7 +105,7 @@ class TransitModel:
                          f"from the graph: their walking legs, and those of stops and sites off the "
                          f"graph, are straight line x {self.walk_circuity:g} circuity)")
         self.method_note = (
-            f"Timetable: {source or feed.source}, service day {self.date.isoformat()} "
+            f"Timetable: {source or portable_source(feed.source)}, service day {self.date.isoformat()} "
             f"({self.date:%A}); departures every {spec.step_min} min from {spec.window_start} to "
             f"{spec.window_end}; the median travel time over the window is shown "
             f"(percentile {self.percentile} also reported). RAPTOR earliest arrival with at most "
