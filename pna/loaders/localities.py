@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..config import Config
 from ..errors import InputError
+from ..io import read_csv_text
 from ..quality import QualityLog
 
 STAGE = "localities"
@@ -26,7 +27,10 @@ def _msoa_names(cfg: Config, codes: list[str]) -> pd.Series:
     src = cfg.inputs.msoa_names
     if src is not None:
         path = cfg.data_path(src)
-        raw = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
+        text = read_csv_text(path)
+        if text.header is None:
+            raise InputError(path, "MSOA names file is empty")
+        raw, _ = text.frame(keep_default_na=True)
         code_col = next((c for c in raw.columns if c.lower() in ("msoa11_code", "msoa11cd")), None)
         name_col = next((c for c in raw.columns if "name" in c.lower() and c != code_col
                          and ("hcl" in c.lower() or c.lower() in ("msoa11_name", "msoa11hclnm"))), None)
@@ -60,8 +64,8 @@ def load_localities(cfg: Config, msoa_codes: Iterable[str], quality: QualityLog 
     Raises
     ------
     InputError
-        Naming the file and row: a missing column, a blank locality, an MSOA listed twice,
-        an MSOA outside the area; or the area MSOAs the file does not list.
+        Naming the file and row: a missing column, a line of the wrong width, a blank locality,
+        an MSOA listed twice, an MSOA outside the area; or the area MSOAs the file does not list.
     """
     codes = sorted(set(msoa_codes))
     spec = cfg.localities
@@ -71,13 +75,15 @@ def load_localities(cfg: Config, msoa_codes: Iterable[str], quality: QualityLog 
     path = cfg.data_path(spec.file)
     if not path.is_file():
         raise InputError(path, "localities file not found")
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    text = read_csv_text(path)
+    if text.header is None:
+        raise InputError(path, "localities file is empty")
+    raw, lines = text.frame()
     for col in (spec.msoa_column, spec.locality_column):
         if col not in raw.columns:
             raise InputError(path, f"column '{col}' missing (columns: {', '.join(raw.columns)})")
     msoa = raw[spec.msoa_column].str.strip()
     loc = raw[spec.locality_column].str.strip()
-    lines = np.arange(2, len(raw) + 2)
     area = set(codes)
     first_seen: dict[str, int] = {}
     for code, name, line in zip(msoa, loc, lines):

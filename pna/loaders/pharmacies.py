@@ -7,10 +7,8 @@ list on any past date can be rebuilt and the two sources compared.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import difflib
-import io
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +18,7 @@ import pandas as pd
 
 from ..config import Config, DataSource
 from ..errors import InputError
+from ..io import FILE_FIELD, CsvText, read_csv_text
 from ..provenance import PROVENANCE_COLUMN, with_provenance
 from ..quality import QualityLog
 from .hours import DAYS, HoursError, normalise_day, summarise_hours, total_disagreements
@@ -80,6 +79,12 @@ _ODS_CODE = re.compile(r"^F[A-Z0-9]{4}$")
 MAX_DAY_HOURS = 24.0
 MAX_WEEK_HOURS = 168.0
 
+# Shorter than this is a cut or partial file, not closures: a whole national list has about
+# 10,800 data lines (10,785 in 2023/24 Q3; England has had 10,500-11,800 pharmacies since 2010).
+LIST_NATIONAL_LINES, LIST_MIN_LINES = 10_800, 5_000
+# The ODS extract keeps closed pharmacies as well, so it only grows (20,932 lines in May 2025).
+ODS_NATIONAL_LINES, ODS_MIN_LINES = 21_000, 10_000
+
 
 # --------------------------------------------------------------------------- helpers
 def normalise_postcode(pc: object) -> str:
@@ -103,29 +108,6 @@ def normalise_postcodes(values: pd.Series) -> pd.Series:
 
 def _header_key(name: str) -> str:
     return re.sub(r"[^A-Z0-9]+", "_", name.strip().upper()).strip("_")
-
-
-def _read_records(path: Path, stage: str) -> list[tuple[int, list[str]]]:
-    """Read a CSV into (first line number, fields) records; blank lines carry no record."""
-    if not path.is_file():
-        raise InputError(str(path), f"{stage}: file not found")
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise InputError(str(path), f"not valid UTF-8 at byte {exc.start}", row=line) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    records: list[tuple[int, list[str]]] = []
-    start = 1
-    try:
-        for fields in reader:
-            if fields and any(f.strip() for f in fields):
-                records.append((start, fields))
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise InputError(str(path), f"unreadable CSV: {exc}", row=reader.line_num) from None
-    return records
 
 
 def _strip(df: pd.DataFrame) -> pd.DataFrame:
@@ -166,24 +148,29 @@ def load_pharmaceutical_list(path: str | Path, quality: QualityLog, stage: str =
     Raises
     ------
     InputError
-        If the file is missing, not UTF-8, empty, has a header but no data rows, or lacks a
-        required column (named by its NHSBSA header, with the closest header the file has).
+        If the file is missing, not UTF-8, empty, has a header but no data rows or no row of
+        the header's width, lacks a required column (named by its NHSBSA header, with the
+        closest header the file has), or has a quote left open at the end of a line (naming
+        the line and the lines it would swallow).
 
     Notes
     -----
-    Quarantined (one exception per row, all reasons joined): wrong number of fields, missing
+    Row accounting counts physical lines (:func:`pna.io.read_csv_text`), so every line after
+    the header is accepted or quarantined. Quarantined (one exception per row, all reasons
+    joined): blank lines, a last line cut short by the end of the file, wrong number of fields, missing
     ODS code, opening hours that cannot be parsed or are impossible, non-numeric or impossible
     totals, and any later row repeating an earlier row's ODS code. Flagged but kept: hours
     text that needed repair to the standard form, blank days (read as closed or unknown),
     ODS codes or postcodes of unusual shape, and daily or weekly totals that disagree with
     the parsed hours (one exception per total, with both values; the parsed hours are used).
+    Flagged for the whole file: ending mid-row, and fewer than :data:`LIST_MIN_LINES` data lines.
     """
     path = Path(path)
     fname = path.name
-    records = _read_records(path, stage)
-    if not records:
+    csv_lines = _read(path, stage, header=True)
+    if csv_lines.header is None:
         raise InputError(str(path), "file is empty")
-    header_line, header = records[0]
+    header_line, header = csv_lines.header_line, csv_lines.header
     keys = [_header_key(h) for h in header]
     col_of: dict[str, int] = {}
     for i, k in enumerate(keys):
@@ -197,20 +184,18 @@ def load_pharmaceutical_list(path: str | Path, quality: QualityLog, stage: str =
     file_header = {c: header[i].strip() for c, i in col_of.items()}
 
     n_fields = len(header)
-    data = records[1:]
-    if not data:
+    widths = csv_lines.widths()
+    if not widths:
         # An empty list would yield an assessment of no pharmacies: stop rather than report that.
         raise InputError(str(path), "no data rows: the file has a header but no pharmacies", row=header_line)
-    rows_in = len(data)
-    reasons: dict[int, list[tuple[str, str]]] = {}
-    good_lines, good_rows = [], []
-    for line, fields in data:
-        if len(fields) != n_fields:
-            reasons.setdefault(line, []).append(("", f"expected {n_fields} fields, found {len(fields)}"))
-            good_rows.append([""] * n_fields)
-        else:
-            good_rows.append(fields)
-        good_lines.append(line)
+    if n_fields not in widths:
+        # Else every row would be quarantined and the run would stop later, at a misleading place.
+        raise InputError(str(path), f"no data row has the header's {n_fields} fields (rows have "
+                         f"{', '.join(map(str, sorted(widths)))}): a column missing from the header?", row=header_line)
+    rows_in = csv_lines.rows_in
+    good_rows, problems = csv_lines.rows()
+    reasons: dict[int, list[tuple[str, str]]] = {line: [("", why)] for line, why in problems.items()}
+    good_lines = csv_lines.lines.tolist()
     raw = pd.DataFrame(good_rows, columns=range(n_fields), dtype=object)
     names = sorted(col_of, key=lambda c: col_of[c])
     df = _strip(raw[[col_of[c] for c in names]].set_axis(names, axis=1).astype(str))
@@ -287,7 +272,20 @@ def load_pharmaceutical_list(path: str | Path, quality: QualityLog, stage: str =
     out = out[LIST_COLUMNS].reset_index(drop=True)
     _flag_total_disagreements(out, quality, stage, fname, file_header)
     quality.account(f"{stage}: {fname}", fname, rows_in, len(out), rows_in - len(out))
+    _flag_file(csv_lines, quality, stage, LIST_MIN_LINES, LIST_NATIONAL_LINES)
     return with_provenance(out, source if source is not None else fname)
+
+
+def _read(path: Path, stage: str, *, header: bool, width: int | None = None) -> CsvText:
+    if not path.is_file():
+        raise InputError(str(path), f"{stage}: file not found")
+    return read_csv_text(path, header=header, width=width)
+
+
+def _flag_file(text: CsvText, quality: QualityLog, stage: str, min_lines: int, national_lines: int) -> None:
+    """Flag a national file that is cut short or far too short (the report lists these as notes too)."""
+    for why in text.file_flags(min_lines=min_lines, national_lines=national_lines):
+        quality.add(stage, text.path.name, None, text.path.name, why, FILE_FIELD, "flagged")
 
 
 def _missing_headers(missing: list[str], header: list[str], keys: list[str]) -> str:
@@ -354,33 +352,35 @@ def load_ods_history(path: str | Path, quality: QualityLog, stage: str = ODS_STA
     Raises
     ------
     InputError
-        If the file is missing, not UTF-8, empty, or no row has 27 fields.
+        If the file is missing, not UTF-8, empty, no row has 27 fields, or a quote is left open
+        at the end of a line.
 
     Notes
     -----
-    Quarantined: wrong number of fields, missing code, open date missing or not a real
-    YYYYMMDD date, close date present but not a real date or before the open date, and any
-    later row repeating an earlier code.
+    Row accounting counts physical lines, as for :func:`load_pharmaceutical_list`.
+    Quarantined: blank lines, a last line cut short by the end of the file, wrong number of
+    fields, missing code, open date missing or not a real YYYYMMDD date, close date present
+    but not a real date or before the open date, and any later row repeating an earlier code.
+    Flagged for the whole file: ending mid-row, and fewer than :data:`ODS_MIN_LINES` lines.
     """
     path = Path(path)
     fname = path.name
-    records = _read_records(path, stage)
-    if not records:
-        raise InputError(str(path), "file is empty")
     n = len(ODS_FIELDS)
-    widths = {len(f) for _, f in records}
+    text = _read(path, stage, header=False, width=n)
+    widths = text.widths()
+    if not widths:
+        raise InputError(str(path), "file is empty")
     if n not in widths:
-        raise InputError(str(path), f"expected {n} columns (no header row), found {sorted(widths)}",
-                         row=records[0][0])
-    rows_in = len(records)
-    lines = np.array([ln for ln, _ in records], dtype=np.int64)
-    wrong = np.array([len(f) != n for _, f in records])
-    df = pd.DataFrame([f if len(f) == n else [""] * n for _, f in records], columns=ODS_FIELDS, dtype=str)
+        first = next(text.line(i) for i, (_, blank) in enumerate(text.shapes) if not blank)
+        raise InputError(str(path), f"expected {n} columns (no header row), found {sorted(widths)}", row=first)
+    rows_in = text.rows_in
+    lines = text.lines
+    rows, problems = text.rows()
+    wrong = np.isin(lines, list(problems))
+    df = pd.DataFrame(rows, columns=ODS_FIELDS, dtype=str)
     df = _strip(df)
     df["org_code"] = df["org_code"].str.upper()
-    reasons: dict[int, list[tuple[str, str]]] = {}
-    for i in np.flatnonzero(wrong).tolist():
-        reasons.setdefault(int(lines[i]), []).append(("", f"expected {n} fields, found {len(records[i][1])}"))
+    reasons: dict[int, list[tuple[str, str]]] = {line: [("", why)] for line, why in problems.items()}
 
     def fail(mask: np.ndarray, field: str, why: pd.Series | str) -> None:
         for i in np.flatnonzero(mask & ~wrong).tolist():
@@ -417,6 +417,7 @@ def load_ods_history(path: str | Path, quality: QualityLog, stage: str = ODS_STA
         "source_row": lines,
     })[keep].reset_index(drop=True)
     quality.account(f"{stage}: {fname}", fname, rows_in, len(out), rows_in - len(out))
+    _flag_file(text, quality, stage, ODS_MIN_LINES, ODS_NATIONAL_LINES)
     return with_provenance(out, source if source is not None else fname)
 
 

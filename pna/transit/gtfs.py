@@ -102,8 +102,10 @@ class _Reader:
             try:
                 self._zip = zipfile.ZipFile(path)
             except zipfile.BadZipFile:
-                raise InputError(str(path), "is not a valid zip file (corrupt or truncated); "
-                                 "a GTFS feed must be a .zip file or a folder") from None
+                # A .zip that does not open is damaged; anything else was never a feed.
+                reason = ("is not a valid zip file (corrupt or truncated)" if path.suffix.lower() == ".zip"
+                          else "is not a GTFS feed (expected a .zip file or a folder)")
+                raise InputError(str(path), reason) from None
             members = [n for n in self._zip.namelist() if n.endswith(".txt")]
             # Feeds are sometimes zipped with a top folder: accept one level.
             self._prefix = ""

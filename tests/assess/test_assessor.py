@@ -9,6 +9,7 @@ from pna.assess.assessor import assess_application
 from pna.assess.resilience import resilience_table
 from pna.assess.sites import application_from_mapping, site_frame
 from pna.assess.whatif import site_window
+from pna.crs import to_bng
 from pna.errors import InputError
 
 
@@ -70,3 +71,25 @@ def test_consolidation_at_one_site_closes_the_other(leicester_ctx, leicester_bas
     assert r.site["located_by"].startswith(f"premises of {a}")
     with pytest.raises(InputError, match="FZZZZ"):
         assess_application(base=leicester_base, application=application_from_mapping({"kind": "closure", "ods_code": "FZZZZ"}))
+
+
+def test_site_beyond_the_boundary_bands_is_refused(leicester_ctx, leicester_base):
+    # Coventry city centre: the run knows no pharmacy there, so "none within 2 km" would be false.
+    assert "CV1 1AA" in leicester_ctx.geography.postcodes.index
+    app = application_from_mapping({"name": "Coventry", "kind": "new", "postcode": "cv11aa"})
+    with pytest.raises(InputError, match=r"the site \(CV1 1AA\) is [2-3]\d km outside Leicester; this assessment "
+                                         r"only knows pharmacies in Leicester and within 1\.5 km of it"):
+        assess_application(base=leicester_base, application=app)
+
+
+def test_site_within_the_outermost_band_is_assessed(leicester_ctx, leicester_base):
+    assert max(leicester_ctx.cfg.boundary_bands_km) == 1.5
+    area = to_bng(leicester_ctx.geography.area).geometry.union_all()
+    east = max(area.exterior.coords if area.geom_type == "Polygon" else
+               (c for p in area.geoms for c in p.exterior.coords), key=lambda c: c[0])
+    inside_band = application_from_mapping({"kind": "new", "easting": east[0] + 1000, "northing": east[1]})
+    r = assess_application(base=leicester_base, application=inside_band)
+    assert not r.site["in_area"] and len(r.nearby)
+    beyond = application_from_mapping({"kind": "new", "easting": east[0] + 1600, "northing": east[1]})
+    with pytest.raises(InputError, match=r"the site \(easting \d+, northing \d+\) is 1\.6 km outside Leicester"):
+        assess_application(base=leicester_base, application=beyond)

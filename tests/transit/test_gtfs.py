@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
 
+from pna.config import load_config
 from pna.errors import InputError
 from pna.quality import QualityLog
 from pna.transit.gtfs import load_feed, parse_gtfs_time
@@ -134,3 +136,45 @@ def test_missing_file_and_column(tmp_path):
         load_feed(write_feed(tmp_path / "c", calendar=None, calendar_dates=None), QualityLog())
     with pytest.raises(InputError, match="not found"):
         load_feed(tmp_path / "nothing.zip", QualityLog())
+
+
+def _newport_gtfs() -> Path:
+    """The real Newport feed, found the way a run finds it (config/newport.yaml)."""
+    if not DATA.is_dir():
+        pytest.skip(f"shared data not found at {DATA}")
+    cfg = load_config(Path(__file__).parents[2] / "config" / "newport.yaml", data_dir=DATA.parent)
+    assert cfg.network.gtfs is not None
+    return cfg.data_path(cfg.network.gtfs)
+
+
+def test_truncated_zip_is_called_corrupt_not_missing(tmp_path):
+    raw = _newport_gtfs().read_bytes()
+    cut = tmp_path / "newport_gtfs.zip"
+    cut.write_bytes(raw[: len(raw) // 2])   # the central directory at the end is gone
+    with pytest.raises(InputError, match=r"newport_gtfs\.zip: is not a valid zip file \(corrupt or truncated\)"):
+        load_feed(cut, QualityLog())
+    with pytest.raises(InputError, match=r"stops\.txt: is not a GTFS feed \(expected a \.zip file or a folder\)"):
+        load_feed(write_feed(tmp_path / "f") / "stops.txt", QualityLog())
+
+
+def test_zip_with_damaged_member_data_is_called_corrupt(tmp_path):
+    path = _newport_gtfs()
+    with zipfile.ZipFile(path) as z:
+        member = z.getinfo("stop_times.txt")
+    raw = bytearray(path.read_bytes())
+    at = member.header_offset + 100          # inside its compressed data; the directory is intact
+    raw[at:at + 64] = bytes(64)
+    bad = tmp_path / "damaged.zip"
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(InputError, match=r"damaged\.zip:stop_times\.txt: cannot be read from the zip file "
+                                         r"\(corrupt or truncated\)"):
+        load_feed(bad, QualityLog())
+
+
+def test_recorded_source_files_carry_no_directory(newport, tmp_path):
+    _, q = newport
+    assert set(q.accounting_table()["source_file"]) >= {"newport-20230613_gtfs.zip:stops.txt"}
+    q2 = QualityLog()
+    load_feed(write_feed(tmp_path / "feed", trips=BASE["trips"] + "R9,WK,T4\n"), q2)
+    assert set(q2.table()["source_file"]) == {"feed/trips.txt"}
+    assert set(q2.accounting_table()["source_file"]) >= {"feed/trips.txt", "feed/stop_times.txt"}
