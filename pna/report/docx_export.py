@@ -222,8 +222,8 @@ def _bookmark_name(html_id: str, used: set[str]) -> str:
     return name
 
 
-def _field_runs(p: Paragraph, instr: str, placeholder: str, *, dirty: bool = False) -> None:
-    """Append a complex field (begin, instruction, separate, placeholder result, end) to ``p``."""
+def _field_begin(p: Paragraph, instr: str, *, dirty: bool = False) -> None:
+    """Append the start of a complex field (begin, instruction, separate) to ``p``; its result follows."""
     begin = OxmlElement("w:fldChar")
     begin.set(qn("w:fldCharType"), "begin")
     if dirty:
@@ -236,10 +236,20 @@ def _field_runs(p: Paragraph, instr: str, placeholder: str, *, dirty: bool = Fal
     sep = OxmlElement("w:fldChar")
     sep.set(qn("w:fldCharType"), "separate")
     p.add_run()._r.append(sep)
-    p.add_run(placeholder)
+
+
+def _field_end(p: Paragraph) -> None:
+    """Append the end of a complex field to ``p`` (its result may span paragraphs since the begin)."""
     end = OxmlElement("w:fldChar")
     end.set(qn("w:fldCharType"), "end")
     p.add_run()._r.append(end)
+
+
+def _field_runs(p: Paragraph, instr: str, placeholder: str, *, dirty: bool = False) -> None:
+    """Append a complex field (begin, instruction, separate, placeholder result, end) to ``p``."""
+    _field_begin(p, instr, dirty=dirty)
+    p.add_run(placeholder)
+    _field_end(p)
 
 
 def _image_bytes(src: str, base_dir: Path) -> bytes | None:
@@ -778,23 +788,10 @@ class _Converter:
             _field_runs(p, TOC_INSTR, "Right-click and choose Update Field to show the contents.", dirty=True)
         else:
             paras = [self.doc.add_paragraph(style=f"toc {level}") for level, _ in entries]
-            first, last = paras[0], paras[-1]
-            begin = OxmlElement("w:fldChar")
-            begin.set(qn("w:fldCharType"), "begin")
-            begin.set(qn("w:dirty"), "true")
-            first.add_run()._r.append(begin)
-            code = OxmlElement("w:instrText")
-            code.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
-            code.text = f" {TOC_INSTR} "
-            first.add_run()._r.append(code)
-            sep = OxmlElement("w:fldChar")
-            sep.set(qn("w:fldCharType"), "separate")
-            first.add_run()._r.append(sep)
+            _field_begin(paras[0], TOC_INSTR, dirty=True)
             for p, (_, text) in zip(paras, entries):
                 p.add_run(_BAD_XML.sub("", text) + "\t")
-            end = OxmlElement("w:fldChar")
-            end.set(qn("w:fldCharType"), "end")
-            last.add_run()._r.append(end)
+            _field_end(paras[-1])
         self.doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
 
 
