@@ -352,6 +352,35 @@ def read_csv_text(path: str | os.PathLike[str], *, header: bool = True, width: i
                    records[header_line:] if records is not None else None)
 
 
+def read_table(path: str | os.PathLike[str], **read_csv: Any) -> pd.DataFrame:
+    """A lookup or table file read line-exactly, as :func:`pandas.read_csv` would read it.
+
+    Every physical line must be one row of the header's width (:meth:`CsvText.frame`), so a
+    stray quote or a file cut mid-row is an error naming its line instead of rows lost unseen.
+
+    Parameters
+    ----------
+    path
+        The file (UTF-8, header row first).
+    **read_csv
+        Passed to :func:`pandas.read_csv` (default: every column text, empty cells ``""``).
+
+    Returns
+    -------
+    DataFrame
+        One row per non-blank data line.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, empty, not UTF-8, or has a line that is not one whole row.
+    """
+    text = read_csv_text(path)
+    if text.header is None:
+        raise InputError(path, "the file is empty (no header row)")
+    return text.frame(**read_csv)[0]
+
+
 def _decode(path: Path, raw: bytes) -> tuple[str, bool]:
     """The text, and whether the file ends inside a multi-byte character (cut short)."""
     skip = len(_BOM) if raw.startswith(_BOM) else 0

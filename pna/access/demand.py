@@ -24,6 +24,7 @@ import pandas as pd
 from ..config import Config
 from ..crs import BNG, to_bng
 from ..errors import InputError
+from ..io import read_table
 from ..quality import QualityLog
 
 STAGE = "access.demand"
@@ -78,13 +79,12 @@ def read_output_areas(cfg: Config) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     polys = to_bng(polys[[code, "geometry"]].rename(columns={code: "oa_code"}))
     polys["source_row"] = np.arange(1, len(polys) + 1)
 
-    head = pd.read_csv(pop_path, nrows=0, encoding="utf-8-sig")
+    head = read_table(pop_path, dtype=None, keep_default_na=True)
     pcode = _pick(head.columns, OA_CODE_COLUMNS, pop_path, "Output Area code")
     ppop = _pick(head.columns, OA_POP_COLUMNS, pop_path, "population")
     plsoa = next((c for c in OA_LSOA_COLUMNS if c in head.columns), None)
     use = [pcode, ppop] + ([plsoa] if plsoa else [])
-    pop = pd.read_csv(pop_path, usecols=use, dtype={pcode: str, **({plsoa: str} if plsoa else {})},
-                      encoding="utf-8-sig")
+    pop = head[use].astype({pcode: str, **({plsoa: str} if plsoa else {})})
     pop = pop.rename(columns={pcode: "oa_code", ppop: "population_2011", **({plsoa: "lsoa11_code"} if plsoa else {})})
     pop["population_2011"] = pd.to_numeric(pop["population_2011"], errors="coerce")
     pop["source_row"] = np.arange(2, len(pop) + 2)  # header is line 1

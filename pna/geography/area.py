@@ -13,6 +13,7 @@ import shapely
 
 from ..config import Config
 from ..errors import InputError
+from ..io import read_table
 from ..loaders import boundaries
 from ..loaders.deprivation import load_imd2019
 from ..loaders.localities import load_localities
@@ -36,7 +37,7 @@ def area_lsoa_codes(cfg: Config, area: gpd.GeoDataFrame) -> list[str]:
     src = cfg.inputs.lsoa_la_lookup
     if src is not None:
         path = cfg.data_path(src)
-        raw = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
+        raw = read_table(path)
         lsoa_col = next((c for c in raw.columns if c.lower() in ("lsoa11_code", "lsoa11cd")), None)
         la_cols = [c for c in raw.columns if c != lsoa_col and c.lower().endswith(("_code", "cd"))
                    and raw[c].eq(cfg.area.code).any()]
@@ -53,7 +54,7 @@ def area_lsoa_codes(cfg: Config, area: gpd.GeoDataFrame) -> list[str]:
 
 def _msoa_lookup(cfg: Config, codes: list[str]) -> pd.DataFrame:
     path = cfg.data_path(cfg.inputs.lsoa_msoa_lookup)
-    raw = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
+    raw = read_table(path)
     need = ["lsoa11_code", "msoa11_code", "msoa11_name"]
     low = {c.lower(): c for c in raw.columns}
     alias = {"lsoa11_code": ["lsoa11_code", "lsoa11cd"], "msoa11_code": ["msoa11_code", "msoa11cd"],

@@ -22,6 +22,7 @@ from ..config import Config
 from ..crs import BNG as CRS
 from ..crs import require_bng
 from ..errors import InputError
+from ..io import read_table
 from ..loaders.postcodes import normalise_postcodes
 from ..quality import QualityLog
 from .geocode import geocode, postcode_index, read_geocode_overrides
@@ -65,7 +66,7 @@ def read_locality_overrides(path: Path | None, localities: list[str]) -> pd.Data
     if not path.is_file():
         raise InputError(path, "locality override file not found (create it with the header "
                          "ods_code,locality,reason)")
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    raw = read_table(path)
     for col in ("ods_code", "locality", "reason"):
         if col not in raw.columns:
             raise InputError(path, f"column '{col}' missing")

@@ -30,6 +30,7 @@ import shapely
 
 from ..crs import BNG as CRS
 from ..errors import InputError
+from ..io import read_table
 from ..loaders.postcodes import normalise_postcode, normalise_postcodes
 from ..quality import QualityLog
 
@@ -67,7 +68,7 @@ def read_geocode_overrides(path: Path | None) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(path, "geocode override file not found (create it with the header "
                          + ",".join(OVERRIDE_COLUMNS) + ")")
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", comment=None)
+    raw = read_table(path)
     for col in ("ods_code", "reason"):
         if col not in raw.columns:
             raise InputError(path, f"column '{col}' missing")

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..io import read_table
 from ..quality import QualityLog
 
 STAGE = "projections"
@@ -60,14 +61,7 @@ def _line(i: int) -> int:
 
 
 def _read(path: Path) -> pd.DataFrame:
-    if not Path(path).is_file():
-        raise InputError(path, "file not found")
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"not a readable CSV: {exc}") from None
-    except pd.errors.EmptyDataError:
-        raise InputError(path, "file is empty") from None
+    return read_table(path)
 
 
 def _number(path: Path, raw: str, i: int, column: str) -> float:

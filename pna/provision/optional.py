@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..config import Config
 from ..errors import InputError
+from ..io import read_table
 from ..provenance import with_provenance
 from ..quality import QualityLog
 
@@ -32,10 +33,7 @@ FALSE = {"n", "no", "false", "f", "0", "", "not provided"}
 def _read_optional_csv(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(path, "optional input file not found")
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise InputError(path, f"cannot read as UTF-8 CSV: {exc}") from None
+    return read_table(path)
 
 
 def load_services(*, cfg: Config, pharmacies: pd.DataFrame, quality: QualityLog) -> pd.DataFrame | None:

@@ -41,6 +41,7 @@ import pandas as pd
 
 from ..config import Config, DataSource
 from ..errors import InputError
+from ..io import read_table
 from ..loaders.population import age_groups, load_sape
 from ..provenance import cite, with_provenance
 from ..quality import QualityLog
@@ -131,7 +132,7 @@ def census2011_by_lsoa(path: str | Path, codes: np.ndarray) -> pd.DataFrame:
     path = Path(path)
     need = ["LSOA11CD", "Total_Population", *_OAC_OVER65]
     try:
-        df = pd.read_csv(path, usecols=lambda c: c in need, encoding="utf-8-sig")
+        df = read_table(path, usecols=lambda c: c in need, dtype=None, keep_default_na=True)
     except FileNotFoundError:
         raise InputError(path, "file not found") from None
     missing = [c for c in need if c not in df.columns]
@@ -182,7 +183,7 @@ def census2021_to_lsoa11(census_path: str | Path, lookup_path: str | Path, codes
     """
     census_path, lookup_path = Path(census_path), Path(lookup_path)
     try:
-        lk = pd.read_csv(lookup_path, usecols=["lsoa11_code", "lsoa21_code"], dtype=str, encoding="utf-8-sig")
+        lk = read_table(lookup_path, usecols=["lsoa11_code", "lsoa21_code"])
     except ValueError as exc:
         raise InputError(lookup_path, f"expected columns lsoa11_code, lsoa21_code: {exc}") from None
     lk = lk.drop_duplicates()
@@ -194,8 +195,8 @@ def census2021_to_lsoa11(census_path: str | Path, lookup_path: str | Path, codes
                         "only the area's parents share its Census 2021 population", action="flagged")
     lk = lk[lk["lsoa11_code"].isin(codes)]
     try:
-        cen = pd.read_csv(census_path, usecols=["lsoa21_code", "age_group", "usual_residents"],
-                          encoding="utf-8-sig")
+        cen = read_table(census_path, usecols=["lsoa21_code", "age_group", "usual_residents"],
+                         dtype=None, keep_default_na=True)
     except ValueError as exc:
         raise InputError(census_path, f"expected columns lsoa21_code, age_group, usual_residents: {exc}") from None
     cen = cen[cen["lsoa21_code"].isin(lk["lsoa21_code"])]

@@ -114,3 +114,48 @@ def test_area_with_no_pharmacy_placed_is_an_error(leicester_cfg, tmp_path):
     assert err.value.file == str(tmp_path / "list.csv")
     assert "none of the 81 pharmacies listed for LEICESTER CITY could be placed" in err.value.reason
     assert "LE1 9ZZ not found in the postcode files" in err.value.reason and "78 more" in err.value.reason
+
+
+# --------------------------------------------------------------------------- lookups, line by line
+def _lookup_copy(cfg, key: str, tmp_path: Path, edit: Callable[[list[str]], None]):
+    """``cfg`` with the lookup ``inputs.<key>`` replaced by an edited copy of the real file."""
+    src = getattr(cfg.inputs, key)
+    lines = cfg.data_path(src).read_text(encoding="utf-8-sig").splitlines()
+    edit(lines)
+    path = tmp_path / Path(src.path).name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return cfg.model_copy(update={"inputs": cfg.inputs.model_copy(update={key: src.model_copy(update={"path": str(path)})})})
+
+
+def _leicester_line(cfg, key: str) -> int:
+    lines = cfg.data_path(getattr(cfg.inputs, key)).read_text(encoding="utf-8-sig").splitlines()
+    return next(i for i, ln in enumerate(lines, 1) if "E06000016" in ln or "Leicester" in ln)
+
+
+def test_a_stray_quote_in_the_msoa_lookup_names_its_line(leicester_cfg, tmp_path):
+    cfg = leicester_cfg
+    at = _leicester_line(cfg, "lsoa_msoa_lookup")
+
+    def edit(lines: list[str]) -> None:
+        lines[at - 1] = '"' + lines[at - 1]
+
+    bad = _lookup_copy(cfg, "lsoa_msoa_lookup", tmp_path, edit)
+    with pytest.raises(InputError, match=f"quote opened on line {at}") as err:
+        build_area(bad, QualityLog())
+    assert err.value.row == at
+
+
+def test_a_cut_short_la_lookup_is_an_error_not_fewer_lsoas(leicester_cfg, tmp_path):
+    cfg = leicester_cfg
+    at = _leicester_line(cfg, "lsoa_la_lookup")
+
+    def edit(lines: list[str]) -> None:
+        del lines[at:]
+        lines[at - 1] = lines[at - 1].rsplit(",", 1)[0]
+
+    bad = _lookup_copy(cfg, "lsoa_la_lookup", tmp_path, edit)
+    cut = cfg.data_path(bad.inputs.lsoa_la_lookup)
+    cut.write_text(cut.read_text().rstrip("\n"))   # the download stopped mid-row
+    with pytest.raises(InputError) as err:
+        build_area(bad, QualityLog())
+    assert err.value.row == at and "mid-row" in str(err.value)
