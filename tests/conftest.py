@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 from pathlib import Path
 
 import pytest
@@ -57,15 +56,17 @@ def _digests(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def leicester_runs(tmp_path_factory, data_dir):
-    """Two runs into the same folder (as `make pna` twice would): digests of each, and the last run."""
+    """Two Leicester runs, each from its own data path (the second through a link to the same
+    data) into its own output folder: digests of each, and the second run."""
     from pna.config import load_config
     from pna.pipeline import run
 
-    out = tmp_path_factory.mktemp("leicester")
-    cfg = load_config(ROOT / "config" / "leicester.yaml", data_dir=data_dir, output_dir=out)
+    other = tmp_path_factory.mktemp("elsewhere") / "pna-data"
+    other.symlink_to(Path(data_dir).resolve(), target_is_directory=True)
     digests = []
-    for _ in range(2):
-        shutil.rmtree(out)
+    for data in (data_dir, other):
+        out = tmp_path_factory.mktemp("leicester") / "outputs"
+        cfg = load_config(ROOT / "config" / "leicester.yaml", data_dir=data, output_dir=out)
         results = run(cfg)
         digests.append(_digests(out))
     return digests, (results, out)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -262,3 +263,35 @@ def test_an_impossible_output_folder_exits_2(tmp_path, data_dir):
     assert proc.returncode == 2
     assert _said(proc.stderr) == [
         f"error: {tmp_path / 'file' / 'out'}: cannot create the output folder ({tmp_path / 'file'} is a file)"]
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_a_run_killed_at_a_random_point_leaves_the_previous_run_or_nothing(tmp_path, data_dir, seed):
+    rng = random.Random(seed)
+    delay = rng.uniform(0.3, 12.0)   # anywhere from start-up to well into the stages
+    first = rng.random() < 0.5
+    out = tmp_path / "out" if first else _previous_run(tmp_path / "out")
+    proc = subprocess.Popen(_pna(out, data_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(delay)
+    proc.kill()   # SIGKILL: no handler runs, as when the machine stops
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, f"run ended before the kill at {delay:.1f} s"
+    if first:
+        assert not out.exists(), f"killed at {delay:.1f} s, a first run left {sorted(os.listdir(out))}"
+    else:
+        assert sorted(os.listdir(out)) == ["marker.txt", "run.json"], f"killed at {delay:.1f} s"
+        assert (out / "marker.txt").read_text() == "previous run\n"
+    # Whatever the kill left beside the folder is scratch or a lock, never a folder named like a run.
+    assert all(".tmp-" in name or name.endswith(".lock") for name in _siblings(out)), _siblings(out)
+
+
+def test_ctrl_c_while_the_command_starts_is_one_line(tmp_path, data_dir):
+    out = tmp_path / "out"
+    proc = subprocess.Popen(_pna(out, data_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.3)   # still importing the scientific stack
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    said = _said(err)
+    assert len(said) == 1 and said[0].startswith("pna: interrupted") and "nothing was written" in said[0], err
+    assert not out.exists()

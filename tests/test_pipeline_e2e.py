@@ -17,7 +17,7 @@ def test_outputs_exist(leicester):
     assert list((out / "maps").glob("*.html")), "no maps written"
 
 
-def test_two_runs_identical(leicester_runs):
+def test_two_runs_from_two_data_paths_into_two_folders_are_byte_identical(leicester_runs):
     (da, db), _ = leicester_runs
     assert da.keys() == db.keys()
     differ = [k for k in da if da[k] != db[k]]

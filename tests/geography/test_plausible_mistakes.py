@@ -124,7 +124,8 @@ def _lookup_copy(cfg, key: str, tmp_path: Path, edit: Callable[[list[str]], None
     edit(lines)
     path = tmp_path / Path(src.path).name
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return cfg.model_copy(update={"inputs": cfg.inputs.model_copy(update={key: src.model_copy(update={"path": str(path)})})})
+    edited = src.model_copy(update={"path": str(path)})
+    return cfg.model_copy(update={"inputs": cfg.inputs.model_copy(update={key: edited})})
 
 
 def _leicester_line(cfg, key: str) -> int:
