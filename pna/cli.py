@@ -28,10 +28,8 @@ log = logging.getLogger("pna")
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", required=True, help="area YAML, e.g. config/leicester.yaml")
-    p.add_argument("--data-dir", help="data directory (default: $PNA_DATA_DIR or ../shared/pna-data)")
     p.add_argument("--output-dir", help="output directory (default: the config's output_dir)")
-    p.add_argument("--quiet", action="store_true", help="only warnings and errors")
-    p.add_argument("--verbose", action="store_true", help="debug messages, and a traceback on error")
+    _shared(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +55,29 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--services", help="comma-separated services offered")
     a.add_argument("--resilience", action="store_true",
                    help="also write the single-closure resilience tables and maps")
+    i = sub.add_parser("init", help="write config/<area>.yaml for any English Health and Wellbeing Board")
+    i.add_argument("--area", required=True, help="board name or area code, e.g. 'Leicestershire' or E10000018")
+    i.add_argument("--national", default="config/england.yaml", help="the national inputs (default: %(default)s)")
+    i.add_argument("--output", help="the config to write (default: config/<area>.yaml beside --national)")
+    i.add_argument("--localities", help="a CSV of msoa11_code,locality to use (path relative to the data folder)")
+    i.add_argument("--localities-rule", choices=["districts", "msoa_groups", "msoa"],
+                   help="how to make localities without a file (default: districts for a county, else msoa_groups)")
+    i.add_argument("--force", action="store_true", help="replace an existing config")
+    _shared(i)
+    e = sub.add_parser("england", help="the baseline for every Health and Wellbeing Board in England")
+    e.add_argument("--config", default="config/england.yaml", help="the national inputs (default: %(default)s)")
+    e.add_argument("--output-dir", help="output directory (default: the config's output_dir)")
+    e.add_argument("--workers", type=int, help="processes for the per-board pages (default: the CPUs)")
+    e.add_argument("--scheduler", help="a Dask distributed scheduler address (tcp://host:8786) to run the "
+                   "per-board work on, instead of local processes")
+    _shared(e)
     return p
+
+
+def _shared(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", help="data directory (default: $PNA_DATA_DIR or ../shared/pna-data)")
+    p.add_argument("--quiet", action="store_true", help="only warnings and errors")
+    p.add_argument("--verbose", action="store_true", help="debug messages, and a traceback on error")
 
 
 def _hours(specs: Sequence[str] | None) -> dict[str, str]:

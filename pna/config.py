@@ -24,7 +24,8 @@ DATA_DIR_ENV = "PNA_DATA_DIR"
 DEFAULT_DATA_DIR = "../shared/pna-data"
 
 
-__all__ = ["Config", "DataSource", "load_config", "ConfigError", "config_keys"]
+__all__ = ["Config", "DataSource", "load_config", "ConfigError", "config_keys", "NationalConfig",
+           "load_national_config"]
 
 
 class _Strict(BaseModel):
@@ -46,10 +47,26 @@ class DataSource(_Strict):
 
 
 class AreaSpec(_Strict):
-    code: str = Field(pattern=r"^[EW]0[6-9]\d{6}$")
+    code: str = Field(pattern=r"^[EW]\d{8}$")
     name: str
     hwb_name: str = Field(description="The HWB name exactly as written in the pharmaceutical list")
     country: Literal["england", "wales"] = "england"
+    districts: list[str] = Field(
+        default_factory=list, description="The area's local authority districts (2021 codes) when it is a "
+        "county or was formed from districts since; empty: the area code itself")
+    la_codes: list[str] = Field(
+        default_factory=list, description="Other codes postcodes give the same ground (an authority formed "
+        "after the districts' vintage, e.g. North Yorkshire's E06000065)")
+
+    @property
+    def district_codes(self) -> list[str]:
+        """The codes the boundary and LSOA lookups know the area by."""
+        return sorted(self.districts) if self.districts else [self.code]
+
+    @property
+    def all_codes(self) -> frozenset[str]:
+        """Every code a postcode or lookup may give the area's ground."""
+        return frozenset([self.code, *self.districts, *self.la_codes])
 
 
 class Inputs(_Strict):
@@ -93,6 +110,22 @@ class Localities(_Strict):
     )
     msoa_column: str = "msoa11_code"
     locality_column: str = "locality"
+    rule: Literal["file", "msoa", "districts", "msoa_groups"] | None = Field(
+        default=None, description="How localities are made: from the file; each MSOA its own; a county's "
+        "districts; or MSOAs grouped by place (default: the file if given, else each MSOA)")
+    groups: int | None = Field(default=None, ge=2, le=20, description="msoa_groups: how many localities "
+                               "(default: about one per six MSOAs, 3 to 8)")
+
+    @model_validator(mode="after")
+    def _file_for_file_rule(self) -> Localities:
+        if self.rule == "file" and self.file is None:
+            raise ValueError("localities.rule is 'file' but no localities.file is given")
+        return self
+
+    @property
+    def chosen_rule(self) -> str:
+        """The rule in force."""
+        return self.rule or ("file" if self.file is not None else "msoa")
 
 
 class ModeSpec(_Strict):
@@ -311,6 +344,35 @@ def _format_errors(path: Path, err: ValidationError) -> str:
     return "\n".join(lines)
 
 
+def _read_yaml(path: Path, data_dir: str | Path | None, output_dir: str | Path | None) -> tuple[dict, Path]:
+    """The YAML mapping with the command line's data and output folders applied, and the project root."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: configuration file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    root = path.resolve().parent.parent
+    raw.setdefault("project_root", str(root))
+    env_dir = os.environ.get(DATA_DIR_ENV)
+    if data_dir is not None:
+        raw["data_dir"] = str(data_dir)
+    elif env_dir:
+        raw["data_dir"] = env_dir
+    if output_dir is not None:
+        raw["output_dir"] = str(output_dir)
+    return raw, root
+
+
+def _missing_inputs(path: Path, cfg: Config | NationalConfig, extra: list[str]) -> None:
+    missing = [f"inputs.{name}: {cfg.data_path(src)}" for name, src in cfg.inputs
+               if isinstance(src, DataSource) and not cfg.data_path(src).is_file()] + extra
+    if missing:
+        raise ConfigError(f"{path}: input files not found (data_dir={cfg.data_dir}):\n  - " + "\n  - ".join(missing))
+
+
 def load_config(path: str | Path, data_dir: str | Path | None = None,
                 output_dir: str | Path | None = None, check_inputs: bool = True) -> Config:
     """Read and validate an area YAML.
@@ -332,23 +394,7 @@ def load_config(path: str | Path, data_dir: str | Path | None = None,
         If the file is missing, is not YAML, has unknown or invalid keys, or names missing inputs.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: configuration file not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    root = path.resolve().parent.parent
-    raw.setdefault("project_root", str(root))
-    env_dir = os.environ.get(DATA_DIR_ENV)
-    if data_dir is not None:
-        raw["data_dir"] = str(data_dir)
-    elif env_dir:
-        raw["data_dir"] = env_dir
-    if output_dir is not None:
-        raw["output_dir"] = str(output_dir)
+    raw, root = _read_yaml(path, data_dir, output_dir)
     try:
         cfg = Config.model_validate(raw)
     except ValidationError as exc:
@@ -356,17 +402,81 @@ def load_config(path: str | Path, data_dir: str | Path | None = None,
     if not cfg.data_dir.is_absolute():
         cfg = cfg.model_copy(update={"data_dir": (root / cfg.data_dir).resolve()})
     if check_inputs:
-        missing = [f"inputs.{name}: {cfg.data_path(src)}" for name, src in cfg.inputs
-                   if isinstance(src, DataSource) and not cfg.data_path(src).is_file()]
+        extra = []
         for name in ("osm_extract", "gtfs"):
             src = getattr(cfg.network, name)
             if src is not None and not cfg.data_path(src).exists():
-                missing.append(f"network.{name}: {cfg.data_path(src)}")
+                extra.append(f"network.{name}: {cfg.data_path(src)}")
         if cfg.localities.file is not None and not cfg.data_path(cfg.localities.file).is_file():
-            missing.append(f"localities.file: {cfg.data_path(cfg.localities.file)}")
-        if missing:
-            raise ConfigError(f"{path}: input files not found (data_dir={cfg.data_dir}):\n  - "
-                              + "\n  - ".join(missing))
+            extra.append(f"localities.file: {cfg.data_path(cfg.localities.file)}")
+        _missing_inputs(path, cfg, extra)
+    return cfg
+
+
+class Boards(_Strict):
+    """Where board names are mapped to areas (:mod:`pna.loaders.boards`)."""
+
+    upper_tier_lookup: DataSource
+    districts_2024: DataSource | None = Field(
+        default=None, description="District boundaries of 2024, to place authorities formed since 2021")
+    aliases: dict[str, str] = Field(default_factory=dict, description="List board name -> area code, "
+                                    "for names no rule maps")
+    regions: dict[str, str] = Field(default_factory=dict, description="NHS England region names by ODS code "
+                                    "(the ODS national grouping); pharmacies of other codes have no region")
+
+
+class NationalConfig(_Strict):
+    """Every board at once (``pna england``) and the inputs ``pna init`` gives a new area.
+
+    ``inputs`` holds national files only: an area config made by ``pna init`` copies them.
+    """
+
+    as_at: dt.date
+    data_dir: Path = Path(DEFAULT_DATA_DIR)
+    output_dir: Path = Path("outputs/england")
+    cache_dir: Path = Path(".cache/pna")
+    inputs: Inputs
+    boards: Boards
+    travel: Travel = Travel()
+    gaps: Gaps = Gaps()
+    project_root: Path = Path(".")
+
+    def data_path(self, source: DataSource | str) -> Path:
+        """An input's path, resolved against the data directory."""
+        p = Path(source.path if isinstance(source, DataSource) else source)
+        return p if p.is_absolute() else self.data_dir / p
+
+    @property
+    def out(self) -> Path:
+        """The output directory, resolved against the project root."""
+        return self.output_dir if self.output_dir.is_absolute() else self.project_root / self.output_dir
+
+    @property
+    def cache(self) -> Path:
+        """The derived-artefact cache directory, resolved against the project root."""
+        return self.cache_dir if self.cache_dir.is_absolute() else self.project_root / self.cache_dir
+
+
+def load_national_config(path: str | Path, data_dir: str | Path | None = None,
+                         output_dir: str | Path | None = None) -> NationalConfig:
+    """Read and validate the national YAML (``config/england.yaml``); every input must exist.
+
+    Raises
+    ------
+    ConfigError
+        As :func:`load_config`.
+    """
+    path = Path(path)
+    raw, root = _read_yaml(path, data_dir, output_dir)
+    try:
+        cfg = NationalConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(path, exc)) from None
+    if not cfg.data_dir.is_absolute():
+        cfg = cfg.model_copy(update={"data_dir": (root / cfg.data_dir).resolve()})
+    extra = [f"boards.{k}: {cfg.data_path(v)}" for k, v in cfg.boards
+             if isinstance(v, DataSource) and not cfg.data_path(v).is_file()]
+    _missing_inputs(path, cfg, extra)
     return cfg
 
 

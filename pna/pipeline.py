@@ -26,11 +26,14 @@ from .access.stage import run_access
 from .assess.assessor import AssessorBase, assess_application, prepare_assessor
 from .assess.resilience import run_resilience
 from .cli import application_from_args, run_cli
-from .config import Config, DataSource, load_config
-from .errors import PipelineError
+from .config import Config, DataSource, NationalConfig, load_config, load_national_config
+from .errors import InputError, PipelineError
 from .geography.stage import build_geography
 from .io import ensure_dir, write_json
 from .loaders.stage import load_inputs
+from .national.area_config import board_register, slug, write_area_config
+from .national.baseline import Baseline, build_baseline
+from .national.outputs import write_baseline
 from .progress import info, step
 from .provision.stage import build_provision
 from .quality import QualityLog
@@ -277,7 +280,52 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS: Mapping[str, Callable[[argparse.Namespace], int]] = {"run": _cmd_run, "assess": _cmd_assess}
+def _cmd_init(args: argparse.Namespace) -> int:
+    national = load_national_config(args.national, data_dir=args.data_dir)
+    register = board_register(national)
+    board = register.find(args.area)
+    path = Path(args.output) if args.output else Path(args.national).resolve().parent / f"{slug(board)}.yaml"
+    loc = None
+    if args.localities:
+        loc = DataSource(path=args.localities, title=f"{board.name} localities", publisher="the board",
+                         vintage="as given")
+        if not national.data_path(loc).is_file():
+            raise InputError(national.data_path(loc), "locality file not found")
+    write_area_config(national=national, board=board, path=path, force=args.force, localities_file=loc,
+                      rule=args.localities_rule)
+    info(f"Wrote {path} for {board.name} ({board.code}, {board.kind}; {board.hwb_name} on the list, "
+         f"matched by {board.matched_by}). Run it with: pna run --config {path}")
+    return 0
+
+
+def england(cfg: NationalConfig, *, workers: int | None = None, scheduler: str | None = None) -> Baseline:
+    """The national baseline for every board, written atomically into ``cfg.out``."""
+    with output_lock(cfg.out), atomic_output(cfg.out, keep=[cfg.project_root, cfg.data_dir]) as tmp:
+        quality = QualityLog()
+        with step("Mapping the list's boards to areas"):
+            register = board_register(cfg)
+        if register.unmatched:
+            info("boards that map to no area: " + "; ".join(
+                f"{n} (closest: {', '.join(c) or 'none'})" for n, c in register.unmatched.items()))
+        with step(f"Computing the baseline for {len(register.boards)} boards"):
+            baseline = build_baseline(cfg=cfg, register=register, quality=quality)
+        with step("Writing the national tables and pages"):
+            write_baseline(baseline, cfg=cfg, register=register, out=tmp, workers=workers, scheduler=scheduler,
+                           quality=quality)
+    return baseline
+
+
+def _cmd_england(args: argparse.Namespace) -> int:
+    cfg = load_national_config(args.config, data_dir=args.data_dir, output_dir=args.output_dir)
+    baseline = england(cfg, workers=args.workers, scheduler=args.scheduler)
+    info(f"Done: outputs in {cfg.out}")
+    for note in baseline.notes:
+        info(f"note: {note}")
+    return 0
+
+
+COMMANDS: Mapping[str, Callable[[argparse.Namespace], int]] = {"run": _cmd_run, "assess": _cmd_assess,
+                                                               "init": _cmd_init, "england": _cmd_england}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

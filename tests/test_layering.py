@@ -30,6 +30,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("pna.statements",),
     ("pna.assess",),
     ("pna.report",),
+    ("pna.national",),
     ("pna.cli",),
     ("pna.pipeline",),
 ]

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..config import Config
+from ..config import AreaSpec, Config
 from ..errors import InputError
 from ..io import read_table
 from ..loaders import boundaries
@@ -20,6 +20,7 @@ from ..loaders.localities import load_localities
 from ..loaders.population import BAND_COLUMNS, GROUP_COLUMNS, age_groups, load_sape
 from ..provenance import with_provenance
 from ..quality import QualityLog
+from .localities import default_groups, district_localities, grouped_localities
 
 STAGE = "geography"
 POPULATION_COLUMNS = GROUP_COLUMNS + BAND_COLUMNS
@@ -39,17 +40,59 @@ def area_lsoa_codes(cfg: Config, area: gpd.GeoDataFrame) -> list[str]:
         path = cfg.data_path(src)
         raw = read_table(path)
         lsoa_col = next((c for c in raw.columns if c.lower() in ("lsoa11_code", "lsoa11cd")), None)
+        wanted = cfg.area.all_codes
         la_cols = [c for c in raw.columns if c != lsoa_col and c.lower().endswith(("_code", "cd"))
-                   and raw[c].eq(cfg.area.code).any()]
+                   and raw[c].isin(wanted).any()]
         if lsoa_col is None:
             raise InputError(path, "no LSOA 2011 code column (lsoa11_code / LSOA11CD)")
         if not la_cols:
-            raise InputError(path, f"area code {cfg.area.code} not found in any code column")
-        codes = raw.loc[raw[la_cols[0]].eq(cfg.area.code), lsoa_col].str.strip()
+            raise InputError(path, f"area code(s) {', '.join(sorted(wanted))} not found in any code column")
+        codes = raw.loc[raw[la_cols[0]].isin(wanted), lsoa_col].str.strip()
         return sorted(set(codes))
     near = boundaries.load_lsoa(cfg, bbox=boundaries.area_bbox_4326(area, 100.0))
     inside = near.geometry.representative_point().within(area.geometry.union_all())
     return sorted(near.loc[inside, "lsoa11_code"])
+
+
+def as_board_codes(postcodes: pd.DataFrame, spec: AreaSpec) -> pd.DataFrame:
+    """The postcode table with the area's district and later codes given as the area's own code.
+
+    A county's postcodes carry district codes, and postcodes of an authority formed since the
+    lookups' vintage carry its new code; comparing them with the area code needs one code.
+    """
+    if "la_code" not in postcodes or spec.all_codes == {spec.code}:
+        return postcodes
+    out = postcodes.copy()
+    out["la_code"] = out["la_code"].where(~out["la_code"].isin(spec.all_codes), spec.code)
+    return out
+
+
+def _localities(cfg: Config, msoa: pd.DataFrame, geo: gpd.GeoDataFrame, sape: pd.DataFrame,
+                quality: QualityLog) -> pd.DataFrame:
+    """Each MSOA's locality, by the configured rule."""
+    rule = cfg.localities.chosen_rule
+    named = load_localities(cfg, msoa["msoa11_code"].unique(), quality)
+    if rule in ("file", "msoa"):
+        return named
+    if rule == "districts":
+        if cfg.inputs.lsoa_la_lookup is None:
+            raise InputError("localities.rule", "the districts rule needs inputs.lsoa_la_lookup (LSOA to district)")
+        path = cfg.data_path(cfg.inputs.lsoa_la_lookup)
+        raw = read_table(path)
+        need = ["lsoa11_code", "ltla21_code", "ltla21_name"]
+        if any(c not in raw.columns for c in need):
+            raise InputError(path, f"the districts rule needs columns {', '.join(need)} (header has: "
+                             f"{', '.join(raw.columns)})")
+        raw = raw[need].drop_duplicates("lsoa11_code").set_index("lsoa11_code")
+        names = raw.drop_duplicates("ltla21_code").set_index("ltla21_code")["ltla21_name"]
+        return district_localities(msoa, raw["ltla21_code"], names)
+    pts = geo.geometry.reindex(msoa.index).representative_point()
+    w = sape["total_population"].reindex(msoa.index).astype(float)
+    df = pd.DataFrame({"msoa11_code": msoa["msoa11_code"], "wx": pts.x * w, "wy": pts.y * w, "w": w})
+    agg = df.groupby("msoa11_code").sum()
+    centres = pd.DataFrame({"x": agg["wx"] / agg["w"], "y": agg["wy"] / agg["w"], "population": agg["w"],
+                            "name": named["locality"].reindex(agg.index)})
+    return grouped_localities(centres, groups=cfg.localities.groups or default_groups(len(centres)))
 
 
 def _msoa_lookup(cfg: Config, codes: list[str]) -> pd.DataFrame:
@@ -115,8 +158,8 @@ def build_area(cfg: Config, quality: QualityLog) -> tuple[gpd.GeoDataFrame, gpd.
                          f"no LSOAs found for area {cfg.area.code}")
     geo = boundaries.load_lsoa(cfg, codes).set_index("lsoa11_code")
     msoa = _msoa_lookup(cfg, codes)
-    loc = load_localities(cfg, msoa["msoa11_code"].unique(), quality)
     sape = load_sape(cfg.data_path(cfg.inputs.population), codes, quality)
+    loc = _localities(cfg, msoa, geo, sape, quality)
     pop = age_groups(sape)
     imd = _imd(cfg, codes, quality)
 

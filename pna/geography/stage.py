@@ -15,7 +15,7 @@ from ..loaders.stage import Inputs
 from ..provenance import with_provenance
 from ..quality import QualityLog
 from ..schema import require_columns
-from .area import build_area
+from .area import as_board_codes, build_area
 from .assign import Placed, assign_pharmacies, place_pharmacies
 from .geocode import geocode
 from .osm_geocode import pharmacies_from_osm, postcodes_from_osm
@@ -85,7 +85,7 @@ def build_geography(*, cfg: Config, inputs: Inputs, quality: QualityLog) -> Geog
     """
     area, lsoa, localities = build_area(cfg, quality)
     notes: list[str] = []
-    table = postcode_table(cfg, quality)
+    table = as_board_codes(postcode_table(cfg, quality), cfg.area)
     from_osm = bool(cfg.inputs.postcodes_from_osm) and cfg.network.osm_extract is not None
     if from_osm:
         assert cfg.network.osm_extract is not None  # implied by from_osm

@@ -12,7 +12,7 @@ from pathlib import Path
 import geopandas as gpd
 import pyogrio
 
-from ..config import Config, DataSource
+from ..config import Config, DataSource, NationalConfig
 from ..errors import InputError
 
 CRS = "EPSG:27700"
@@ -42,7 +42,7 @@ def _sql_in(column: str, codes: Iterable[str]) -> str:
     return f'"{column}" IN ({quoted})'
 
 
-def read_features(cfg: Config, source: DataSource, codes: Iterable[str] | None = None,
+def read_features(cfg: Config | NationalConfig, source: DataSource, codes: Iterable[str] | None = None,
                   bbox: tuple[float, float, float, float] | None = None,
                   prefix: str = "") -> gpd.GeoDataFrame:
     """Read features of one boundary file by code and/or EPSG:4326 bounding box.
@@ -90,7 +90,7 @@ def read_features(cfg: Config, source: DataSource, codes: Iterable[str] | None =
 
 
 def load_area(cfg: Config) -> gpd.GeoDataFrame:
-    """The local authority polygon for ``cfg.area.code`` from ``inputs.la_boundaries``.
+    """The area's polygon from ``inputs.la_boundaries``: its district(s), dissolved.
 
     Returns
     -------
@@ -98,7 +98,8 @@ def load_area(cfg: Config) -> gpd.GeoDataFrame:
         One row: ``area_code, area_name, geometry`` (EPSG:27700). ``area_name`` is the
         configured area name.
     """
-    gdf = read_features(cfg, cfg.inputs.la_boundaries, [cfg.area.code], prefix="area")
+    gdf = read_features(cfg, cfg.inputs.la_boundaries, cfg.area.district_codes, prefix="area")
+    gdf["area_code"] = cfg.area.code   # a county is the union of its districts
     gdf = gdf.dissolve(by="area_code", as_index=False)[["area_code", "area_name", "geometry"]]
     gdf["area_name"] = cfg.area.name
     return gdf

@@ -69,7 +69,7 @@ def load_localities(cfg: Config, msoa_codes: Iterable[str], quality: QualityLog 
     """
     codes = sorted(set(msoa_codes))
     spec = cfg.localities
-    if spec.file is None:
+    if spec.file is None or spec.chosen_rule != "file":
         names = _msoa_names(cfg, codes)
         return pd.DataFrame({"locality": names.to_numpy()}, index=pd.Index(codes, name="msoa11_code"))
     path = cfg.data_path(spec.file)
