@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # Two workers: CI has two cores. --durations keeps the slowest tests in view.
 PYTEST_WORKERS ?= 2
 
-.PHONY: pna test lint install browser bench newport clean
+.PHONY: pna test lint install browser bench newport england clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ pna: $(STAMP)
 newport: $(STAMP)
 	$(BIN)/pna run --config config/newport.yaml
 
+england: $(STAMP)
+	$(BIN)/pna england --config config/england.yaml
+
 # Installs Debian's chromium for the browser tests when it is missing (needs root; a no-op otherwise).
 browser:
 	@bash .ci/install-browser.sh
@@ -42,6 +45,7 @@ test: $(STAMP) browser lint
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_network.py
 	$(BIN)/python benchmarks/bench_transit.py
+	$(BIN)/python benchmarks/bench_england.py
 
 clean:
 	rm -rf outputs .cache

@@ -352,7 +352,7 @@ def read_csv_text(path: str | os.PathLike[str], *, header: bool = True, width: i
                    records[header_line:] if records is not None else None)
 
 
-def read_table(path: str | os.PathLike[str], **read_csv: Any) -> pd.DataFrame:
+def read_table(path: str | os.PathLike[str], *, blank_rows: bool = False, **read_csv: Any) -> pd.DataFrame:
     """A lookup or table file read line-exactly, as :func:`pandas.read_csv` would read it.
 
     Every physical line must be one row of the header's width (:meth:`CsvText.frame`), so a
@@ -362,13 +362,15 @@ def read_table(path: str | os.PathLike[str], **read_csv: Any) -> pd.DataFrame:
     ----------
     path
         The file (UTF-8, header row first).
+    blank_rows
+        Keep blank lines as rows of empty cells (for a loader that counts them as quarantined).
     **read_csv
         Passed to :func:`pandas.read_csv` (default: every column text, empty cells ``""``).
 
     Returns
     -------
     DataFrame
-        One row per non-blank data line.
+        One row per non-blank data line (per data line with ``blank_rows``), in file order.
 
     Raises
     ------
@@ -378,7 +380,11 @@ def read_table(path: str | os.PathLike[str], **read_csv: Any) -> pd.DataFrame:
     text = read_csv_text(path)
     if text.header is None:
         raise InputError(path, "the file is empty (no header row)")
-    return text.frame(**read_csv)[0]
+    df, lines = text.frame(**read_csv)
+    if not blank_rows:
+        return df
+    every = np.arange(text.header_line + 1, text.header_line + 1 + text.rows_in)
+    return df.set_axis(lines).reindex(every, fill_value="").reset_index(drop=True)
 
 
 def _decode(path: Path, raw: bytes) -> tuple[str, bool]:

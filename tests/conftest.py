@@ -19,6 +19,27 @@ def data_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def national_cache(tmp_path_factory) -> Path:
+    """One cache folder for the decoded UK postcode directory, shared by every test (and xdist
+    worker: the folder is beside the workers' own temporary folders) that reads it."""
+    path = tmp_path_factory.getbasetemp().parent / "national-cache"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def england_run(tmp_path_factory, data_dir, national_cache):
+    """One ``pna england`` run (every board, straight-line baseline): ``(baseline, out_dir, cfg)``."""
+    from pna.config import load_national_config
+    from pna.pipeline import england
+
+    out = tmp_path_factory.mktemp("england") / "out"
+    cfg = load_national_config(ROOT / "config" / "england.yaml", data_dir=data_dir, output_dir=out)
+    cfg = cfg.model_copy(update={"cache_dir": national_cache})
+    return england(cfg, workers=2), out, cfg
+
+
+@pytest.fixture(scope="session")
 def leicester_results(tmp_path_factory, data_dir):
     """The real Leicester stage results (``pna.pipeline.build_results``: every stage before rendering),
     built once per session; its config writes to a temporary folder."""
@@ -80,7 +101,7 @@ def leicester(leicester_runs):
 # The two most expensive session fixtures (two full Leicester runs; the Newport network run) are
 # built once each: every test that needs one goes to the same xdist worker (make test runs
 # `--dist loadgroup`), instead of each worker building its own copy.
-_GROUPS = (("leicester_runs", "leicester-runs"), ("newport_run", "newport"))
+_GROUPS = (("leicester_runs", "leicester-runs"), ("newport_run", "newport"), ("england_run", "england"))
 
 
 @pytest.hookimpl(tryfirst=True)   # before xdist reads the groups

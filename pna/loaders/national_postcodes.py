@@ -8,6 +8,7 @@ msgpack shards take seconds to decode, the cache well under one).
 
 from __future__ import annotations
 
+import os
 import pickle
 from pathlib import Path
 
@@ -86,7 +87,7 @@ def load_national_postcodes(*, quality: QualityLog, cache_dir: Path | None = Non
         raw["laua"] = raw["laua"].astype(str)
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(".tmp")
+            tmp = cache.with_suffix(f".tmp-{os.getpid()}")   # processes may fill one cache at once
             with tmp.open("wb") as fh:
                 pickle.dump(raw, fh, protocol=pickle.HIGHEST_PROTOCOL)
             tmp.replace(cache)   # never a half-written cache

@@ -33,7 +33,7 @@ FALSE = {"n", "no", "false", "f", "0", "", "not provided"}
 def _read_optional_csv(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(path, "optional input file not found")
-    return read_table(path)
+    return read_table(path, blank_rows=True)
 
 
 def load_services(*, cfg: Config, pharmacies: pd.DataFrame, quality: QualityLog) -> pd.DataFrame | None:

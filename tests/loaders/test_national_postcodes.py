@@ -15,8 +15,8 @@ pytestmark = pytest.mark.xdist_group("national-postcodes")
 
 
 @pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("cache")
+def cache_dir(national_cache):
+    return national_cache
 
 
 @pytest.fixture(scope="module")
