@@ -7,6 +7,7 @@ Messages go to the ``pna`` logger; the CLI attaches a stderr handler (``--quiet`
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,5 +39,7 @@ def configure(*, quiet: bool = False, verbose: bool = False) -> None:
         handler._pna = True  # type: ignore[attr-defined]
         handler.setFormatter(logging.Formatter("[pna] %(message)s"))
         logger.addHandler(handler)
+    if isinstance(handler, logging.StreamHandler):
+        handler.stream = sys.stderr   # today's stderr, not an earlier call's (which may be closed)
     logger.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
     logger.propagate = False
