@@ -12,6 +12,8 @@ quote left open at the end of a line is an :class:`~pna.errors.InputError`.
 from __future__ import annotations
 
 import re
+import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -144,12 +146,15 @@ def _read_codepoint_headers(headers_path: Path | None) -> list[str]:
 
 
 def load_codepoint(path: Path, headers_path: Path | None, quality: QualityLog) -> pd.DataFrame:
-    """Read an OS Code-Point Open CSV (no header row).
+    """Read OS Code-Point Open: one area CSV (no header row), or the whole GB download.
 
     Parameters
     ----------
     path
-        A Code-Point Open area file (e.g. ``le.csv``).
+        A Code-Point Open area file (e.g. ``le.csv``), or the GB download as OS ships it (the
+        zip, or the folder it unzips to): every ``Data/CSV/*.csv`` is read, each with its own row
+        accounting, and ``Doc/Code-Point_Open_Column_Headers.csv`` inside it is the default
+        headers file.
     headers_path
         ``Code-Point_Open_Column_Headers.csv`` (its first row holds the short codes
         ``PC, PQ, EA, NO, ..., DC, ...``); if None the published column order is assumed.
@@ -162,8 +167,38 @@ def load_codepoint(path: Path, headers_path: Path | None, quality: QualityLog) -
         ``postcode, easting, northing, la_code, positional_quality, source`` (source ``codepoint``).
     """
     path = Path(path)
+    if path.is_dir() or (path.is_file() and zipfile.is_zipfile(path)):
+        return _codepoint_download(path, headers_path, quality)
     if not path.is_file():
         raise InputError(path, "Code-Point Open file not found")
+    return _codepoint_file(path, headers_path, quality, "postcodes:codepoint")
+
+
+def _codepoint_download(path: Path, headers_path: Path | None, quality: QualityLog) -> pd.DataFrame:
+    """Every area file of a Code-Point Open GB download (zip or folder), in name order."""
+    with tempfile.TemporaryDirectory(prefix="pna-codepoint-") as tmp:
+        root = path
+        if path.is_file():   # unzip only the CSVs: the download also holds documents
+            with zipfile.ZipFile(path) as zf:
+                names = [n for n in zf.namelist() if n.lower().endswith(".csv")]
+                try:
+                    zf.extractall(tmp, members=names)
+                except (zipfile.BadZipFile, OSError) as exc:
+                    raise InputError(path, f"the Code-Point Open zip is corrupt ({exc})") from None
+            root = Path(tmp)
+        files = sorted(p for p in root.rglob("*.csv") if p.parent.name.lower() == "csv"
+                       and p.parent.parent.name.lower() == "data")
+        if not files:
+            raise InputError(path, "no Data/CSV/*.csv area files: not a Code-Point Open download")
+        if headers_path is None:
+            docs = sorted(root.rglob("Code-Point_Open_Column_Headers.csv"))
+            headers_path = docs[0] if docs else None
+        parts = [_codepoint_file(f, headers_path, quality, f"postcodes:codepoint:{f.name}")
+                 for f in files]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
+
+
+def _codepoint_file(path: Path, headers_path: Path | None, quality: QualityLog, key: str) -> pd.DataFrame:
     headers = _read_codepoint_headers(Path(headers_path) if headers_path is not None else None)
     for need in ("PC", "PQ", "EA", "NO", "DC"):
         if need not in headers:
@@ -178,7 +213,7 @@ def load_codepoint(path: Path, headers_path: Path | None, quality: QualityLog) -
     raw = pd.DataFrame(rows, columns=headers, dtype=object)
     df = raw.rename(columns={"PC": "postcode", "PQ": "positional_quality", "EA": "easting",
                              "NO": "northing", "DC": "la_code"})
-    return _finish(df, text, problems, "codepoint", quality, "postcodes:codepoint")
+    return _finish(df, text, problems, "codepoint", quality, key)
 
 
 def load_postcode_directory(path: Path, quality: QualityLog) -> pd.DataFrame:

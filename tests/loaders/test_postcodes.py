@@ -110,3 +110,56 @@ def test_postcode_table_real_prefers_codepoint():
     only_dir = cfg.model_copy(update={"inputs": cfg.inputs.model_copy(update={"codepoint": None})})
     t2 = postcode_table(only_dir, QualityLog())
     assert set(t2["source"]) == {"postcode_directory"} and "LE1 1AA" in t2.index
+
+
+# --------------------------------------------------------------------------- the GB download, zip or folder
+def _download(data_dir, root):
+    """A Code-Point Open download laid out as OS ships it, holding the real LE area file."""
+    import shutil
+
+    (root / "Data" / "CSV").mkdir(parents=True)
+    (root / "Doc").mkdir()
+    shutil.copy(data_dir / "postcodes" / "codepoint_open_2025_4_LE.csv", root / "Data" / "CSV" / "le.csv")
+    shutil.copy(data_dir / "postcodes" / "Code-Point_Open_Column_Headers.csv", root / "Doc")
+    (root / "Data" / "CSV" / "zz.csv").write_text('"ZZ1 1ZZ",10,0,0,"E92000001","","","","E06000016",""\n')
+    return root
+
+
+def test_the_gb_download_reads_as_a_zip_or_a_folder(data_dir, tmp_path):
+    import zipfile
+
+    from pna.loaders.postcodes import load_codepoint
+
+    folder = _download(data_dir, tmp_path / "codepo_gb")
+    zpath = tmp_path / "codepo_gb.zip"
+    with zipfile.ZipFile(zpath, "w") as zf:
+        for f in sorted(folder.rglob("*")):
+            if f.is_file():
+                zf.write(f, f.relative_to(tmp_path))
+    single = load_codepoint(data_dir / "postcodes" / "codepoint_open_2025_4_LE.csv",
+                            data_dir / "postcodes" / "Code-Point_Open_Column_Headers.csv", QualityLog())
+    for src in (folder, zpath):
+        q = QualityLog()
+        df = load_codepoint(src, None, q)   # the headers file inside the download is found
+        assert df.equals(single)             # zz.csv's one row has no grid reference: quarantined
+        assert q.accounts["postcodes:codepoint:le.csv"].balanced
+        zz = q.accounts["postcodes:codepoint:zz.csv"]
+        assert (zz.rows_in, zz.accepted, zz.quarantined) == (1, 0, 1)
+
+
+def test_a_download_without_area_files_or_a_corrupt_zip_is_a_clear_error(tmp_path):
+    from pna.loaders.postcodes import load_codepoint
+
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="not a Code-Point Open download"):
+        load_codepoint(tmp_path / "empty", None, QualityLog())
+    import zipfile
+
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr("Data/CSV/le.csv", "x" * 5000)
+    raw = bytearray(bad.read_bytes())
+    raw[60:200] = b"\0" * 140   # damage the member's data
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(InputError, match="corrupt"):
+        load_codepoint(bad, None, QualityLog())
