@@ -349,3 +349,24 @@ def test_assessment_page_has_no_axe_violations(page, serve, leicester_results, t
     assert page.js_errors == [], page.js_errors
     violations = axe_violations(page)
     assert not violations, describe(violations)
+
+
+def test_england_pages_sort_by_keyboard_and_have_no_axe_violations(page, serve, england_run):
+    _, out, _ = england_run
+    base = serve(out)
+    page.goto(f"{base}/index.html")
+    assert axe_violations(page) == [], describe(axe_violations(page))
+    button = page.locator("#board-table thead button", has_text="Pharmacies")
+    button.focus()
+    page.keyboard.press("Enter")
+    header = page.locator("#board-table thead th").nth(2)
+    assert header.get_attribute("aria-sort") == "ascending"
+    counts = [int(v) for v in page.locator("#board-table tbody tr td:nth-of-type(2)").evaluate_all(
+        "cells => cells.map(c => c.getAttribute('data-v'))")]
+    assert counts == sorted(counts) and counts[0] == 1   # the Isles of Scilly's one pharmacy first
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    page.goto(f"{base}/boards/E06000016.html")
+    assert page.locator("h1").inner_text() == "Leicester"
+    assert axe_violations(page) == [], describe(axe_violations(page))
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
