@@ -275,14 +275,35 @@ class DocumentSpec(_Strict):
         return {"draft": "Draft", "consultation": "Draft for consultation", "final": ""}[self.status]
 
 
-class Config(_Strict):
+class _Folders(_Strict):
+    """Where a run reads its data and writes its outputs and cache, and how paths resolve."""
+
+    data_dir: Path = Path(DEFAULT_DATA_DIR)
+    output_dir: Path
+    cache_dir: Path = Path(".cache/pna")
+    project_root: Path = Path(".")
+
+    def data_path(self, source: DataSource | str) -> Path:
+        """An input's path, resolved against the data directory."""
+        p = Path(source.path if isinstance(source, DataSource) else source)
+        return p if p.is_absolute() else self.data_dir / p
+
+    @property
+    def out(self) -> Path:
+        """The output directory, resolved against the project root."""
+        return self.output_dir if self.output_dir.is_absolute() else self.project_root / self.output_dir
+
+    @property
+    def cache(self) -> Path:
+        """The derived-artefact cache directory, resolved against the project root."""
+        return self.cache_dir if self.cache_dir.is_absolute() else self.project_root / self.cache_dir
+
+
+class Config(_Folders):
     """One area's configuration (see config/leicester.yaml for every key, with comments)."""
 
     area: AreaSpec
     as_at: dt.date
-    data_dir: Path = Path(DEFAULT_DATA_DIR)
-    output_dir: Path
-    cache_dir: Path = Path(".cache/pna")
     inputs: Inputs
     localities: Localities = Localities()
     boundary_bands_km: list[float] = [0.5, 1.0, 1.5]
@@ -294,7 +315,6 @@ class Config(_Strict):
     projections: Projections = Projections()
     gaps: Gaps = Gaps()
     document: DocumentSpec = DocumentSpec()
-    project_root: Path = Path(".")
 
     @field_validator("boundary_bands_km")
     @classmethod
@@ -310,10 +330,6 @@ class Config(_Strict):
         return self
 
     # Path helpers -----------------------------------------------------
-    def data_path(self, source: DataSource | str) -> Path:
-        """An input's path, resolved against the data directory."""
-        p = Path(source.path if isinstance(source, DataSource) else source)
-        return p if p.is_absolute() else self.data_dir / p
 
     def project_path(self, rel: str | Path) -> Path:
         """A path resolved against the project root (overrides, optional inputs)."""
@@ -324,16 +340,6 @@ class Config(_Strict):
         """The configured override table ``overrides.<name>`` (``geocode`` | ``locality``), or None."""
         rel = getattr(self.overrides, name)
         return self.project_path(rel) if rel else None
-
-    @property
-    def out(self) -> Path:
-        """The output directory, resolved against the project root."""
-        return self.output_dir if self.output_dir.is_absolute() else self.project_root / self.output_dir
-
-    @property
-    def cache(self) -> Path:
-        """The derived-artefact cache directory, resolved against the project root."""
-        return self.cache_dir if self.cache_dir.is_absolute() else self.project_root / self.cache_dir
 
 
 def _format_errors(path: Path, err: ValidationError) -> str:
@@ -425,36 +431,18 @@ class Boards(_Strict):
                                     "(the ODS national grouping); pharmacies of other codes have no region")
 
 
-class NationalConfig(_Strict):
+class NationalConfig(_Folders):
     """Every board at once (``pna england``) and the inputs ``pna init`` gives a new area.
 
     ``inputs`` holds national files only: an area config made by ``pna init`` copies them.
     """
 
     as_at: dt.date
-    data_dir: Path = Path(DEFAULT_DATA_DIR)
     output_dir: Path = Path("outputs/england")
-    cache_dir: Path = Path(".cache/pna")
     inputs: Inputs
     boards: Boards
     travel: Travel = Travel()
     gaps: Gaps = Gaps()
-    project_root: Path = Path(".")
-
-    def data_path(self, source: DataSource | str) -> Path:
-        """An input's path, resolved against the data directory."""
-        p = Path(source.path if isinstance(source, DataSource) else source)
-        return p if p.is_absolute() else self.data_dir / p
-
-    @property
-    def out(self) -> Path:
-        """The output directory, resolved against the project root."""
-        return self.output_dir if self.output_dir.is_absolute() else self.project_root / self.output_dir
-
-    @property
-    def cache(self) -> Path:
-        """The derived-artefact cache directory, resolved against the project root."""
-        return self.cache_dir if self.cache_dir.is_absolute() else self.project_root / self.cache_dir
 
 
 def load_national_config(path: str | Path, data_dir: str | Path | None = None,

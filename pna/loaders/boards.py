@@ -25,13 +25,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..errors import InputError
 from ..io import read_table
 
-__all__ = ["Board", "BoardRegister", "load_boards", "normalise_board_name", "board_of_district", "KINDS"]
+__all__ = ["Board", "BoardRegister", "load_boards", "normalise_board_name", "KINDS"]
 
 #: Board kind by the area code's prefix.
 KINDS = {"E06": "unitary authority", "E08": "metropolitan borough", "E09": "London borough",
@@ -244,11 +243,3 @@ def load_boards(*, utla_lookup: str | Path, list_names: Iterable[str],
                           la_codes=inside, matched_by=rule)
     return BoardRegister(boards=dict(sorted(boards.items())), unmatched=unmatched, source=str(path))
 
-
-def board_of_district(register: BoardRegister) -> pd.Series:
-    """Board code for each district code (2021), over every board: index district, value board code."""
-    pairs = [(d, b.code) for b in register.boards.values() for d in b.districts]
-    if not pairs:
-        return pd.Series([], dtype=object)
-    arr = np.asarray(pairs, dtype=object)
-    return pd.Series(arr[:, 1], index=pd.Index(arr[:, 0], name="ltla21_code"), name="area_code")
