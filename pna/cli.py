@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run the whole assessment for one area")
     _common(r)
+    r.add_argument("--no-cache", action="store_true",
+                   help="rebuild the report, maps and exports even if nothing they are built from changed")
     a = sub.add_parser("assess", help="assess an application: new, relocation, consolidation or closure")
     _common(a)
     a.add_argument("--application", help="YAML or JSON application file (else use the flags below)")

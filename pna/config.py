@@ -282,6 +282,8 @@ class _Folders(_Strict):
     output_dir: Path
     cache_dir: Path = Path(".cache/pna")
     project_root: Path = Path(".")
+    #: Reuse the report, maps and exports kept in the cache when nothing they are built from changed.
+    reuse_outputs: bool = True
 
     def data_path(self, source: DataSource | str) -> Path:
         """An input's path, resolved against the data directory."""

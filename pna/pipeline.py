@@ -25,6 +25,7 @@ from typing import Any
 from .access.stage import run_access
 from .assess.assessor import AssessorBase, assess_application, prepare_assessor
 from .assess.resilience import run_resilience
+from .cache import FolderStore, Unhashable, code_version, fingerprint
 from .cli import application_from_args, run_cli
 from .config import Config, DataSource, NationalConfig, load_config, load_national_config
 from .errors import InputError, PipelineError
@@ -171,9 +172,55 @@ def _moved(results: RunResults, cfg: Config, tmp: Path) -> RunResults:
 
 
 def _write_run(cfg: Config) -> RunResults:
-    """Run every stage and write every output straight into ``cfg.out`` (:func:`run` makes it atomic)."""
+    """Run every stage and write every output straight into ``cfg.out`` (:func:`run` makes it atomic).
+
+    The report, maps and exports depend only on the stage results and the code: when an earlier
+    run kept them in the cache under the same fingerprint, they are copied back instead of rebuilt.
+    """
     ensure_dir(cfg.out)
     results = build_results(cfg)
+    store = FolderStore(cfg.cache if cfg.reuse_outputs else None, "outputs")
+    key = _outputs_key(results) if cfg.reuse_outputs else None
+    kept = store.restore(key, cfg.out) if key is not None else None
+    if kept is not None:
+        info("Report, maps, tables and exports: nothing they are built from has changed since an earlier run, "
+             "so they were copied from the cache (pna run --no-cache rebuilds them)")
+        written: tuple[str, ...] = tuple(kept["notes"])
+    else:
+        before = _file_states(cfg.out)
+        written = _write_outputs(cfg, results)
+        if key is not None:
+            now = _file_states(cfg.out)
+            store.store(key, cfg.out, [f for f, st in now.items() if before.get(f) != st], {"notes": list(written)})
+    notes = tuple(dict.fromkeys((*results.notes, *written)))
+    write_json({"area": cfg.area.model_dump(), "as_at": cfg.as_at.isoformat(),
+                "inputs": input_manifest(cfg), "notes": list(notes),
+                "row_accounting": results.tables["row_accounting"].to_dict(orient="records")},
+               cfg.out / "run.json")
+    return replace(results, notes=notes)
+
+
+def _outputs_key(results: RunResults) -> str | None:
+    """The fingerprint of everything the outputs are built from (None: not fingerprintable, so not cached)."""
+    try:
+        return fingerprint((code_version(), results), skip=frozenset({"output_dir"}), relative_to=results.cfg.out)
+    except Unhashable as exc:
+        info(f"outputs are rebuilt without the cache ({exc})")
+        return None
+
+
+def _file_states(folder: Path) -> dict[str, tuple[int, int]]:
+    """Size and modification time of every file under ``folder``, by relative path."""
+    out = {}
+    for p in folder.rglob("*"):
+        if p.is_file():
+            st = p.stat()
+            out[str(p.relative_to(folder))] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+def _write_outputs(cfg: Config, results: RunResults) -> tuple[str, ...]:
+    """Write the tables, report, maps, consultation page and exports; the notes they add."""
     with step("Writing tables"):
         write_tables(results.tables, cfg.out)
     with step("Rendering the report, maps and consultation page"):
@@ -185,12 +232,7 @@ def _write_run(cfg: Config) -> RunResults:
     with step("Exports (XLSX, GeoPackage, PDF)"):
         exports = write_exports(results, tables={**results.tables, **report.tables},
                                 report_html=report.paths["report"])
-    notes = tuple(dict.fromkeys((*results.notes, *report.notes, *exports.notes)))
-    write_json({"area": cfg.area.model_dump(), "as_at": cfg.as_at.isoformat(),
-                "inputs": input_manifest(cfg), "notes": list(notes),
-                "row_accounting": results.tables["row_accounting"].to_dict(orient="records")},
-               cfg.out / "run.json")
-    return replace(results, notes=notes)
+    return tuple(dict.fromkeys((*report.notes, *exports.notes)))
 
 
 def assessor_for(results: RunResults) -> AssessorBase:
@@ -217,6 +259,8 @@ def input_manifest(cfg: Config) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- commands
 def _cmd_run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, data_dir=args.data_dir, output_dir=args.output_dir)
+    if args.no_cache:
+        cfg = cfg.model_copy(update={"reuse_outputs": False})
     results = run(cfg)
     info(f"Done: outputs in {cfg.out}")
     for note in results.notes:

@@ -78,24 +78,51 @@ def _digests(folder: Path) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def leicester_runs(tmp_path_factory, data_dir):
     """Two Leicester runs, each from its own data path (the second through a link to the same
-    data) into its own output folder: digests of each, and the second run."""
+    data) into its own output folder and with its own empty cache, so both build every file:
+    digests of each, the second run, and the first run's config (whose cache is now filled)."""
     from pna.config import load_config
     from pna.pipeline import run
 
     other = tmp_path_factory.mktemp("elsewhere") / "pna-data"
     other.symlink_to(Path(data_dir).resolve(), target_is_directory=True)
-    digests = []
+    digests, configs = [], []
     for data in (data_dir, other):
-        out = tmp_path_factory.mktemp("leicester") / "outputs"
-        cfg = load_config(ROOT / "config" / "leicester.yaml", data_dir=data, output_dir=out)
+        base = tmp_path_factory.mktemp("leicester")
+        cfg = load_config(ROOT / "config" / "leicester.yaml", data_dir=data, output_dir=base / "outputs")
+        cfg = cfg.model_copy(update={"cache_dir": base / "cache"})
         results = run(cfg)
-        digests.append(_digests(out))
-    return digests, (results, out)
+        digests.append(_digests(cfg.out))
+        configs.append(cfg)
+    return digests, (results, cfg.out), configs[0]
 
 
 @pytest.fixture(scope="session")
 def leicester(leicester_runs):
     return leicester_runs[1]
+
+
+@pytest.fixture(scope="session")
+def leicester_warm(leicester_runs, tmp_path_factory):
+    """A third Leicester run with the first run's cache, into a new folder: its digests and log."""
+    import io
+    import logging
+
+    from pna.pipeline import run
+
+    cfg = leicester_runs[2]
+    cfg = cfg.model_copy(update={"output_dir": tmp_path_factory.mktemp("leicester-warm") / "outputs"})
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger = logging.getLogger("pna")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        run(cfg)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    return _digests(cfg.out), stream.getvalue()
 
 
 # The most expensive session fixtures (two full Leicester runs; the Newport network run; the UK

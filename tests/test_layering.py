@@ -18,7 +18,7 @@ PACKAGE = ROOT / "pna"
 
 LAYERS: list[tuple[str, ...]] = [
     ("pna", "pna.errors", "pna.modes"),
-    ("pna.crs", "pna.schema", "pna.progress", "pna.io"),
+    ("pna.crs", "pna.schema", "pna.progress", "pna.io", "pna.cache"),
     ("pna.config", "pna.quality", "pna.provenance"),
     ("pna.loaders",),
     ("pna.geography",),

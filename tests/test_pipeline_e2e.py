@@ -18,10 +18,19 @@ def test_outputs_exist(leicester):
 
 
 def test_two_runs_from_two_data_paths_into_two_folders_are_byte_identical(leicester_runs):
-    (da, db), _ = leicester_runs
+    (da, db), _, _ = leicester_runs
     assert da.keys() == db.keys()
     differ = [k for k in da if da[k] != db[k]]
     assert not differ, f"files differ between runs: {differ}"
+
+
+def test_a_warm_run_reuses_the_kept_outputs_and_they_are_the_same_bytes(leicester_runs, leicester_warm):
+    (cold, _), _, _ = leicester_runs
+    warm, log = leicester_warm
+    assert "copied from the cache" in log
+    assert warm.keys() == cold.keys()
+    differ = [k for k in cold if cold[k] != warm[k]]
+    assert not differ, f"files differ between the cold and the warm run: {differ}"
 
 
 def test_locality_populations_sum_to_area(leicester):

@@ -1,0 +1,314 @@
+"""Reuse of derived files whose inputs have not changed: content fingerprints and a folder store.
+
+A *fingerprint* is a SHA-256 over the content of Python objects (frames, arrays, geometries,
+dataclasses, pydantic models, mappings ...), independent of object identity, process and hash
+seed, so the same content gives the same key in any run. The *code version* folds in every
+source file of the ``pna`` package, the installed distributions and the Chromium binary that
+prints the PDF: a new release or library rebuilds everything.
+
+A :class:`FolderStore` keeps, per key, a set of files with their SHA-256 and a small JSON
+payload. An entry is written to a scratch folder and renamed into place, so a killed run leaves
+no entry that looks complete; an entry whose files no longer match their digests is discarded
+and rebuilt. Restored files are copies, never links, so editing an output cannot alter the cache.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import hashlib
+import json
+import logging
+import os
+import shutil
+import struct
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path, PurePath
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["FolderStore", "code_version", "fingerprint", "Unhashable"]
+
+log = logging.getLogger(__name__)
+
+PACKAGE = Path(__file__).resolve().parent
+#: Files of the package whose content shapes outputs (code, templates, styles, scripts, vendored assets).
+CODE_SUFFIXES = (".py", ".j2", ".html", ".css", ".js", ".yaml", ".json", ".txt")
+CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+
+
+class Unhashable(TypeError):
+    """An object whose content cannot be fingerprinted (the caller then builds without the cache)."""
+
+
+# --------------------------------------------------------------------------- fingerprints
+def _frame_bytes(h: Any, obj: pd.DataFrame | pd.Series | pd.Index, feed: Callable[[Any], None]) -> None:
+    if isinstance(obj, pd.Index):
+        h.update(b"I" + str(obj.dtype).encode() + str(obj.names).encode())
+        _values(h, obj, feed)
+        return
+    if isinstance(obj, pd.Series):
+        h.update(b"S" + repr(obj.name).encode())
+        _values(h, obj.array, feed)
+        feed(obj.index)
+        return
+    h.update(b"F" + type(obj).__name__.encode())
+    crs = getattr(obj, "crs", None) if "geometry" in obj.columns else None
+    h.update(str(crs).encode())
+    for name in obj.columns:
+        h.update(b"C" + repr(name).encode() + str(obj[name].dtype).encode())
+        _values(h, obj[name].array, feed)
+    feed(obj.index)
+    feed(dict(obj.attrs))
+
+
+def _values(h: Any, values: Any, feed: Callable[[Any], None]) -> None:
+    """The content of one column (numpy, pandas extension or geometry array)."""
+    dtype = getattr(values, "dtype", None)
+    if str(dtype) == "geometry":
+        import shapely  # only geometry columns need it
+
+        wkb = shapely.to_wkb(np.asarray(values, dtype=object), hex=False, include_srid=False)
+        for g in wkb:
+            h.update(b"-" if g is None else struct.pack("<q", len(g)) + g)
+        return
+    arr = np.asarray(values)
+    if arr.dtype.kind in "biufcmM":
+        h.update(arr.dtype.str.encode() + struct.pack("<q", arr.size))
+        h.update(np.ascontiguousarray(arr).tobytes())
+        return
+    _objects(h, arr.ravel(), feed)
+
+
+def _objects(h: Any, arr: np.ndarray, feed: Callable[[Any], None]) -> None:
+    """An object array: text columns (with gaps) in one pass, anything else item by item."""
+    missing = pd.isna(arr) if arr.size else np.zeros(0, dtype=bool)
+    if arr.size and pd.api.types.infer_dtype(arr, skipna=True) == "string":
+        h.update(b"T" + np.packbits(missing).tobytes() + struct.pack("<q", arr.size))
+        h.update("\x1f".join(arr[~missing].tolist()).encode("utf-8", "surrogatepass"))
+        return
+    for v in arr.tolist():
+        feed(v)
+
+
+def fingerprint(obj: Any, *, skip: frozenset[str] = frozenset(), relative_to: Path | None = None) -> str:
+    """SHA-256 (hex) of the content of ``obj``.
+
+    Parameters
+    ----------
+    obj
+        Frames, series, arrays, sparse matrices, geometries, dataclasses, pydantic models,
+        mappings, sequences, sets, paths, dates and scalars, nested in any way; other objects
+        by their attributes.
+    skip
+        Attribute or field names left out wherever they occur (e.g. an output folder that differs
+        between runs but does not change what is written).
+    relative_to
+        Paths under this folder count by their place in it (a run writes into a scratch folder
+        whose name differs from run to run).
+
+    Raises
+    ------
+    Unhashable
+        If some part has no content to hash (an open file, a lock, a generator).
+    """
+    h = hashlib.sha256()
+    # Objects seen so far, kept alive so that no temporary made during the walk can reuse an id.
+    seen: dict[int, tuple[int, Any]] = {}
+
+    def feed(o: Any) -> None:
+        if o is None or isinstance(o, (bool, int, float, complex, str, bytes)):
+            h.update(type(o).__name__.encode() + b":" + (o if isinstance(o, bytes) else repr(o).encode()) + b";")
+            return
+        if isinstance(o, (np.generic,)):
+            feed(o.item())
+            return
+        if isinstance(o, PurePath) and relative_to is not None and Path(o).is_relative_to(relative_to):
+            h.update(b"Out:" + str(Path(o).relative_to(relative_to)).encode() + b";")
+            return
+        if isinstance(o, (dt.date, dt.time, dt.timedelta, PurePath, enum.Enum, pd.Timestamp, pd.Timedelta)):
+            h.update(type(o).__name__.encode() + b":" + str(o).encode() + b";")
+            return
+        if o is pd.NaT or o is pd.NA:
+            h.update(b"NA;")
+            return
+        k = id(o)
+        if k in seen:  # shared or cyclic reference: by position of first sight
+            h.update(b"@" + str(seen[k][0]).encode())
+            return
+        seen[k] = (len(seen), o)
+        h.update(b"<" + type(o).__qualname__.encode())
+        if isinstance(o, (pd.DataFrame, pd.Series, pd.Index)):
+            _frame_bytes(h, o, feed)
+        elif isinstance(o, np.ndarray):
+            if o.dtype.kind == "O":
+                h.update(str(o.shape).encode())
+                _objects(h, o.ravel(), feed)
+            else:
+                _values(h, o, feed)
+                h.update(str(o.shape).encode())
+        elif hasattr(o, "tocsr") and hasattr(o, "indptr"):  # scipy.sparse compressed matrix
+            feed(o.shape)
+            for part in (o.data, o.indices, o.indptr):
+                feed(part)
+        elif hasattr(o, "leafsize") and hasattr(o, "data") and hasattr(o, "query"):  # scipy k-d tree
+            feed((o.leafsize, np.asarray(o.data)))
+        elif type(o).__module__.startswith("shapely"):
+            import shapely
+
+            h.update(shapely.to_wkb(o))
+        elif isinstance(o, Mapping):
+            items = sorted(((fingerprint_key(kk), kk, v) for kk, v in o.items() if str(kk) not in skip),
+                           key=lambda t: t[0])
+            for _, kk, v in items:
+                feed(kk)
+                feed(v)
+        elif isinstance(o, (list, tuple)):
+            h.update(str(len(o)).encode())
+            for v in o:
+                feed(v)
+        elif isinstance(o, (set, frozenset)):
+            for d in sorted(fingerprint(v, skip=skip, relative_to=relative_to) for v in o):
+                h.update(d.encode())
+        elif dataclasses.is_dataclass(o) and not isinstance(o, type):
+            for f in dataclasses.fields(o):
+                if f.name not in skip:
+                    h.update(f.name.encode())
+                    feed(getattr(o, f.name))
+        elif hasattr(type(o), "model_fields") and hasattr(o, "model_dump"):  # pydantic
+            for name in sorted(type(o).model_fields):
+                if name not in skip:
+                    h.update(name.encode())
+                    feed(getattr(o, name))
+        elif callable(o) and hasattr(o, "__qualname__"):  # functions, classes: the code version covers them
+            h.update(f"{getattr(o, '__module__', '')}.{o.__qualname__}".encode())
+        elif hasattr(o, "__dict__") or hasattr(o, "__slots__"):
+            state = dict(vars(o)) if hasattr(o, "__dict__") else {}
+            for s in getattr(type(o), "__slots__", ()):
+                if hasattr(o, s):
+                    state[s] = getattr(o, s)
+            if not state and not isinstance(o, (pd.api.extensions.ExtensionArray,)):
+                raise Unhashable(f"no content to fingerprint in {type(o).__qualname__}")
+            feed({kk: v for kk, v in state.items() if not kk.startswith("_abc")})
+        else:
+            raise Unhashable(f"cannot fingerprint {type(o).__qualname__}")
+        h.update(b">")
+
+    feed(obj)
+    return h.hexdigest()
+
+
+def fingerprint_key(k: Any) -> str:
+    """Sort key of a mapping key: its type and text (keys of one mapping are few and simple)."""
+    return f"{type(k).__name__}:{k!r}"
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """SHA-256 over the package's source files, the installed distributions and the PDF printer."""
+    h = hashlib.sha256()
+    for p in sorted(PACKAGE.rglob("*")):
+        if p.is_file() and p.suffix in CODE_SUFFIXES and "__pycache__" not in p.parts:
+            h.update(str(p.relative_to(PACKAGE)).encode() + b"\0" + p.read_bytes() + b"\0")
+    dists = sorted({(d.metadata["Name"] or "", d.version) for d in metadata.distributions()})
+    h.update(json.dumps(dists).encode())
+    for c in CHROMIUM:
+        if os.path.isfile(c):
+            st = os.stat(os.path.realpath(c))
+            h.update(f"{c}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- the store
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class FolderStore:
+    """Entries of files under ``root/<kind>/<key>/``, each with a ``manifest.json``.
+
+    Attributes
+    ----------
+    root
+        Cache folder (e.g. ``cfg.cache``); None disables the store (nothing is read or kept).
+    kind
+        Sub-folder naming what is stored (e.g. ``"report"``).
+    keep
+        Entries kept per kind; older ones (by last use) are removed when a new one is stored.
+    """
+
+    root: Path | None
+    kind: str
+    keep: int = 4
+
+    @property
+    def folder(self) -> Path | None:
+        """Where this kind's entries live (None: store disabled)."""
+        return None if self.root is None else Path(self.root) / self.kind
+
+    def restore(self, key: str, dest: Path) -> dict[str, Any] | None:
+        """Copy entry ``key``'s files into ``dest``; its payload, or None if absent or damaged."""
+        if self.folder is None:
+            return None
+        entry = self.folder / key
+        try:
+            manifest = json.loads((entry / "manifest.json").read_text(encoding="utf-8"))
+            files: dict[str, str] = manifest["files"]
+            for rel, digest in files.items():
+                if _sha256(entry / "files" / rel) != digest:
+                    raise ValueError(f"{rel} does not match its digest")
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("cache entry %s is damaged (%s); rebuilding", entry, exc)
+            shutil.rmtree(entry, ignore_errors=True)
+            return None
+        for rel in files:
+            target = dest / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(entry / "files" / rel, target)
+        os.utime(entry)  # last use, for pruning
+        payload: dict[str, Any] = manifest.get("payload", {})
+        return payload
+
+    def store(self, key: str, src: Path, files: list[str], payload: Mapping[str, Any]) -> None:
+        """Keep copies of ``files`` (paths relative to ``src``) and ``payload`` as entry ``key``."""
+        if self.folder is None:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        scratch = self.folder / f".{key}.tmp-{os.getpid()}"
+        shutil.rmtree(scratch, ignore_errors=True)
+        try:
+            digests = {}
+            for rel in sorted(files):
+                target = scratch / "files" / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src / rel, target)
+                digests[rel] = _sha256(target)
+            (scratch / "manifest.json").write_text(
+                json.dumps({"files": digests, "payload": dict(payload)}, sort_keys=True, indent=1), encoding="utf-8")
+            final = self.folder / key
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(scratch, final)
+        except OSError as exc:  # a full disk or a read-only cache must not fail the run
+            log.warning("could not keep %s in the cache (%s)", self.kind, exc)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        self._prune()
+
+    def _prune(self) -> None:
+        assert self.folder is not None
+        entries = sorted((p for p in self.folder.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                         key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for old in entries[self.keep:]:
+            shutil.rmtree(old, ignore_errors=True)
