@@ -24,11 +24,12 @@ from ..provenance import cite, with_provenance
 from ..quality import QualityLog
 from ..schema import require_columns
 from ..transit.stage import run_transit
+from .contour import contour_isochrones
 from .coverage import beyond_lsoa_table, beyond_table, coverage_table, demand_with_minutes
 from .demand import build_demand_points
 from .engine import NetworkModel, TravelModel, connector_speed_kmh
 from .graph import StreetGraph, build_graphs
-from .isochrones import network_isochrones, straightline_isochrones
+from .isochrones import straightline_isochrones
 from .open_now import Scenario, scenario_table
 from .raster import write_time_raster
 from .reach import open_minutes_by_scenario, point_table
@@ -41,8 +42,9 @@ __all__ = ["Access", "run_access", "STREET_MODES"]
 STREET_MODES: tuple[Mode, ...] = (Mode.WALK, Mode.DRIVE)
 #: Half-width of the band round reached streets counted as reached (house frontage).
 ISOCHRONE_BUFFER_M = 50.0
-#: Polygon precision per mode: drive catchments are large, so a coarser grid keeps them quick.
-ISOCHRONE_GRID_M = {Mode.WALK: 5.0, Mode.DRIVE: 10.0}
+#: Contour cell per mode (the polygons' precision): drive catchments span kilometres, so
+#: 20 m cells keep them quick; see tests/access/test_contour.py for the measured tolerance.
+CONTOUR_CELL_M = {Mode.WALK: 10.0, Mode.DRIVE: 20.0}
 
 
 @dataclass(frozen=True)
@@ -239,9 +241,10 @@ def street_access(*, cfg: Config, demand: gpd.GeoDataFrame, supply: Supply, area
             if mode in isochrone_modes:
                 if network:
                     assert graphs is not None  # given, or built above
-                    iso = network_isochrones(graphs[mode], sites, spec.thresholds_min, cfg.travel.max_snap_m,
-                                             ISOCHRONE_BUFFER_M, connector_speed_kmh(cfg, mode),
-                                             ISOCHRONE_GRID_M.get(mode, 5.0))
+                    iso = contour_isochrones(graphs[mode], sites, spec.thresholds_min,
+                                             max_snap_m=cfg.travel.max_snap_m,
+                                             connector_kmh=connector_speed_kmh(cfg, mode),
+                                             cell_m=CONTOUR_CELL_M[mode], buffer_m=ISOCHRONE_BUFFER_M)
                 else:
                     iso = straightline_isochrones(sites, spec.thresholds_min, spec.speed_kmh, spec.circuity)
             raster = None
