@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_network.py
 	$(BIN)/python benchmarks/bench_transit.py
 	$(BIN)/python benchmarks/bench_england.py
+	$(BIN)/python benchmarks/bench_scale.py --tiles 1 4 9
 
 clean:
 	rm -rf outputs .cache
