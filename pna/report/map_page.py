@@ -54,8 +54,11 @@ _SWATCH = {"dot": "border-radius:50%", "ring": "border-radius:50%;background:tra
            "dash": "height:0 !important;border-width:2px 0 0 0;border-top-style:dashed;margin-bottom:4px"}
 
 
-def legend_html(title: str, items: list[tuple[str, str]] | list[KeyItem]) -> str:
-    """A visible key for a folium map (escaped text); each item is (label, colour[, shape])."""
+def legend_html(title: str, items: list[tuple[str, str]] | list[KeyItem], inline: bool = False) -> str:
+    """A visible key for a folium map (escaped text); each item is (label, colour[, shape]).
+
+    ``inline`` gives a key that sits in the page flow (under a map) rather than on the map.
+    """
     rows = []
     for it in items:
         label, colour = it[0], it[1]
@@ -65,13 +68,13 @@ def legend_html(title: str, items: list[tuple[str, str]] | list[KeyItem]) -> str
         rows.append(f'<li><span aria-hidden="true" style="display:inline-block;width:14px;height:14px;'
                     f'margin-right:6px;vertical-align:middle;border:1px solid {border};background:{colour};'
                     f'{style}"></span>{esc(label)}</li>')
-    # bottom:28px clears the scale bar Leaflet puts in the bottom-left corner
-    return (f'<div class="pna-legend" role="region" aria-label="Key to the map" '
-            f'style="position:absolute;z-index:1000;bottom:28px;right:10px;'
-            f'background:#fff;color:#212b32;padding:6px 8px;border:1px solid #425563;font:13px/1.35 Arial,sans-serif;'
-            f'max-width:min(46%,22rem);max-height:calc(100% - 90px);overflow:auto">'
-            f'<strong>{esc(title)}</strong><ul style="list-style:none;margin:4px 0 0;padding:0">'
-            f'{"".join(rows)}</ul></div>')
+    # bottom:24px clears the attribution Leaflet puts in the bottom-right corner
+    where = ("margin:1rem 0;" if inline else
+             "position:absolute;z-index:1000;bottom:24px;right:10px;max-width:min(46%,22rem);")
+    return (f'<div class="pna-legend{" pna-inline" if inline else ""}" role="region" aria-label="Key to the map" '
+            f'style="{where}background:#fff;color:#212b32;padding:6px 8px;border:1px solid #425563;'
+            f'font:13px/1.35 Arial,sans-serif"><strong>{esc(title)}</strong>'
+            f'<ul style="list-style:none;margin:4px 0 0;padding:0">{"".join(rows)}</ul></div>')
 
 
 _LABEL_CSS = """<style>
@@ -81,6 +84,20 @@ _LABEL_CSS = """<style>
 .pna-place div { color: #3d474e; font-style: italic; font-weight: normal; font-size: 12px; }
 .pna-place { display: none; }
 .pna-near .pna-place { display: block; }
+.pna-page { padding: 0 1rem 2rem; font: 16px/1.5 Arial, sans-serif; color: #212b32; }
+.pna-page h1 { font-size: 1.5rem; margin: .75rem 0; }
+.pna-page .folium-map { height: 70vh !important; border: 1px solid #425563; }
+.pna-page table { border-collapse: collapse; margin: 1rem 0; font-size: .95rem; }
+.pna-page caption { text-align: left; font-weight: bold; padding: .25rem 0; }
+.pna-page th, .pna-page td { border: 1px solid #aeb7bd; padding: .2rem .45rem; text-align: left; vertical-align: top; }
+.pna-page td.n { text-align: right; font-variant-numeric: tabular-nums; }
+.pna-table-wrap { overflow-x: auto; max-width: 100%; }
+.pna-skip { position: absolute; left: -9999px; }
+.pna-skip:focus { position: static; display: inline-block; margin: .25rem 0; background: #ffeb3b; color: #212b32; }
+@media (max-width: 480px) {
+  .pna-legend:not(.pna-inline) { font-size: 11px !important; max-width: 60% !important; }
+  .pna-embedded .pna-legend:not(.pna-inline) { display: none; }
+}
 .leaflet-container:focus { outline: 3px solid #ffeb3b; box-shadow: inset 0 0 0 3px #212b32; }
 </style>"""
 
@@ -90,6 +107,8 @@ _LABEL_CSS = """<style>
 _KEYBOARD_JS = """
 (function (map, label, nearZoom) {
   var box = map.getContainer(), parser = new DOMParser();
+  // in the report's frame the key is printed beside the map; on a phone it would hide the map
+  if (window.self !== window.top) { document.documentElement.classList.add("pna-embedded"); }
   box.setAttribute("role", "region");
   box.setAttribute("aria-label", label);
   function text(s) { return parser.parseFromString(String(s), "text/html").documentElement.textContent.trim(); }
@@ -133,7 +152,8 @@ _HIDDEN = "position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 
 
 
 def map_document(m: folium.Map, *, title: str, legend_title: str, legend: list[tuple[str, str]] | list[KeyItem],
-                 description: str = "", vendored: bool | None = None, near_zoom: int = 14) -> str:
+                 description: str = "", vendored: bool | None = None, near_zoom: int = 14,
+                 after: str = "") -> str:
     """Render ``m`` as a complete accessible page (see the module notes); deterministic text.
 
     Parameters
@@ -151,6 +171,10 @@ def map_document(m: folium.Map, *, title: str, legend_title: str, legend: list[t
         :mod:`pna.report.vendor`), else from the CDN.
     near_zoom
         Zoom level from which the small place names show.
+    after
+        HTML (already escaped) shown under the map, such as its equivalent table; with it the
+        page has a visible heading, the map takes 70% of the screen height and a skip link
+        before the map leads to ``#pna-after``.
 
     Returns
     -------
@@ -160,7 +184,8 @@ def map_document(m: folium.Map, *, title: str, legend_title: str, legend: list[t
     vendor.use_leaflet_only(m, vendor.leaflet_dir() is not None if vendored is None else vendored)
     root = m.get_root()  # a Figure, though branca types get_root() as Element
     root.header.add_child(folium.Element(_LABEL_CSS))  # type: ignore[attr-defined]
-    root.html.add_child(folium.Element(legend_html(legend_title, legend)))  # type: ignore[attr-defined]
+    if not after:  # a full-page map carries its key on it; a page with a table shows it under the map
+        root.html.add_child(folium.Element(legend_html(legend_title, legend)))  # type: ignore[attr-defined]
     folium.LayerControl(collapsed=True).add_to(m)
     name = f"{title}. {description}".strip() if description else title
     name += (" Use the arrow keys to move the map and the plus and minus keys to zoom; "
@@ -174,8 +199,16 @@ def map_document(m: folium.Map, *, title: str, legend_title: str, legend: list[t
     text = text.replace("<head>", f"<head>\n    <title>{esc(title)}</title>", 1)
     # One main landmark and a level-one heading, so the map page stands on its own;
     # main takes the full height, or the map (height 100% of its parent) collapses to nothing.
-    text = text.replace("<body>", f'<body>\n<main style="height:100%">\n<h1 style="{_HIDDEN}">{esc(title)}</h1>', 1)
-    text = text.replace("</body>", "</main>\n</body>", 1)
+    if after:
+        text = text.replace("<body>", f'<body>\n<main class="pna-page">\n<h1>{esc(title)}</h1>\n'
+                            '<a class="pna-skip" href="#pna-after">Skip the map: go to the table</a>', 1)
+        key = legend_html(legend_title, legend, inline=True)
+        text = text.replace("</body>", f'<div id="pna-after" tabindex="-1">\n{key}\n{after}\n</div>\n</main>\n</body>',
+                            1)
+    else:
+        text = text.replace("<body>", f'<body>\n<main style="height:100%">\n<h1 style="{_HIDDEN}">{esc(title)}</h1>',
+                            1)
+        text = text.replace("</body>", "</main>\n</body>", 1)
     # Let people zoom the page (WCAG 1.4.4); folium disables it by default.
     text = _VIEWPORT.sub('<meta name="viewport" content="width=device-width, initial-scale=1.0" />', text, count=1)
     if "user-scalable" in text or "<main" not in text:

@@ -46,7 +46,7 @@ from .map_style import (
 from .run import RunResults
 
 __all__ = ["MapOutput", "write_maps", "premises_type", "to_wgs84", "esc", "minute_bins", "legend_html",
-           "save_map", "base_map", "OSM_ATTRIBUTION"]
+           "save_map", "base_map", "tile_free_map", "base_key_for", "points_layer", "pharmacy_words", "OSM_ATTRIBUTION"]
 
 SIMPLIFY_M = 10.0
 AREA_FILL = "#eceeef"
@@ -124,43 +124,49 @@ def area_name(run: RunResults) -> str:
 
 
 def base_map(run: RunResults, *, fill: bool = True) -> folium.Map:
+    """:func:`tile_free_map` of the run's area and localities."""
+    return tile_free_map(area=run.geography.area, localities=run.geography.localities, area_label=area_name(run),
+                         fill=fill)
+
+
+def tile_free_map(*, area: gpd.GeoDataFrame | None, localities: gpd.GeoDataFrame | None, area_label: str,
+                  fill: bool = True) -> folium.Map:
     """A tile-free base fitted to the area: its light grey fill and boundary, the localities and their names.
 
     The boundary lines and names sit in panes above the data layers; OpenStreetMap tiles are an
     optional layer, off by default.
     """
-    geo = run.geography
-    area = geo.area if geo.area is not None and len(geo.area) else geo.localities
+    extent = area if area is not None and len(area) else localities
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False, zoom_snap=0.25)
     folium.map.CustomPane("pna-fill", z_index=350).add_to(m)
     folium.map.CustomPane("pna-lines", z_index=450).add_to(m)
     folium.map.CustomPane("pna-points", z_index=460, pointer_events=True).add_to(m)
     add_osm_tiles(m)
-    if area is not None and len(area):
-        b = area.to_crs(4326).total_bounds
+    if extent is not None and len(extent):
+        b = extent.to_crs(4326).total_bounds
         m.fit_bounds([[round(b[1], 6), round(b[0], 6)], [round(b[3], 6), round(b[2], 6)]])
-    if fill and geo.area is not None and len(geo.area):
-        a = to_wgs84(geo.area[["geometry"]])
+    if fill and area is not None and len(area):
+        a = to_wgs84(area[["geometry"]])
         folium.GeoJson(_geojson(a, []), name="area fill", control=False, pane="pna-fill", interactive=False,
                        style_function=lambda f: {"color": AREA_FILL, "weight": 0, "fillColor": AREA_FILL,
                                                  "fillOpacity": 1}).add_to(m)
-    loc = geo.localities
-    if loc is not None and len(loc):
-        names = folium.FeatureGroup(name=locality_key(run)[0])
-        lw = to_wgs84(loc[["locality", "geometry"]].sort_values("locality", kind="stable"))
+    if localities is not None and len(localities):
+        loc = localities.sort_values("locality", kind="stable")
+        names = folium.FeatureGroup(name=locality_key_for(len(loc))[0])
+        lw = to_wgs84(loc[["locality", "geometry"]])
         folium.GeoJson(_geojson(lw, []), control=False, pane="pna-lines", interactive=False,
                        style_function=lambda f: {"color": GREY, "weight": 1.5, "fill": False,
                                                  "dashArray": "5 4"}).add_to(names)
         css = "pna-label" + (" pna-place" if len(loc) > MAX_LOCALITY_LABELS else "")
-        for _, r in loc.sort_values("locality", kind="stable").iterrows():
+        for _, r in loc.iterrows():
             xy = _label_point(r.geometry)
             if xy is not None:
                 pt = gpd.GeoSeries([shapely.Point(xy)], crs=loc.crs).to_crs(4326).iloc[0]
                 _label(str(r["locality"]), (pt.x, pt.y), css).add_to(names)
         names.add_to(m)
-    if geo.area is not None and len(geo.area):
-        a = to_wgs84(geo.area[["geometry"]])
-        folium.GeoJson(_geojson(a, []), name=boundary_key(run)[0], pane="pna-lines", interactive=False,
+    if area is not None and len(area):
+        a = to_wgs84(area[["geometry"]])
+        folium.GeoJson(_geojson(a, []), name=esc(f"{area_label} boundary"), pane="pna-lines", interactive=False,
                        style_function=lambda f: {"color": INK, "weight": 3, "fill": False}).add_to(m)
     return m
 
@@ -170,21 +176,31 @@ def boundary_key(run: RunResults) -> KeyItem:
     return (f"{area_name(run)} boundary", INK, "line")
 
 
-def locality_key(run: RunResults) -> KeyItem:
-    """The key entry of the locality outlines and names."""
-    n = len(run.geography.localities) if run.geography.localities is not None else 0
+def locality_key_for(n: int) -> KeyItem:
+    """The key entry of ``n`` locality outlines and names."""
     words = "locality boundary and name" + (" (names show when you zoom in)" if n > MAX_LOCALITY_LABELS else "")
     return (words, GREY, "dash")
 
 
+def locality_key(run: RunResults) -> KeyItem:
+    """The key entry of the locality outlines and names."""
+    return locality_key_for(len(run.geography.localities) if run.geography.localities is not None else 0)
+
+
+def base_key_for(*, area: gpd.GeoDataFrame | None, localities: gpd.GeoDataFrame | None,
+                 area_label: str) -> list[KeyItem]:
+    """Key entries of the base layers :func:`tile_free_map` draws."""
+    out: list[KeyItem] = []
+    if area is not None and len(area):
+        out.append((f"{area_label} boundary", INK, "line"))
+    if localities is not None and len(localities):
+        out.append(locality_key_for(len(localities)))
+    return out
+
+
 def base_key(run: RunResults) -> list[KeyItem]:
     """Key entries of the base layers that are drawn."""
-    out: list[KeyItem] = []
-    if run.geography.area is not None and len(run.geography.area):
-        out.append(boundary_key(run))
-    if run.geography.localities is not None and len(run.geography.localities):
-        out.append(locality_key(run))
-    return out
+    return base_key_for(area=run.geography.area, localities=run.geography.localities, area_label=area_name(run))
 
 
 def save_map(m: folium.Map, path: Path, title: str, legend_title: str, legend: list[KeyItem] | list[tuple[str, str]],
@@ -194,7 +210,7 @@ def save_map(m: folium.Map, path: Path, title: str, legend_title: str, legend: l
                                    description=description, vendored=vendored), path)
 
 
-def _points_layer(pts: gpd.GeoDataFrame, *, names: pd.Series, colour: str | pd.Series, layer: str,
+def points_layer(pts: gpd.GeoDataFrame, *, names: pd.Series, colour: str | pd.Series, layer: str,
                   radius: float = 6, weight: float = 1.5, pane: str = "pna-points", show_tooltip: bool = True,
                   control: bool = True) -> folium.GeoJson:
     """Points as one GeoJSON layer: each a circle with its accessible name (``_name``) and colour (``_c``)."""
@@ -245,7 +261,7 @@ def _pharmacy_points(run: RunResults) -> gpd.GeoDataFrame:
     return ph
 
 
-def _pharmacy_words(ph: pd.DataFrame, extra: pd.Series | str = "") -> pd.Series:
+def pharmacy_words(ph: pd.DataFrame, extra: pd.Series | str = "") -> pd.Series:
     """'Pharmacy: NAME (ODS), POSTCODE' plus ``extra``: each pharmacy's accessible name and tooltip."""
     words = "Pharmacy: " + _names(ph) + " (" + ph["ods_code"].astype(str) + ")"
     if "postcode" in ph:
@@ -258,7 +274,7 @@ def _sites_layer(run: RunResults, m: folium.Map, sites: gpd.GeoDataFrame | None,
     s = _located(sites)
     if not len(s):
         return []
-    _points_layer(s, names=_pharmacy_words(s), colour=PHARMACY_COLOUR, layer=f"{label} ({len(s)})",
+    points_layer(s, names=pharmacy_words(s), colour=PHARMACY_COLOUR, layer=f"{label} ({len(s)})",
                   radius=5, weight=2).add_to(m)
     return [(f"{label} ({len(s)})", PHARMACY_COLOUR, "dot")]
 
@@ -276,7 +292,7 @@ def premises_map(run: RunResults, out_dir: Path) -> MapOutput | None:
             continue
         words = f"pharmacy in {area_name(run)}" if t == "standard" else words
         label = f"{words} ({len(sub)})"
-        _points_layer(sub, names=_pharmacy_words(sub, f", {words}"), colour=colour, layer=label).add_to(m)
+        points_layer(sub, names=pharmacy_words(sub, f", {words}"), colour=colour, layer=label).add_to(m)
         legend.append((label, colour, "dot"))
     legend += base_key(run)
     title = "Map 1: pharmacy premises in and around the area (Statement 7)"
@@ -334,7 +350,7 @@ def access_map(run: RunResults, mode: Mode, out_dir: Path) -> MapOutput | None:
                            + (f"{t:.1f} minutes to the nearest pharmacy by {word}" if np.isfinite(t)
                               else f"no route to a pharmacy by {word}")
                            for p, t in zip(pop[on], mins)], index=sub.index)
-        _points_layer(sub, names=names, colour=colours[b], layer=bins[b][2], radius=3, weight=0,
+        points_layer(sub, names=names, colour=colours[b], layer=bins[b][2], radius=3, weight=0,
                       pane="overlayPane").add_to(m)
         legend.append((bins[b][2], colours[b], "dot"))
     legend += _sites_layer(run, m, run.access.supply.sites, "pharmacy (face-to-face)")
@@ -367,7 +383,7 @@ def opening_hours_map(run: RunResults, out_dir: Path) -> MapOutput | None:
         hours = sub["weekly_hours"].map(lambda v: f"{v:.1f}" if pd.notna(v) else "unknown") \
             if "weekly_hours" in sub else pd.Series("unknown", index=sub.index)
         label = f"{c} ({len(sub)})"
-        _points_layer(sub, names=_pharmacy_words(sub, ": " + c + ", " + hours + " hours a week"), colour=colour[c],
+        points_layer(sub, names=pharmacy_words(sub, ": " + c + ", " + hours + " hours a week"), colour=colour[c],
                       layer=label).add_to(m)
         legend.append((label, colour[c], "dot"))
     legend += base_key(run)
@@ -397,7 +413,7 @@ def service_maps(run: RunResults, services: pd.DataFrame | None, out_dir: Path) 
             sub = ph[flag == on]
             if sub.empty:
                 continue
-            _points_layer(sub, names=_pharmacy_words(sub, f": {label}"), colour=colour,
+            points_layer(sub, names=pharmacy_words(sub, f": {label}"), colour=colour,
                           layer=f"{label} ({len(sub)})").add_to(m)
             legend.append((f"{label} ({len(sub)})", colour, "dot"))
         legend += base_key(run)
