@@ -94,10 +94,8 @@ _LABEL_CSS = """<style>
 .pna-table-wrap { overflow-x: auto; max-width: 100%; }
 .pna-skip { position: absolute; left: -9999px; }
 .pna-skip:focus { position: static; display: inline-block; margin: .25rem 0; background: #ffeb3b; color: #212b32; }
-@media (max-width: 480px) {
-  .pna-legend:not(.pna-inline) { font-size: 11px !important; max-width: 60% !important; }
-  .pna-embedded .pna-legend:not(.pna-inline) { display: none; }
-}
+@media (max-width: 480px) { .pna-legend:not(.pna-inline) { font-size: 11px !important; max-width: 60% !important; } }
+.pna-embedded .pna-legend:not(.pna-inline) { display: none; }
 .leaflet-container:focus { outline: 3px solid #ffeb3b; box-shadow: inset 0 0 0 3px #212b32; }
 </style>"""
 
@@ -107,7 +105,7 @@ _LABEL_CSS = """<style>
 _KEYBOARD_JS = """
 (function (map, label, nearZoom) {
   var box = map.getContainer(), parser = new DOMParser();
-  // in the report's frame the key is printed beside the map; on a phone it would hide the map
+  // in the report's frame the key is printed beside the map, where it hides none of it
   if (window.self !== window.top) { document.documentElement.classList.add("pna-embedded"); }
   box.setAttribute("role", "region");
   box.setAttribute("aria-label", label);

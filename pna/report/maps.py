@@ -50,6 +50,7 @@ __all__ = ["MapOutput", "write_maps", "premises_type", "to_wgs84", "esc", "minut
 
 SIMPLIFY_M = 10.0
 AREA_FILL = "#eceeef"
+ISO_COLOUR = OKABE_ITO[0]   # blue: apart from the black area boundary
 #: Above this many localities their names show only when zoomed in (each MSOA its own locality).
 MAX_LOCALITY_LABELS = 12
 
@@ -307,7 +308,7 @@ def premises_map(run: RunResults, out_dir: Path) -> MapOutput | None:
 
 
 def _iso_key(mode: Mode, minutes: float) -> KeyItem:
-    return (f"edge of the area within {mode_minutes_words(mode, minutes)} of a pharmacy", "#000000", "line")
+    return (f"edge of the area within {mode_minutes_words(mode, minutes)} of a pharmacy", ISO_COLOUR, "line")
 
 
 def access_map(run: RunResults, mode: Mode, out_dir: Path) -> MapOutput | None:
@@ -337,7 +338,7 @@ def access_map(run: RunResults, mode: Mode, out_dir: Path) -> MapOutput | None:
         g = to_wgs84(top[["threshold_min", "geometry"]].dissolve(by="threshold_min").reset_index())
         key = _iso_key(mode, at)
         folium.GeoJson(_geojson(g, []), name=esc(key[0]), pane="pna-lines", interactive=False,
-                       style_function=lambda f: {"color": "#000000", "weight": 2, "fill": False}).add_to(m)
+                       style_function=lambda f: {"color": ISO_COLOUR, "weight": 2.5, "fill": False}).add_to(m)
         legend.append(key)
     pop = d["population"].astype(float).to_numpy() if "population" in d else np.full(len(d), np.nan)
     for b in range(len(bins)):
