@@ -82,8 +82,8 @@ _LABEL_CSS = """<style>
 .pna-label div { color: #212b32; font-weight: bold; white-space: nowrap; transform: translate(-50%, -50%);
   text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff; pointer-events: none; }
 .pna-place div { color: #3d474e; font-style: italic; font-weight: normal; font-size: 12px; }
-.pna-place { display: none; }
-.pna-near .pna-place { display: block; }
+.leaflet-container .leaflet-marker-icon.pna-place { display: none; }
+.leaflet-container.pna-near .leaflet-marker-icon.pna-place { display: block; }
 .pna-page { padding: 0 1rem 2rem; font: 16px/1.5 Arial, sans-serif; color: #212b32; }
 .pna-page h1 { font-size: 1.5rem; margin: .75rem 0; }
 .pna-page .folium-map { height: 70vh !important; border: 1px solid #425563; }
