@@ -225,7 +225,8 @@ def _write_outputs(cfg: Config, results: RunResults) -> tuple[str, ...]:
         write_tables(results.tables, cfg.out)
     with step("Rendering the report, maps and consultation page"):
         write_resilience(cfg=cfg, tables=results.resilience.tables, pharmacies=results.geography.pharmacies,
-                         area=results.geography.area, out_dir=cfg.out / "resilience")
+                         area=results.geography.area, localities=results.geography.localities,
+                         out_dir=cfg.out / "resilience")
         report = render_report(results)
         build_consultation_page(results)
         write_tables(report.tables, cfg.out)
@@ -309,7 +310,8 @@ def assess(cfg: Config, application: Any, *, resilience: bool = False) -> dict[s
                                                                   for m in results.access.models})
         if resilience:
             write_resilience(cfg=cfg, tables=results.resilience.tables, pharmacies=results.geography.pharmacies,
-                             area=results.geography.area, out_dir=out_root / "resilience")
+                             area=results.geography.area, localities=results.geography.localities,
+                             out_dir=out_root / "resilience")
     return {"result": result, "paths": paths}
 
 

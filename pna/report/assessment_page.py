@@ -14,28 +14,20 @@ from ..assess.assessor import AssessmentResult
 from ..assess.sites import NEAR_M, NOTIFY_M
 from ..io import stable_ids, write_csv, write_json, write_text
 from . import vendor
-from .maps import OSM_ATTRIBUTION, esc, legend_html
+from .map_page import KeyItem, add_osm_tiles, esc, map_document
 from .templating import environment, pct
 
-SITE_COLOUR, OTHER_COLOUR, OWN_COLOUR = "#d5281b", "#005eb8", "#7c2855"
-GAIN_COLOUR, LOSS_COLOUR = "#007f3b", "#ffb81c"
+# Okabe-Ito: colour-blind safe, never red against green.
+SITE_COLOUR, OTHER_COLOUR, OWN_COLOUR = "#D55E00", "#0072B2", "#CC79A7"
+GAIN_COLOUR, LOSS_COLOUR = "#009E73", "#E69F00"
+
+__all__ = ["finish_map", "assessment_map", "render_assessment", "write_assessment", "coverage_view"]
 
 
-def finish_map(m: folium.Map, title: str, legend_title: str, legend: list[tuple[str, str]],
+def finish_map(m: folium.Map, title: str, legend_title: str, legend: list[tuple[str, str]] | list[KeyItem],
                vendored: bool | None = None) -> str:
-    """Render a map to a complete HTML document: legend, title, language, stable ids.
-
-    Only Leaflet is loaded: from ``lib/`` beside the document when ``vendored`` (default: when a
-    vendored copy exists; the writer copies it there with :func:`pna.report.vendor.copy_leaflet`),
-    else from the CDN.
-    """
-    vendor.use_leaflet_only(m, vendor.leaflet_dir() is not None if vendored is None else vendored)
-    root = m.get_root()  # a Figure, though branca types get_root() as Element
-    root.html.add_child(folium.Element(legend_html(legend_title, legend)))  # type: ignore[attr-defined]
-    folium.LayerControl(collapsed=True).add_to(m)
-    text = m.get_root().render().replace("<html>", '<html lang="en">', 1)
-    text = text.replace("<head>", f"<head>\n    <title>{esc(title)}</title>", 1)
-    return "\n".join(line.rstrip() for line in stable_ids(text).splitlines()) + "\n"
+    """Render a map to a complete accessible HTML document (:func:`pna.report.map_page.map_document`)."""
+    return map_document(m, title=title, legend_title=legend_title, legend=legend, vendored=vendored)
 
 
 _TO_WGS84 = Transformer.from_crs(27700, 4326, always_xy=True)
@@ -56,7 +48,7 @@ def assessment_map(result: AssessmentResult,
     """
     s = result.site
     m = folium.Map(location=[s["lat"], s["lon"]], zoom_start=14, tiles=None, control_scale=True)
-    folium.TileLayer("OpenStreetMap", attr=OSM_ATTRIBUTION, name="OpenStreetMap").add_to(m)
+    add_osm_tiles(m)
     for r, colour, label in ((NOTIFY_M, "#425563", "2 km notification radius"),
                              (NEAR_M, "#330072", "1.6 km radius")):
         folium.Circle([s["lat"], s["lon"]], radius=r, color=colour, weight=2, fill=False,
@@ -88,11 +80,12 @@ def assessment_map(result: AssessmentResult,
         icon_size=(24, 24), icon_anchor=(12, 12), class_name="pna-site")
     folium.Marker([s["lat"], s["lon"]], tooltip=esc(result.application.name), icon=site_icon,
                   title=f"Site: {result.application.name}").add_to(m)  # JSON-encoded by folium: plain text
-    legend = [("Proposed or affected site", SITE_COLOUR), ("Other pharmacy", OTHER_COLOUR),
-              ("Applicant's own pharmacy", OWN_COLOUR),
-              ("Residents brought within the gap threshold", GAIN_COLOUR),
-              ("Residents pushed beyond the gap threshold", LOSS_COLOUR),
-              ("1.6 km radius (dashed purple)", "#330072"), ("2 km radius (dashed grey)", "#425563")]
+    legend: list[KeyItem] = [
+        ("Proposed or affected site", SITE_COLOUR, "dot"), ("Other pharmacy", OTHER_COLOUR, "dot"),
+        ("Applicant's own pharmacy", OWN_COLOUR, "dot"),
+        ("Homes brought within the gap threshold", GAIN_COLOUR, "dot"),
+        ("Homes pushed beyond the gap threshold", LOSS_COLOUR, "dot"),
+        ("1.6 km radius (dashed purple)", "#330072", "dash"), ("2 km radius (dashed grey)", "#425563", "dash")]
     return finish_map(m, f"Map: {result.application.name}", "Key", legend), legend
 
 

@@ -43,7 +43,7 @@ from matplotlib import patheffects  # noqa: E402
 from matplotlib import style as mpl_style  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.colors import BoundaryNorm, ListedColormap, to_hex  # noqa: E402
+from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import PathPatch, Rectangle  # noqa: E402
@@ -58,7 +58,17 @@ from ..access.reach import scenario_slug  # noqa: E402
 from ..config import DataSource  # noqa: E402
 from ..modes import MODE_WORDS, MODES, Method, Mode  # noqa: E402
 from ..provenance import cite  # noqa: E402
-from .maps import minute_bins, premises_type  # noqa: E402
+from .map_style import (  # noqa: E402
+    GREY,
+    INK,
+    PREMISES_STYLE,
+    minute_bins,
+    minute_thresholds,
+    rate_classes,
+    rate_threshold,
+    sequential,
+)
+from .maps import premises_type  # noqa: E402
 from .run import RunResults  # noqa: E402
 
 __all__ = ["StaticMap", "write_static_maps", "DPI", "WIDTH_MM", "pixel_width", "plain"]
@@ -72,19 +82,6 @@ OSM_CREDIT = "© OpenStreetMap contributors"
 CROWN = ("Contains National Statistics data © Crown copyright and database right; "
          "contains OS data © Crown copyright and database right")
 
-# Okabe-Ito (colour-blind safe) for premises types; shapes differ too, so colour is never the only cue.
-PREMISES_STYLE: dict[str, tuple[str, str, str]] = {   # type -> (legend words, marker, colour)
-    "standard": ("pharmacy in the area", "o", "#0072B2"),
-    "100-hour": ("100-hour pharmacy", "D", "#CC79A7"),
-    "distance-selling": ("distance-selling pharmacy", "s", "#E69F00"),
-    "cross-border": ("pharmacy in a neighbouring area", "^", "#999999"),
-}
-#: ColorBrewer YlGnBu, 5 classes (sequential, colour-blind safe, prints in greyscale).
-YLGNBU_5 = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
-#: Rate classes as multiples of England's rate (the middle break is England itself).
-RATE_BREAKS_X_ENGLAND = (0.8, 1.0, 1.2, 1.5)
-INK = "#212b32"
-GREY = "#5f6b73"
 AREA_FILL = "#f4f4f4"
 NICE_LENGTHS_M = (50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000, 25000, 50000, 100000)
 
@@ -592,15 +589,14 @@ def premises_static(run: RunResults, out_dir: Path) -> StaticMap | None:
     return StaticMap("premises", title, path, alt, caption, source)
 
 
-def _classes(minutes: np.ndarray, thresholds: Sequence[int]) -> tuple[np.ndarray, list[str], list[str]]:
+def _classes(minutes: np.ndarray, thresholds: Sequence[int], gap: float | None = None
+             ) -> tuple[np.ndarray, list[str], list[str]]:
     """Class index per value (unreachable in the last class), class labels and colours (viridis, light = near)."""
-    bins = minute_bins(list(thresholds))
+    bins = minute_bins(list(thresholds), gap)
     m = np.asarray(minutes, dtype=float)
     idx = np.searchsorted([b[1] for b in bins[:-1]], np.where(np.isnan(m), np.inf, m), side="left")
     idx = np.minimum(idx, len(bins) - 1)
-    cmap = matplotlib.colormaps["viridis_r"]
-    colours = [to_hex(cmap(v)) for v in np.linspace(0.0, 1.0, len(bins))]
-    return idx, [b[2] for b in bins], colours
+    return idx, [b[2] for b in bins], sequential(len(bins))
 
 
 def _shares(minutes: np.ndarray, population: np.ndarray, thresholds: Sequence[int]) -> list[float]:
@@ -653,11 +649,11 @@ def _draw_minutes(ax: Axes, idx: np.ndarray, colours: list[str], *,
 def _minutes_map(run: RunResults, out_dir: Path, *, slug: str, title: str, what: str, legend_title: str,
                  demand: gpd.GeoDataFrame, minutes: np.ndarray, thresholds: Sequence[int], source: str,
                  caption: str, raster: Path | None = None, open_mask: np.ndarray | None = None,
-                 when: str = "") -> StaticMap:
+                 when: str = "", gap: float | None = None) -> StaticMap:
     name = plain(run.cfg.area.name)
     grid = _raster(raster, run)
     values = grid[0] if grid is not None else minutes
-    idx, labels, colours = _classes(values, thresholds)
+    idx, labels, colours = _classes(values, thresholds, gap)
     class_items: list[tuple[str, object]] = [(lbl, _patch(c)) for lbl, c in zip(labels, colours)]
     groups = _site_groups(run, run.access.supply.sites, open_mask, when)
     items = class_items + [(g[0], g[1]) for g in groups] + _boundary_items(run)
@@ -687,7 +683,7 @@ def access_static(run: RunResults, mode: Mode, out_dir: Path) -> StaticMap | Non
         return None
     d = res.demand.sort_values("point_id", kind="stable") if "point_id" in res.demand else res.demand
     d = d[d.geometry.notna()]
-    thresholds = [int(t) for t in run.cfg.travel.spec(mode).thresholds_min]
+    thresholds = minute_thresholds(run.cfg, mode)
     word = MODE_WORDS.get(mode, str(mode))
     tif = res.raster_path or run.cfg.out / "rasters" / f"{mode}_minutes.tif"
     raster = Path(tif) if Path(tif).is_file() else None
@@ -701,7 +697,8 @@ def access_static(run: RunResults, mode: Mode, out_dir: Path) -> StaticMap | Non
     return _minutes_map(run, out_dir, slug=f"access_{mode}", title=title,
                         what=f"{word} time to the nearest pharmacy{est}", legend_title=f"Minutes {word}",
                         demand=d, minutes=d["minutes"].to_numpy(float), thresholds=thresholds,
-                        source=_access_sources(run, mode), caption=caption, raster=raster)
+                        source=_access_sources(run, mode), caption=caption, raster=raster,
+                        gap=float(run.cfg.gaps.minutes(mode)))
 
 
 def open_static(run: RunResults, out_dir: Path) -> list[StaticMap]:
@@ -712,7 +709,7 @@ def open_static(run: RunResults, out_dir: Path) -> list[StaticMap]:
         return []
     d = res.demand[res.demand.geometry.notna()]
     geom = d.assign(_id=d["point_id"].astype(str)).drop_duplicates("_id").set_index("_id")
-    thresholds = [int(t) for t in run.cfg.travel.spec(Mode.WALK).thresholds_min]
+    thresholds = minute_thresholds(run.cfg, Mode.WALK)
     est = " (estimate)" if res.is_estimate else ""
     name = plain(run.cfg.area.name)
     out = []
@@ -739,32 +736,8 @@ def open_static(run: RunResults, out_dir: Path) -> list[StaticMap]:
                                 what=f"walking time to a pharmacy open at {label}{est}",
                                 legend_title="Minutes walking to an open pharmacy", demand=demand, minutes=minutes,
                                 thresholds=thresholds, source=_access_sources(run, Mode.WALK), caption=caption,
-                                open_mask=mask, when=f"at {label}"))
+                                open_mask=mask, when=f"at {label}", gap=float(run.cfg.gaps.walk_minutes)))
     return out
-
-
-def _rate_classes(rates: np.ndarray, england: float | None) -> tuple[np.ndarray, list[str], list[str]]:
-    """Class per rate, labels and colours.
-
-    Classes break at multiples of England's rate (one break is England's rate itself), or are five
-    equal intervals where England's rate is unknown.
-    """
-    finite = rates[np.isfinite(rates)]
-    if england is not None and np.isfinite(england) and england > 0:
-        edges = [england * k for k in RATE_BREAKS_X_ENGLAND]
-        labels = [f"under {edges[0]:.2f}"]
-        for lo, hi, k in zip(edges[:-1], edges[1:], RATE_BREAKS_X_ENGLAND[:-1]):
-            labels.append(f"{lo:.2f}{' (England)' if k == 1.0 else ''} to under {hi:.2f}")
-        labels.append(f"{edges[-1]:.2f} and over")
-    elif finite.size and finite.max() > finite.min():
-        edges = list(np.linspace(finite.min(), finite.max(), 6)[1:-1])
-        labels = [f"under {edges[0]:.2f}"] + [f"{a:.2f} to under {b:.2f}" for a, b in zip(edges[:-1], edges[1:])] \
-            + [f"{edges[-1]:.2f} and over"]
-    else:
-        edges, labels = [], [f"{finite[0]:.2f}" if finite.size else "no data"]
-    idx = np.searchsorted(edges, np.where(np.isfinite(rates), rates, -np.inf), side="right")
-    colours = list(YLGNBU_5) if len(labels) == 5 else [YLGNBU_5[2]] * len(labels)
-    return idx, labels, colours
 
 
 def rates_static(run: RunResults, out_dir: Path) -> StaticMap | None:
@@ -774,13 +747,13 @@ def rates_static(run: RunResults, out_dir: Path) -> StaticMap | None:
     if prov is None or prov.empty or loc is None or loc.empty or "rate_per_10k" not in prov:
         return None
     rows = prov[prov["level"] == "locality"] if "level" in prov else prov
-    eng = prov[prov["level"] == "england"]["rate_per_10k"] if "level" in prov else pd.Series(dtype=float)
-    england = float(eng.iloc[0]) if len(eng) and pd.notna(eng.iloc[0]) else None
+    england = rate_threshold(run.tables)   # the rate rule's comparator (England's rate)
     area_row = prov[prov["level"] == "area"]["rate_per_10k"] if "level" in prov else pd.Series(dtype=float)
     g = loc[["locality", "geometry"]].merge(rows[["locality", "rate_per_10k"]], on="locality", how="left")
     g = g.sort_values("locality", kind="stable").reset_index(drop=True)
     rates = pd.to_numeric(g["rate_per_10k"], errors="coerce").to_numpy(float)
-    idx, labels, colours = _rate_classes(rates, england)
+    classes = rate_classes(rates=rates, comparator=england, reference=run.cfg.gaps.min_rate_per_10k)
+    idx, labels, colours = classes.index(rates), list(classes.labels), list(classes.colours)
     name = plain(run.cfg.area.name)
     title = f"Pharmacies per 10,000 residents by locality, {name}"
     source = _sources(run, pharmacies=True, osm=False, extra=[run.cfg.inputs.population,
@@ -817,8 +790,11 @@ def rates_static(run: RunResults, out_dir: Path) -> StaticMap | None:
     if len(area_row) and pd.notna(area_row.iloc[0]):
         caption += f"; {name} as a whole has {float(area_row.iloc[0]):.2f}"
     if england is not None:
-        caption += (f". The classes break at England's rate ({england:.2f}) and at 80%, 120% and 150% of it. "
-                    "The rate is context for the assessment, not a measure of need")
+        caption += (f". The classes break at England's rate ({england:.2f}), the comparator of the statements' rate "
+                    "rule, and at 80%, 120% and 150% of it")
+        if classes.reference is not None:
+            caption += f", and at the board's reference rate ({classes.reference:g})"
+        caption += ". The rate is context for the assessment, not a measure of need"
     caption += "."
     return StaticMap("rates", title, path, alt, caption, source)
 

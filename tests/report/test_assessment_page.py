@@ -50,3 +50,20 @@ def test_deterministic(leicester_ctx, base, tmp_path):
     b = _write(leicester_ctx, base, tmp_path / "b", "same")
     for k in a:
         assert a[k].read_bytes() == b[k].read_bytes(), k
+
+
+def test_map_is_one_stop_with_a_skip_link_and_a_colour_blind_safe_key(leicester_ctx, base, tmp_path):
+    import html as html_lib
+
+    from pna.report.map_style import OKABE_ITO
+
+    page = _write(leicester_ctx, base, tmp_path, "key")["html"].read_text(encoding="utf-8")
+    assert page.index('class="skip-map" href="#map-key"') < page.index("<iframe") < page.index('id="map-key"')
+    doc = html_lib.unescape(re.search(r'srcdoc="([^"]*)"', page).group(1))
+    # the framed map page: landmark, heading, pinch-zoom, the keyboard script, tiles only on request
+    assert "<main" in doc and "<h1 " in doc and "user-scalable" not in doc
+    assert 'setAttribute("tabindex", "-1")' in doc and 'box.setAttribute("role", "region")' in doc
+    assert "Street map background (needs internet)" in doc
+    assert not re.findall(r"(tile_layer_\w+)\.addTo\(map_\w+\)", doc)
+    swatches = re.findall(r'<li><span aria-hidden="true" style="background:(#[0-9A-Fa-f]{6})"></span>', page)
+    assert swatches and {c for c in swatches if c not in ("#330072", "#425563")} <= set(OKABE_ITO)

@@ -36,7 +36,7 @@ def test_each_map_has_attribution_legend_title_and_lang(maps):
         attribution = '"attribution": "\\u0026copy; \\u003ca href=\\"https://www.openstreetmap.org/copyright\\"'
         assert attribution in html, m.slug
         assert "OpenStreetMap\\u003c/a\\u003e contributors" in html
-        assert 'class="pna-legend"' in html and all(esc(lbl) in html for lbl, _ in m.legend)
+        assert 'class="pna-legend"' in html and all(esc(item[0]) in html for item in m.legend)
         assert '<html lang="en">' in html and f"<title>{esc(m.title)}</title>" in html
         assert "user-scalable=no" not in html and '<main style="height:100%">' in html and "<h1 " in html
         assert not m.table.empty and m.table_caption
@@ -74,7 +74,8 @@ def test_helpers():
     ph = pd.DataFrame({"is_100_hour": [True, True, False, False], "is_distance_selling": [False, True, False, False],
                        "in_area": [True, True, True, False]})
     assert premises_type(ph).tolist() == ["100-hour", "distance-selling", "standard", "cross-border"]
-    assert [b[2] for b in minute_bins([5, 10])] == ["0-5 min", "5-10 min", "over 10 min or unreachable"]
+    assert [b[2] for b in minute_bins([5, 10])] == ["under 5 minutes", "5 to 10 minutes", "over 10 minutes, or no route"]
+    assert minute_bins([5, 10, 20], gap=10)[2][2] == "10 to 20 minutes (beyond the 10-minute standard)"
     assert esc("a`${x}\\<") == "a&#96;&#36;{x}&#92;&lt;"
     import geopandas as gpd
     from shapely.geometry import Point

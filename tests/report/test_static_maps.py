@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from pna.access.reach import scenario_slug
+from pna.report.map_style import rate_classes
 from pna.report.static_maps import (
     OSM_CREDIT,
     StaticMap,
-    _rate_classes,
     pixel_width,
     plain,
     premises_static,
@@ -117,10 +117,11 @@ def test_titles_sources_and_estimates(leicester_results, written):
 
 
 def test_rate_classes_break_at_englands_rate():
-    idx, labels, colours = _rate_classes(np.array([1.0, 1.88, 1.89, 2.5, 3.0, np.nan]), 1.89)
-    assert idx[:5].tolist() == [0, 1, 2, 3, 4]
-    assert labels[2].startswith("1.89 (England)") and len(labels) == len(colours) == 5
-    assert len(set(colours)) == 5
+    rates = np.array([1.0, 1.88, 1.89, 2.5, 3.0, np.nan])
+    c = rate_classes(rates=rates, comparator=1.89, reference=None)
+    assert c.index(rates)[:5].tolist() == [0, 1, 2, 3, 4]
+    assert c.labels[2].startswith("1.89 (England's rate)") and len(c.labels) == len(c.colours) == 5
+    assert len(set(c.colours)) == 5
 
 
 def test_plain_text():
