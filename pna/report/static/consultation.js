@@ -133,7 +133,7 @@
     if (mode.key === "transit" && hasWalk) {
       var walk = row[offset + 2 + WALK];
       if (walk >= 0 && (walk <= data.walk_instead || (m >= 0 && m >= walk))) {
-        return { text: t("min.walk_quicker", { n: Math.max(walk, 1) }), quicker: true };
+        return { text: walk <= 1 ? t("min.walk_quicker_one") : t("min.walk_quicker", { n: walk }), quicker: true };
       }
     }
     return { text: minutesText(m), quicker: false };
