@@ -123,8 +123,8 @@ def read_responses(*, path: str | Path, spec: ConsultationSpec, localities: list
         kind = types.get(cell(cols.respondent_type).casefold())
         if kind is None:
             given = cell(cols.respondent_type)
-            quality.add(STAGE, fname, line, f"line {line}", (f"respondent type {given!r} is not one of "
-                        "consultation.respondent_types") if given else "no respondent type", cols.respondent_type)
+            quality.add(STAGE, fname, line, f"line {line}", (f"respondent type {given!r} is not one of the "
+                        "respondent types the board lists") if given else "no respondent type", cols.respondent_type)
             bad += 1
             continue
         area = cell(cols.area)
@@ -147,7 +147,7 @@ def read_responses(*, path: str | Path, spec: ConsultationSpec, localities: list
             band = bands.get(rec[age_i].strip().casefold())
             if band is None:
                 quality.add(STAGE, fname, line, f"line {line}", f"age band {rec[age_i].strip()!r} is not one of "
-                            "consultation.age_bands; counted as not given", str(cols.age_band), action="flagged")
+                            "the survey's age bands; counted as not given", str(cols.age_band), action="flagged")
             else:
                 row["age_band"] = band
         for q in spec.questions:

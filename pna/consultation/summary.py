@@ -101,8 +101,8 @@ def consultation_tables(*, responses: pd.DataFrame, comments: pd.DataFrame, spec
     Returns
     -------
     dict
-        ``consultation_summary`` (question, answer, responses, share of those who answered it;
-        first row: all responses), ``consultation_respondents`` (respondent_type, responses,
+        ``consultation_summary`` (question, answer, responses, share of those who answered it,
+        and of all responses for "not answered"; first row: all responses), ``consultation_respondents`` (respondent_type, responses,
         share), ``consultation_localities`` (locality, responses, public), and, when the area's
         small areas are known, ``consultation_representation`` (measure, group, respondents,
         share_respondents, residents, share_residents, ratio, under_represented, basis), and
@@ -146,8 +146,8 @@ def consultation_tables(*, responses: pd.DataFrame, comments: pd.DataFrame, spec
         else:
             rows.append({"question": q.text, "answer": "answered (free text)", "responses": int(len(answered)),
                          "share": len(answered) / n if n else np.nan})
-        rows.append({"question": q.text, "answer": "not answered", "responses": int(n - len(answered)),
-                     "share": np.nan})
+        rows.append({"question": q.text, "answer": "not answered (share of all responses)",
+                     "responses": int(n - len(answered)), "share": (n - len(answered)) / n if n else np.nan})
     summary = pd.DataFrame(rows)
 
     out = {"consultation_summary": with_provenance(summary, source),
