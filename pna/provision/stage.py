@@ -93,7 +93,8 @@ def derived_tables(tables: Mapping[str, pd.DataFrame], *, cfg: Config, pharmacie
     consultation = load_consultation(
         cfg=cfg, quality=quality, lsoa=geography.lsoa if geography is not None else None,
         postcodes=geography.postcodes if geography is not None else None,
-        localities=[str(v) for v in geography.localities["locality"]] if geography is not None else None)
+        localities=[str(v) for v in geography.localities["locality"]] if geography is not None
+        else _locality_names(tables["provision"]))
     if consultation is not None:
         out.update(consultation)
     if not any(k.startswith("projection") and "pharmacies_per_10k" in v for k, v in tables.items()):
@@ -101,6 +102,12 @@ def derived_tables(tables: Mapping[str, pd.DataFrame], *, cfg: Config, pharmacie
         if fr is not None:
             out["future_rates"] = fr
     return out, services
+
+
+def _locality_names(prov: pd.DataFrame) -> list[str] | None:
+    if "level" not in prov:
+        return None
+    return [str(v) for v in prov.loc[prov["level"] == "locality", "locality"]]
 
 
 def _area_key(prov: pd.DataFrame) -> str | None:

@@ -62,9 +62,9 @@ def test_real_postcode_lists_nearest_pharmacies(consultation, site_dir):
     search(consultation, "le11aa")
     consultation.wait_for_selector("#results:not([hidden])")
     assert consultation.input_value("#postcode") == "LE1 1AA"
-    assert consultation.inner_text("#results-heading") == "Pharmacies near LE1 1AA"
-    # focus moves to the results so screen-reader users hear them
-    assert consultation.evaluate("document.activeElement.id") == "results-heading"
+    assert consultation.inner_text("#results-heading") == "Pharmacies closest to LE1 1AA"
+    # focus moves to the results (the findings for the postcode's locality first) so screen-reader users hear them
+    assert consultation.evaluate("document.activeElement.id") == "area-heading"
 
     row = data["postcodes"]["LE1"]["1AA"]
     per = 2 + len(data["modes"])
