@@ -37,16 +37,16 @@ def tables(leicester_results, survey_spec):
 
 
 def majority_locality(run, district: str) -> str:
-    """Independently: the locality of the LSOA holding most of a district's Leicester postcodes."""
+    """Independently: the locality of the LSOAs holding most of a district's Leicester postcodes."""
+    import geopandas as gpd
+
     pcs = run.geography.postcodes
     pcs = pcs[(pcs["la_code"] == run.cfg.area.code) & (pcs.index.str.split(" ").str[0] == district)]
-    lsoa = run.geography.lsoa.to_crs(27700)
-    counts: dict[str, int] = {}
-    for x, y in pcs[["easting", "northing"]].to_numpy():
-        hit = lsoa[lsoa.contains(__import__("shapely").geometry.Point(x, y))]
-        if len(hit):
-            counts[hit["locality"].iloc[0]] = counts.get(hit["locality"].iloc[0], 0) + 1
-    return max(sorted(counts), key=lambda k: counts[k])
+    lsoa = run.geography.lsoa.to_crs(27700).reset_index(drop=True)
+    pts = gpd.points_from_xy(pcs["easting"], pcs["northing"])
+    _, which = lsoa.sindex.query(pts, predicate="within")   # (point, polygon) pairs
+    counts = lsoa["locality"].iloc[which].value_counts()
+    return max(sorted(counts.index), key=lambda k: counts[k])
 
 
 def test_counts_by_respondent_type(tables):
