@@ -102,9 +102,10 @@ def consultation_tables(*, responses: pd.DataFrame, comments: pd.DataFrame, spec
     -------
     dict
         ``consultation_summary`` (question, answer, responses, share of those who answered it,
-        and of all responses for "not answered"; first row: all responses), ``consultation_respondents`` (respondent_type, responses,
-        share), ``consultation_localities`` (locality, responses, public), and, when the area's
-        small areas are known, ``consultation_representation`` (measure, group, respondents,
+        and of all responses for "not answered"; first row: all responses),
+        ``consultation_respondents`` (respondent_type, responses, share),
+        ``consultation_localities`` (locality, responses, public), and, when the area's small
+        areas are known, ``consultation_representation`` (measure, group, respondents,
         share_respondents, residents, share_residents, ratio, under_represented, basis), and
         ``consultation_comments`` (theme, also_about, line, respondent_type, locality, column,
         comment, board_response). Every table carries its provenance.
