@@ -272,7 +272,8 @@ def _pharmacy_record(row: pd.Series, phones: Mapping[str, str]) -> dict[str, Any
     if is_blank(name):
         name = row.get("org_name")
     phone = phones.get(str(row.get("ods_code")), "")
-    return {"name": readable_case(name), "address": readable_case(row.get("address")),
+    return {"ods_code": str(row.get("ods_code")), "name": readable_case(name),
+            "address": readable_case(row.get("address")),
             "postcode": "" if is_blank(row.get("postcode")) else str(row.get("postcode")),
             "in_area": bool(row.get("in_area", True)) if not pd.isna(row.get("in_area", True)) else True,
             "phone": phone, "tel": "".join(c for c in phone if c.isdigit() or c == "+"),
