@@ -153,6 +153,13 @@ def test_services_and_consultation(tmp_path):
     assert purpose.to_dict() == {"Yes": 2, "No": 1, "Not sure": 0, "not answered (share of all responses)": 0}
     # comments are grouped for the board, each with a place for its response
     assert "Too far to walk" in html and "Getting there" in html and "To be added by the board" in html
+    # the Word document carries the same section (it is made from this HTML)
+    from docx import Document
+
+    from pna.report.docx_export import export_docx
+    docx = export_docx(paths["report"], tmp_path / "report.docx", title="Test")
+    words = "\n".join(p.text for p in Document(str(docx)).paragraphs)
+    assert "Comments, grouped for the board" in words and "Who responded, and who did not" in words
     assert "No data on services was supplied" not in html and "Flu vaccination" in html
     assert report.selfcheck["passed"].all()
 
