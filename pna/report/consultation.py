@@ -230,7 +230,7 @@ def _start_words(model: Any, basis: str, cat: Catalogue) -> str:
     return cat.t({"output_area": "method.start_oa", "lsoa": "method.start_lsoa"}.get(src, "method.start_other"))
 
 
-def method_words(model: Any, cfg: Any, basis: str, cat: Catalogue | None = None) -> str:
+def method_words(model: Any, cfg: Any, basis: str, *, cat: Catalogue | None = None) -> str:
     """How a mode's minutes were made, in short plain sentences for the public."""
     cat = cat or english()
     mode = model.mode
@@ -324,7 +324,7 @@ def _date(d: dt.date, cat: Catalogue) -> str:
     return cat.date(d)
 
 
-def consultation_data(run: RunResults, postcodes: pd.DataFrame | None = None, k: int = K_NEAREST,
+def consultation_data(run: RunResults, postcodes: pd.DataFrame | None = None, k: int = K_NEAREST, *,
                       cat: Catalogue | None = None, languages: list[Catalogue] | None = None) -> dict[str, Any]:
     """Everything one language's page embeds, as plain JSON-ready Python objects.
 
@@ -395,7 +395,7 @@ def consultation_data(run: RunResults, postcodes: pd.DataFrame | None = None, k:
         estimate = bool(result.is_estimate) if result is not None else bool(model.is_estimate)
         modes.append({"key": mode, "label": cat.t(f"mode.{mode}"),
                       "estimate": estimate, "basis": basis,
-                      "how": method_words(model, cfg, basis, cat), "note": str(model.method_note)})
+                      "how": method_words(model, cfg, basis, cat=cat), "note": str(model.method_note)})
     missing_modes = [cat.t(f"mode.{m}") for m in MODES if m not in {x["key"] for x in modes}]
 
     names = [str(v) for v in run.geography.localities["locality"]] if run.geography.localities is not None else []
@@ -469,7 +469,7 @@ def consultation_data(run: RunResults, postcodes: pd.DataFrame | None = None, k:
                    "label": time_words(t.weekday, t.minute, cat)} for t in times],
         "walk_instead": int(cfg.consultation.walk_instead_minutes),
         "hours_unknown": unknown_hours,
-        "consultation": consultation_block(cfg, cat),
+        "consultation": consultation_block(cfg, cat=cat),
         "i18n": {"lang": cat.code, "dir": cat.dir, "name": cat.name, "messages": dict(cat.messages)},
         "languages": [{"lang": c.code, "name": c.name, "dir": c.dir, "href": page_name(c),
                        "current": c.code == cat.code} for c in languages],

@@ -149,7 +149,7 @@ def window_state(spec: ConsultationSpec, today: dt.date) -> str:
     return "during" if today <= spec.closes else "after"
 
 
-def consultation_block(cfg: Config, cat: Catalogue) -> dict[str, Any]:
+def consultation_block(cfg: Config, *, cat: Catalogue) -> dict[str, Any]:
     """The consultation's dates, state on the run's date, ways to respond and questions, in ``cat``'s words.
 
     Board text (questions, contact, address, other formats, what next) is taken from the

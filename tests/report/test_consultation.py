@@ -252,6 +252,10 @@ def test_html_text_is_escaped(data):
     d = dict(data, area='Town <b>&"')
     html = render_consultation_html(d)
     assert "Town <b>" not in html and "Town &lt;b&gt;&amp;" in html
+    # the board's own text (here the contact, shown inside a catalogue sentence) is escaped too
+    c = dict(data["consultation"], contact={"text": "<i>Public Health</i>", "lang": None})
+    html = render_consultation_html(dict(data, consultation=c))
+    assert "<i>Public" not in html and "run by &lt;i&gt;Public Health&lt;/i&gt;." in html
 
 
 def test_area_without_postcodes_says_so(leicester_run, tmp_path):

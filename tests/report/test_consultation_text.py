@@ -43,12 +43,12 @@ def test_clock_and_time_words():
 
 
 def test_block_says_what_the_board_has_not_given(leicester_cfg):
-    block = consultation_block(leicester_cfg, english())
+    block = consultation_block(leicester_cfg, cat=english())
     assert block["state"] == "none" and not block["any_way"]
     assert block["missing"].startswith("a link to the online form, an email address")
     spec = leicester_cfg.consultation.model_copy(update={"opens": SPEC.opens, "closes": SPEC.closes,
                                                          "phone": "0116 454 1000", "today": dt.date(2025, 7, 1)})
-    block = consultation_block(leicester_cfg.model_copy(update={"consultation": spec}), english())
+    block = consultation_block(leicester_cfg.model_copy(update={"consultation": spec}), cat=english())
     assert block["state"] == "during" and block["closes_text"] == "31 July 2025"
     assert block["phone_href"] == "tel:01164541000" and "a telephone number" not in block["missing"]
 
