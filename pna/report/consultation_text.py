@@ -137,6 +137,8 @@ def locality_findings(*, cfg: Config, findings: Iterable[GapFinding], tables: Ma
         if walk is None:   # no walking figure: keep the first sentence only
             text = text.split(". ")[0] + "."
         out["open"].append(text + " " + _status_line(f, cat))
+    if not out["open"]:   # the times rule was not run (e.g. no opening hours): say so, never leave it blank
+        out["open"].append(cat.t("area.open_unknown"))
     return out
 
 

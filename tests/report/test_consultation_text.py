@@ -69,3 +69,10 @@ def test_locality_findings_read_the_gap_rules(leicester_results):
     assert got["provision"][0].startswith(f"There are {int(prov['pharmacies'])} pharmacies in {name}")
     # estimated travel times: every status line says the finding is not final
     assert all("not final" in line for line in got["open"])
+
+
+def test_no_times_findings_is_said_not_left_blank(leicester_results):
+    run = leicester_results
+    no_times = [f for f in run.statements.findings if f.rule != "times"]
+    got = locality_findings(cfg=run.cfg, findings=no_times, tables=run.tables, locality="South", cat=english())
+    assert got["open"] == [english().t("area.open_unknown")]

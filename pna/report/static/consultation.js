@@ -282,16 +282,21 @@
     var moment = chosenMoment();
     var when = moment.now ? t("open.when_now") : t("open.when_at", { day: dayName(moment.day), time: moment.time });
     clear(openBox);
+    var unknown = false;
     for (var i = 0; i < n; i++) {
       var p = data.pharmacies[row[i * perSite]];
-      if (openAt(p.hours, moment.day, moment.minute)) {
+      var open = openAt(p.hours, moment.day, moment.minute);
+      if (open) {
         openBox.appendChild(el("p", "open-found", t("open.found", { when: when })));
         openBox.appendChild(card("div", null, row, i * perSite, moment, "h4"));
         return;
       }
+      if (open === null) { unknown = true; }
     }
-    openBox.appendChild(el("p", "open-none status-closed",
-      moment.now ? t("open.none_now", { n: n }) : t("open.none_at", { when: when })));
+    // never "none is open" when some hours are not known
+    var text = unknown ? t("open.hours_unknown", { when: when })
+      : (moment.now ? t("open.none_now", { n: n }) : t("open.none_at", { when: when }));
+    openBox.appendChild(el("p", "open-none status-closed", text));
   }
 
   function search(raw) {
