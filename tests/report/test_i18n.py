@@ -84,3 +84,23 @@ def test_board_catalogues_need_a_file_per_language(tmp_path, leicester_cfg):
     cfg = cfg.model_copy(update={"consultation": cfg.consultation.model_copy(update={"languages": [RTL_CODE]})})
     assert [c.code for c in board_catalogues(cfg)] == ["en-GB", RTL_CODE]
     assert [c.code for c in board_catalogues(leicester_cfg)] == ["en-GB"]   # Leicester supplies none yet
+
+
+def _syllables(word: str) -> int:
+    w = re.sub(r"[^a-z]", "", word.lower())
+    n = len(re.findall(r"[aeiouy]+", w))
+    if w.endswith("e") and n > 1 and not w.endswith("le"):
+        n -= 1
+    return max(1, n)
+
+
+def test_what_a_pna_is_reads_at_about_age_nine():
+    """Flesch-Kincaid grade of the explanation (grade 4 is about age 9): short sentences, short words."""
+    m = english().messages
+    text = " ".join(m[k].replace("{area}", "Leicester") for k in ("what.p1", "what.p2", "what.p3", "lead"))
+    text = text.replace("{board}", "The board")
+    sentences = [s for s in re.split(r"[.!?]+(?:\s|$)", text) if s.strip()]
+    words = re.findall(r"[A-Za-z']+", text)
+    grade = 0.39 * len(words) / len(sentences) + 11.8 * sum(map(_syllables, words)) / len(words) - 15.59
+    assert grade <= 5.0, grade
+    assert max(len(s.split()) for s in sentences) <= 16
