@@ -168,6 +168,9 @@ def test_report_page_loads_and_has_no_axe_violations(page, serve, report_dir):
     page.goto(serve(report_dir) + "/report.html")
     assert page.locator("h1").count() == 1
     assert page.locator("main").count() == 1
+    # the consultation report's tables are on the page (and so in the axe run)
+    assert page.locator("#consultation-comments ~ div table, #consultation-comments ~ * table").count() >= 1
+    assert "Too far to walk for older patients" in page.inner_text("main")
     violations = axe_violations(page)
     if violations:
         print(describe(violations))
