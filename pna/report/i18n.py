@@ -15,6 +15,7 @@ ever machine-translated here.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import string
 from collections.abc import Mapping
@@ -26,7 +27,8 @@ from typing import Any, Literal
 from ..config import Config
 from ..errors import InputError
 
-__all__ = ["Catalogue", "english", "load_catalogue", "board_catalogues", "ENGLISH_PATH", "page_name"]
+__all__ = ["Catalogue", "english", "load_catalogue", "board_catalogues", "catalogue_digests", "ENGLISH_PATH",
+           "page_name"]
 
 ENGLISH_PATH = Path(__file__).parent / "locales" / "en.json"
 _FORMATTER = string.Formatter()
@@ -165,6 +167,19 @@ def board_catalogues(cfg: Config) -> list[Catalogue]:
             raise InputError(path, f"consultation.languages lists {code!r} but the board has supplied no "
                              "catalogue for it (pages are translated only from a board's own catalogue)")
         out.append(load_catalogue(path, reference=ref, expect_code=code))
+    return out
+
+
+def catalogue_digests(cfg: Config) -> list[tuple[str, str]]:
+    """``(language, SHA-256)`` of each board catalogue in ``cfg.consultation.languages`` ("" if missing).
+
+    The pages depend on these files, which are not stage results, so the output cache keys on them.
+    """
+    folder = cfg.project_path(cfg.consultation.catalogues)
+    out = []
+    for code in cfg.consultation.languages:
+        path = folder / f"{code}.json"
+        out.append((code, hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""))
     return out
 
 

@@ -104,3 +104,15 @@ def test_what_a_pna_is_reads_at_about_age_nine():
     grade = 0.39 * len(words) / len(sentences) + 11.8 * sum(map(_syllables, words)) / len(words) - 15.59
     assert grade <= 5.0, grade
     assert max(len(s.split()) for s in sentences) <= 16
+
+
+def test_catalogue_digests_follow_the_files(tmp_path, leicester_cfg):
+    from pna.report.i18n import catalogue_digests
+
+    path = write_rtl_catalogue(tmp_path)
+    cfg = leicester_cfg.model_copy(update={"consultation": leicester_cfg.consultation.model_copy(
+        update={"languages": [RTL_CODE], "catalogues": str(tmp_path)})})
+    before = catalogue_digests(cfg)
+    path.write_text(path.read_text(encoding="utf-8").replace("RTL test", "RTL test 2"), encoding="utf-8")
+    assert before != catalogue_digests(cfg) and before[0][0] == RTL_CODE
+    assert catalogue_digests(leicester_cfg) == []
