@@ -61,7 +61,7 @@ def no_sideways_scroll(page) -> bool:
 
 EXPECT = {"before": "The consultation has not started yet. It opens on 2 June 2025 and closes on 31 July 2025.",
           "during": "The consultation is open now. Tell us what you think by 31 July 2025.",
-          "after": "The consultation closed on 31 July 2025. Thank you to everyone who took part."}
+          "after": "The consultation closed on 31 July 2025. Thank you to everyone who took part. What happens next"}
 
 
 def test_window_before_during_and_after(page, serve, consult_site):
