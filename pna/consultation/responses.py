@@ -94,7 +94,12 @@ def read_responses(*, path: str | Path, spec: ConsultationSpec, localities: list
     header, rows = _records(path)
     cols = spec.columns
     need = [cols.respondent_type, cols.area, *[q.column_name for q in spec.questions], *cols.comments]
-    where = {h.casefold(): i for i, h in enumerate(header)}
+    where: dict[str, int] = {}
+    for i, h in enumerate(header):
+        if h and h.casefold() in where:
+            raise InputError(path, f"column {h!r} appears twice (columns {where[h.casefold()] + 1} and {i + 1})",
+                             row=1)
+        where[h.casefold()] = i
     missing = [c for c in need if c.casefold() not in where]
     if missing:
         raise InputError(path, f"missing column{'s' if len(missing) > 1 else ''} "

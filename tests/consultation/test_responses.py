@@ -51,6 +51,13 @@ def test_missing_column_is_a_clear_error(tmp_path, survey_spec):
     assert "'Q4 Gaps'" in err.value.reason   # the file's own columns are listed to compare
 
 
+def test_repeated_column_is_a_clear_error(tmp_path, survey_spec):
+    bad = tmp_path / "export.csv"
+    bad.write_text(EXPORT.read_text(encoding="utf-8").replace("Board response", "age"), encoding="utf-8")
+    with pytest.raises(InputError, match="column 'age' appears twice \\(columns 5 and 12\\)"):
+        read_responses(path=bad, spec=survey_spec, localities=LOCALITIES, quality=QualityLog())
+
+
 @pytest.mark.parametrize("content, why", [(b"", "empty"), (b"a,b\n\xff\xfe,x\n", "not UTF-8"),
                                           (b'respondent_type,area\n"open,LE2\n', "not readable as CSV")])
 def test_unreadable_files_are_clear_errors(tmp_path, survey_spec, content, why):
