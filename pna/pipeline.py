@@ -41,7 +41,7 @@ from .quality import QualityLog
 from .report.assessment_page import write_assessment
 from .report.consultation import build_consultation_page
 from .report.exports import write_exports, write_tables
-from .report.i18n import catalogue_digests
+from .report.i18n import board_catalogues, catalogue_digests
 from .report.render import render_report
 from .report.resilience import write_resilience
 from .report.run import RunResults
@@ -262,6 +262,7 @@ def input_manifest(cfg: Config) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- commands
 def _cmd_run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, data_dir=args.data_dir, output_dir=args.output_dir)
+    board_catalogues(cfg)   # a missing or broken translation stops the run now, not after the slow stages
     if args.no_cache:
         cfg = cfg.model_copy(update={"reuse_outputs": False})
     results = run(cfg)
