@@ -454,6 +454,7 @@ def consultation_data(run: RunResults, postcodes: pd.DataFrame | None = None, k:
     return {
         "area": cfg.area.name,
         "board": cfg.document.board_name or f"{cfg.area.name} Health and Wellbeing Board",
+        "is_draft": cfg.document.status != "final",
         "as_at": _date(cfg.as_at, cat),
         "k": k,
         "per_site": 2 + len(modes),
