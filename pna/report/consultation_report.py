@@ -46,6 +46,8 @@ def consultation_meta(tables: Mapping[str, pd.DataFrame], cfg: Config) -> dict[s
         out["window"] = "The consultation dates have not been recorded in the configuration yet."
     summary = tables.get("consultation_summary")
     out["responses"] = int(summary.iloc[0]["responses"]) if summary is not None and len(summary) else None
+    # the count in the prose carries its reference, so the report's self-check reads it back from the table
+    out["responses_ref"] = "consultation_summary/All responses|responses received/responses"
     resp = tables.get("consultation_respondents")
     out["who"] = ([f"{r.respondent_type}: {int(r.responses)}" for r in resp.itertuples() if r.responses > 0]
                   if resp is not None else [])
