@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -24,7 +25,8 @@ DATA_DIR_ENV = "PNA_DATA_DIR"
 DEFAULT_DATA_DIR = "../shared/pna-data"
 
 
-__all__ = ["Config", "DataSource", "load_config", "ConfigError", "config_keys", "NationalConfig",
+__all__ = ["Config", "ConsultationSpec", "ConsultationQuestion", "DataSource", "load_config", "ConfigError",
+           "config_keys", "NationalConfig",
            "load_national_config"]
 
 
@@ -275,6 +277,142 @@ class DocumentSpec(_Strict):
         return {"draft": "Draft", "consultation": "Draft for consultation", "final": ""}[self.status]
 
 
+class ConsultationQuestion(_Strict):
+    """One question of the consultation survey, as the page lists it and the export names it."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    text: str
+    column: str | None = Field(default=None, description="The survey export's column (default: the id)")
+    options: list[str] = Field(default_factory=lambda: ["Yes", "No", "Not sure"],
+                               description="The answers offered (closed question); empty: free text")
+
+    @property
+    def column_name(self) -> str:
+        """The export column holding the answers."""
+        return self.column or self.id
+
+
+def _default_questions() -> list[ConsultationQuestion]:
+    # The questions regulation 8 consultations usually ask (Department of Health PNA guidance, 2021).
+    return [
+        ConsultationQuestion(id="purpose", text="Has the purpose of the pharmaceutical needs assessment been "
+                             "explained clearly?"),
+        ConsultationQuestion(id="provision", text="Does the draft describe the pharmacy services in your area "
+                             "correctly?"),
+        ConsultationQuestion(id="needs", text="Does the draft describe the needs of people in your area "
+                             "correctly?"),
+        ConsultationQuestion(id="gaps", text="Are there gaps in pharmacy services that the draft does not "
+                             "mention?"),
+        ConsultationQuestion(id="conclusions", text="Do you agree with what the draft concludes?"),
+    ]
+
+
+class AgeBand(_Strict):
+    """A respondent age band; ``low`` and ``high`` are on the population's five-year bands."""
+
+    label: str
+    low: int = Field(ge=0, le=85, multiple_of=5)
+    high: int | None = Field(default=None, description="Last age in the band (inclusive); none: no upper limit")
+
+    @model_validator(mode="after")
+    def _on_bands(self) -> AgeBand:
+        if self.high is not None and (self.high < self.low or (self.high + 1) % 5 or self.high >= 85):
+            raise ValueError(f"age band {self.label!r}: high must be 4, 9, 14, ... 84 and not below low")
+        return self
+
+
+def _default_age_bands() -> list[AgeBand]:
+    return [AgeBand(label="Under 25", low=15, high=24), AgeBand(label="25 to 44", low=25, high=44),
+            AgeBand(label="45 to 64", low=45, high=64), AgeBand(label="65 to 74", low=65, high=74),
+            AgeBand(label="75 and over", low=75)]
+
+
+class SurveyColumns(_Strict):
+    """Column names of the survey tool's export (one row per response)."""
+
+    respondent_type: str = "respondent_type"
+    area: str = Field(default="area", description="Postcode district (LE2) or locality name")
+    age_band: str | None = Field(default="age_band", description="Optional; none: ages are not compared")
+    comments: list[str] = Field(default_factory=lambda: ["comments"], description="Free-text columns")
+    board_response: str | None = Field(default="board_response",
+                                       description="Optional column holding the board's reply to each comment")
+
+
+RESPONDENT_TYPES = ["Member of the public", "Pharmacy or pharmacist", "GP practice", "Local Pharmaceutical Committee",
+                    "Local Medical Committee", "Healthwatch", "Neighbouring Health and Wellbeing Board",
+                    "NHS England", "Other organisation"]
+
+
+class ConsultationSpec(_Strict):
+    """The regulation 8 consultation: dates, how to respond, languages, and how the responses are read.
+
+    Contact details left empty are "to be filled by the board": the public page says plainly that
+    they are not published yet, and a run notes what is missing.
+    """
+
+    opens: dt.date | None = Field(default=None, description="First day of the consultation")
+    closes: dt.date | None = Field(default=None, description="Last day responses are accepted")
+    today: dt.date | None = Field(default=None, description="The date the page's state is written for (the "
+                                  "browser recomputes it from its own clock); default: as_at")
+    online_form: str | None = Field(default=None, pattern=r"^https://", description="Link to the online survey")
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    post_address: str | None = None
+    phone: str | None = None
+    contact: str | None = Field(default=None, description="Who runs the consultation (team and organisation)")
+    other_formats: str | None = Field(default=None, description="How to ask for paper, large print, easy read, "
+                                      "audio or another language")
+    what_next: str | None = Field(default=None, description="What happens after the closing date (default text "
+                                  "if empty)")
+    languages: list[str] = Field(default_factory=list, description="Languages besides English with a catalogue "
+                                 "the board supplies in catalogues/<code>.json")
+    catalogues: str = Field(default="config/i18n", description="Folder of the board's translation catalogues "
+                            "(relative to the project root)")
+    questions: list[ConsultationQuestion] = Field(default_factory=_default_questions)
+    respondent_types: list[str] = Field(default_factory=lambda: list(RESPONDENT_TYPES))
+    public_type: str = Field(default="Member of the public", description="The respondent type compared with the "
+                             "population")
+    age_bands: list[AgeBand] = Field(default_factory=_default_age_bands)
+    columns: SurveyColumns = SurveyColumns()
+    under_represented: float = Field(default=0.8, gt=0, lt=1, description="A group is under-represented when its "
+                                     "share of respondents is below this fraction of its share of residents")
+    walk_instead_minutes: int = Field(default=10, ge=0, description="Trips this short on foot are shown as "
+                                      "'walking is quicker' rather than a bus time")
+    themes: dict[str, list[str]] = Field(default_factory=lambda: {
+        "Opening hours": ["hour", "open", "close", "evening", "late", "weekend", "saturday", "sunday", "bank holiday"],
+        "Getting there": ["bus", "walk", "car", "park", "travel", "far", "distance", "transport", "disab"],
+        "Services and medicines": ["service", "medicine", "prescription", "stock", "vaccin", "advice", "delivery"],
+        "Language and information": ["language", "english", "interpret", "translat", "information", "website"],
+    }, description="Comment groups: a comment joins each group one of whose words it contains (lower case)")
+
+    @field_validator("languages")
+    @classmethod
+    def _codes(cls, v: list[str]) -> list[str]:
+        bad = [c for c in v if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*", c) or c == "en"]
+        if bad:
+            raise ValueError(f"languages: {bad} are not BCP 47 codes other than 'en' (e.g. 'ur', 'pa', 'pl')")
+        return v
+
+    @model_validator(mode="after")
+    def _window(self) -> ConsultationSpec:
+        if (self.opens is None) != (self.closes is None):
+            raise ValueError("consultation: give both opens and closes, or neither")
+        if self.opens is not None and self.closes is not None and (self.closes - self.opens).days + 1 < 60:
+            raise ValueError(f"consultation: {self.opens} to {self.closes} is "
+                             f"{(self.closes - self.opens).days + 1} days; regulation 8 requires at least 60")
+        ids = [q.id for q in self.questions]
+        if len(set(ids)) != len(ids):
+            raise ValueError("consultation.questions: question ids must be unique")
+        if self.public_type not in self.respondent_types:
+            raise ValueError("consultation.public_type must be one of respondent_types")
+        return self
+
+    def to_fill(self) -> list[str]:
+        """The ways to respond the board has not given yet (plain names)."""
+        names = {"online_form": "online form link", "email": "email address", "post_address": "postal address",
+                 "phone": "telephone number", "contact": "contact", "opens": "opening and closing dates"}
+        return [label for key, label in names.items() if getattr(self, key) is None]
+
+
 class _Folders(_Strict):
     """Where a run reads its data and writes its outputs and cache, and how paths resolve."""
 
@@ -317,6 +455,7 @@ class Config(_Folders):
     projections: Projections = Projections()
     gaps: Gaps = Gaps()
     document: DocumentSpec = DocumentSpec()
+    consultation: ConsultationSpec = ConsultationSpec()
 
     @field_validator("boundary_bands_km")
     @classmethod

@@ -41,6 +41,7 @@ from .quality import QualityLog
 from .report.assessment_page import write_assessment
 from .report.consultation import build_consultation_page
 from .report.exports import write_exports, write_tables
+from .report.i18n import board_catalogues, catalogue_digests
 from .report.render import render_report
 from .report.resilience import write_resilience
 from .report.run import RunResults
@@ -203,7 +204,9 @@ def _write_run(cfg: Config) -> RunResults:
 def _outputs_key(results: RunResults) -> str | None:
     """The fingerprint of everything the outputs are built from (None: not fingerprintable, so not cached)."""
     try:
-        return fingerprint((code_version(), results), skip=frozenset({"output_dir"}), relative_to=results.cfg.out)
+        # the board's translation catalogues are read by the consultation page, not by a stage
+        return fingerprint((code_version(), results, catalogue_digests(results.cfg)), skip=frozenset({"output_dir"}),
+                           relative_to=results.cfg.out)
     except Unhashable as exc:
         info(f"outputs are rebuilt without the cache ({exc})")
         return None
@@ -260,6 +263,7 @@ def input_manifest(cfg: Config) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- commands
 def _cmd_run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, data_dir=args.data_dir, output_dir=args.output_dir)
+    board_catalogues(cfg)   # a missing or broken translation stops the run now, not after the slow stages
     if args.no_cache:
         cfg = cfg.model_copy(update={"reuse_outputs": False})
     results = run(cfg)

@@ -68,3 +68,17 @@ def test_interrupted_carries_its_exit_code_and_line(capsys):
 
     assert run_cli(["run", "--config", "x.yaml"], commands={"run": stopped}) == 143
     assert capsys.readouterr().err.strip() == "pna: terminated; the previous outputs in /x are unchanged"
+
+
+def test_missing_translation_catalogue_stops_the_run_at_once(capsys, tmp_path, data_dir):
+    import yaml
+
+    raw = yaml.safe_load((ROOT / "config" / "leicester.yaml").read_text(encoding="utf-8"))
+    raw["consultation"].update(languages=["ur"], catalogues=str(tmp_path / "i18n"))
+    raw["project_root"] = str(ROOT)
+    path = tmp_path / "area.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    assert main(["run", "--config", str(path), "--data-dir", str(data_dir), "--output-dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(tmp_path / "i18n" / "ur.json") in err[0] and "supplied no catalogue" in err[0]
+    assert not (tmp_path / "out").exists()

@@ -84,3 +84,30 @@ def test_override_paths(leicester_cfg):
     assert leicester_cfg.override_path("geocode") == leicester_cfg.project_root / "config/overrides/leicester_geocode.csv"
     cfg = leicester_cfg.model_copy(update={"overrides": leicester_cfg.overrides.model_copy(update={"locality": None})})
     assert cfg.override_path("locality") is None
+
+
+def test_leicester_consultation_details_are_left_for_the_board(leicester_cfg):
+    spec = leicester_cfg.consultation
+    assert spec.opens is None and spec.email is None and spec.languages == []
+    assert "email address" in spec.to_fill() and "opening and closing dates" in spec.to_fill()
+    assert [q.id for q in spec.questions] == ["purpose", "provision", "needs", "gaps", "conclusions"]
+
+
+@pytest.mark.parametrize("block, why", [
+    ({"opens": "2025-06-02", "closes": "2025-07-30"}, "59 days; regulation 8 requires at least 60"),
+    ({"opens": "2025-06-02"}, "give both opens and closes"),
+    ({"languages": ["Urdu"]}, "not BCP 47 codes"),
+    ({"email": "not an address"}, "consultation.email"),
+    ({"online_form": "http://example.org/form"}, "consultation.online_form"),
+    ({"age_bands": [{"label": "Under 18", "low": 0, "high": 17}]}, "high must be 4, 9, 14"),
+])
+def test_consultation_block_is_checked(tmp_path, data_dir, block, why):
+    p = _write(tmp_path, lambda r: r["consultation"].update(block))
+    with pytest.raises(ConfigError, match=why):
+        load_config(p, data_dir=data_dir)
+
+
+def test_sixty_day_window_accepted(tmp_path, data_dir):
+    p = _write(tmp_path, lambda r: r["consultation"].update(opens="2025-06-02", closes="2025-07-31"))
+    cfg = load_config(p, data_dir=data_dir)
+    assert (cfg.consultation.closes - cfg.consultation.opens).days + 1 == 60

@@ -25,6 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("pna.access",),
     ("pna.transit",),
     ("pna.access.stage",),
+    ("pna.consultation",),
     ("pna.provision",),
     ("pna.assess.whatif", "pna.assess.resilience"),
     ("pna.statements",),

@@ -70,7 +70,7 @@ ODS_FIELDS = ["org_code", "name", "national_grouping", "high_level_health_geogra
               "join_parent_date", "left_parent_date", "contact_telephone", "null_1", "null_2", "null_3",
               "amended_record_indicator", "null_4", "current_care_org", "null_5", "null_6", "null_7"]
 ODS_COLUMNS = ["ods_code", "name", "national_grouping", "health_geography", "address", "postcode",
-               "open_date", "close_date", "status", "sub_type", "parent_org", "source_row"]
+               "open_date", "close_date", "status", "sub_type", "parent_org", "telephone", "source_row"]
 RECONCILE_COLUMNS = ["ods_code", "name", "postcode", "in_list", "open_in_ods", "ods_open_date",
                      "ods_close_date", "finding"]
 
@@ -346,8 +346,8 @@ def load_ods_history(path: str | Path, quality: QualityLog, stage: str = ODS_STA
     DataFrame
         ``ods_code, name, national_grouping, health_geography, address`` (lines 1-5 joined),
         ``postcode`` (normalised), ``open_date, close_date`` (datetime64, NaT if none),
-        ``status`` (A active, C closed, P proposed), ``sub_type, parent_org, source_row,
-        provenance``, in file order.
+        ``status`` (A active, C closed, P proposed), ``sub_type, parent_org, telephone``
+        ("" where ODS has none), ``source_row, provenance``, in file order.
 
     Raises
     ------
@@ -414,7 +414,7 @@ def load_ods_history(path: str | Path, quality: QualityLog, stage: str = ODS_STA
         "address": _join_address(df, [f"address_line_{i}" for i in range(1, 6)]),
         "postcode": normalise_postcodes(df["postcode"]), "open_date": opened, "close_date": closed,
         "status": df["status_code"], "sub_type": df["org_sub_type_code"], "parent_org": df["parent_org_code"],
-        "source_row": lines,
+        "telephone": df["contact_telephone"], "source_row": lines,
     })[keep].reset_index(drop=True)
     quality.account(f"{stage}: {fname}", fname, rows_in, len(out), rows_in - len(out))
     _flag_file(text, quality, stage, ODS_MIN_LINES, ODS_NATIONAL_LINES)

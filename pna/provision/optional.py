@@ -5,7 +5,8 @@ Paths are relative to the project root:
 * ``cfg.optional.services`` - CSV keyed by ``ods_code``: either wide (one column per service,
   values yes/no/true/false/1/0 or a non-negative activity count) or long
   (``ods_code, service`` and ``provided`` and/or ``activity``);
-* ``cfg.optional.consultation`` - CSV of consultation responses, one row per response.
+* ``cfg.optional.consultation`` - the consultation survey's export, one row per response
+  (:mod:`pna.consultation`).
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from ..config import Config
+from ..consultation.responses import read_responses
+from ..consultation.summary import consultation_tables
 from ..errors import InputError
 from ..io import read_table
 from ..provenance import with_provenance
@@ -24,8 +28,6 @@ from ..quality import QualityLog
 
 __all__ = ["load_services", "service_provision", "load_consultation"]
 
-ID_COLUMNS = ("respondent", "respondent_id", "response_id", "id", "timestamp", "submitted", "date", "email", "name",
-              "postcode")
 TRUE = {"y", "yes", "true", "t", "1", "provided"}
 FALSE = {"n", "no", "false", "f", "0", "", "not provided"}
 
@@ -130,34 +132,21 @@ def service_provision(*, cfg: Config, services: pd.DataFrame, provision: pd.Data
     return with_provenance(pd.DataFrame(rows), src, str(prov["provenance"].iloc[0]) if "provenance" in prov else None)
 
 
-def load_consultation(*, cfg: Config, quality: QualityLog) -> pd.DataFrame | None:
-    """Summarise ``cfg.optional.consultation``: answer counts per closed question; free text counted, not shown."""
+def load_consultation(*, cfg: Config, quality: QualityLog, lsoa: gpd.GeoDataFrame | None = None,
+                      postcodes: pd.DataFrame | None = None,
+                      localities: list[str] | None = None) -> dict[str, pd.DataFrame] | None:
+    """The consultation report's tables from the survey export ``cfg.optional.consultation``.
+
+    See :mod:`pna.consultation.summary`; ``lsoa`` and ``postcodes`` (the geography stage's) let
+    the responses be compared with the residents. None when no responses file is configured.
+    """
     rel = cfg.optional.consultation
     if rel is None:
         return None
     path = cfg.project_path(rel)
-    raw = _read_optional_csv(path)
-    blank = raw.apply(lambda r: all(not str(v).strip() for v in r), axis=1)
-    for i in np.flatnonzero(blank.to_numpy()):
-        quality.add("report", str(path), int(i) + 2, "", "empty response row")
-    quality.account(f"consultation file: {path.name}", str(path), len(raw), int((~blank).sum()),
-                        int(blank.sum()))
-    df = raw[~blank]
-    n = len(df)
-    rows = [{"question": "All responses", "answer": "responses received", "responses": n,
-             "share": 1.0 if n else np.nan}]
-    for c in df.columns:
-        if c.strip().lower() in ID_COLUMNS:
-            continue
-        vals = df[c].astype(str).str.strip()
-        answered = vals[vals != ""]
-        # closed question: few distinct, short answers that repeat; anything else is treated as free text
-        closed = (answered.nunique() <= 12 and answered.nunique() < len(answered)
-                  and answered.str.len().max() <= 60)
-        if closed:
-            for ans, k in sorted(answered.value_counts().items(), key=lambda kv: (-kv[1], kv[0])):
-                rows.append({"question": c, "answer": ans, "responses": int(k), "share": k / n if n else np.nan})
-        else:
-            rows.append({"question": c, "answer": "free-text answers (read in full; not reproduced here)",
-                         "responses": int(len(answered)), "share": len(answered) / n if n else np.nan})
-    return with_provenance(pd.DataFrame(rows), f"Consultation responses ({Path(rel).name})")
+    names = list(localities) if localities is not None else (
+        sorted(lsoa["locality"].dropna().astype(str).unique()) if lsoa is not None and "locality" in lsoa else [])
+    responses, comments = read_responses(path=path, spec=cfg.consultation, localities=names, quality=quality)
+    return consultation_tables(responses=responses, comments=comments, spec=cfg.consultation, lsoa=lsoa,
+                               postcodes=postcodes, area_name=cfg.area.name, area_codes=cfg.area.all_codes,
+                               localities=names, source=f"Consultation responses ({Path(rel).name})")

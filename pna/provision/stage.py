@@ -30,7 +30,7 @@ class Provision:
     tables
         ``pharmacies, provision, opening_categories, opening_hours, boundary_bands, demography``,
         the ``projection_*`` tables, ``future_rates`` where it can be derived, and, when the
-        board supplies them, ``services``, ``service_provision`` and ``consultation_summary``.
+        board supplies them, ``services``, ``service_provision`` and the ``consultation_*`` tables.
     services
         The board's per-pharmacy services, long (``ods_code, service, provided, activity``), or None.
     notes
@@ -62,7 +62,8 @@ def build_provision(*, cfg: Config, inputs: Inputs, geography: Geography, qualit
     by_loc = hours[hours["level"] == "locality"][["locality", "pharmacies", "weekly_hours"]]
     proj, proj_notes = run_projections(cfg, geography.lsoa, by_loc, quality)
     tables.update({k if k.startswith("projection") else f"projection_{k}": v for k, v in proj.items()})
-    extra, services = derived_tables(tables, cfg=cfg, pharmacies=geography.pharmacies, quality=quality)
+    extra, services = derived_tables(tables, cfg=cfg, pharmacies=geography.pharmacies, quality=quality,
+                                     geography=geography)
     tables.update(extra)
     require_columns(tables["provision"], ("level", "locality", "pharmacies", "population", "rate_per_10k"),
                     what="provision")
@@ -70,10 +71,13 @@ def build_provision(*, cfg: Config, inputs: Inputs, geography: Geography, qualit
 
 
 def derived_tables(tables: Mapping[str, pd.DataFrame], *, cfg: Config, pharmacies: pd.DataFrame,
-                   quality: QualityLog) -> tuple[dict[str, pd.DataFrame], pd.DataFrame | None]:
-    """The board's optional tables (services, consultation summary) and ``future_rates``.
+                   quality: QualityLog, geography: Geography | None = None
+                   ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame | None]:
+    """The board's optional tables (services, the consultation report's tables) and ``future_rates``.
 
-    They are derived from the provision and projection ``tables`` (which must hold ``provision``).
+    They are derived from the provision and projection ``tables`` (which must hold ``provision``);
+    ``geography`` (its small areas, localities and postcodes) lets the consultation's respondents
+    be compared with the residents.
 
     Returns
     -------
@@ -86,14 +90,24 @@ def derived_tables(tables: Mapping[str, pd.DataFrame], *, cfg: Config, pharmacie
         out["services"] = with_provenance(services, f"Service data supplied by the board ({cfg.optional.services})")
         out["service_provision"] = service_provision(cfg=cfg, services=services, provision=tables["provision"],
                                                      pharmacies=pharmacies)
-    consultation = load_consultation(cfg=cfg, quality=quality)
+    consultation = load_consultation(
+        cfg=cfg, quality=quality, lsoa=geography.lsoa if geography is not None else None,
+        postcodes=geography.postcodes if geography is not None else None,
+        localities=[str(v) for v in geography.localities["locality"]] if geography is not None
+        else _locality_names(tables["provision"]))
     if consultation is not None:
-        out["consultation_summary"] = consultation
+        out.update(consultation)
     if not any(k.startswith("projection") and "pharmacies_per_10k" in v for k, v in tables.items()):
         fr = future_rates({**tables, **out})
         if fr is not None:
             out["future_rates"] = fr
     return out, services
+
+
+def _locality_names(prov: pd.DataFrame) -> list[str] | None:
+    if "level" not in prov:
+        return None
+    return [str(v) for v in prov.loc[prov["level"] == "locality", "locality"]]
 
 
 def _area_key(prov: pd.DataFrame) -> str | None:

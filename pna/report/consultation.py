@@ -1,11 +1,15 @@
-"""The public consultation page: "find the pharmacies near your postcode".
+"""The public consultation page: the regulation 8 consultation on the draft, for residents.
 
-One self-contained HTML file (inline CSS and JavaScript, data embedded as JSON, no
-network requests) where a resident types a postcode and sees the nearest pharmacies,
-whether each is open today, and how long it takes to get there by each mode.
+One self-contained HTML file per language (inline CSS and JavaScript, data embedded as JSON,
+no network requests): what a pharmaceutical needs assessment is; whether the consultation is
+open, not yet open or closed (the browser decides from its own date, the page is written for
+the run's date); how to respond; the questions; and, for a postcode, what the draft found for
+that locality (from the statements stage's rule engine), the nearest pharmacies with their
+telephone numbers, and the nearest one open now or at the times the gap rules test.
 
-Everything the page shows is computed here from the run's tables and travel models;
-the browser only looks the postcode up and formats the day's opening hours.
+Every word comes from a translation catalogue (:mod:`pna.report.i18n`); every figure is computed
+here from the run's tables and travel models; the browser only looks the postcode up and
+checks opening hours against a moment.
 """
 
 from __future__ import annotations
@@ -16,21 +20,26 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from scipy.spatial import cKDTree
 
 from ..access.engine import TravelModel
+from ..access.open_now import open_at
 from ..crs import BNG, to_bng
 from ..io import write_text
 from ..loaders.hours import DAYS, HoursError, is_blank, parse_day
 from ..modes import MODES
+from ..progress import info
 from ..provenance import PROVENANCE_COLUMN
+from .consultation_text import clock_words, consultation_block, locality_findings, time_words
+from .i18n import Catalogue, board_catalogues, english, page_name
 from .run import RunResults
 from .templating import environment
 
@@ -39,8 +48,11 @@ TEMPLATE = "consultation.html"
 STYLE = "consultation_style.css"
 SCRIPT = HERE / "static" / "consultation.js"
 K_NEAREST = 3
+#: Pharmacies per postcode the browser searches for one open "now" (plus the nearest open at each tested time).
+K_CANDIDATES = 6
 
-MODE_LABELS = {"walk": "Walking", "drive": "By car", "transit": "By bus or train"}
+__all__ = ["consultation_data", "render_consultation_html", "build_consultation_page", "area_postcodes",
+           "postcode_minutes", "json_for_script", "readable_case", "method_words", "K_NEAREST", "K_CANDIDATES"]
 
 _POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$")
 
@@ -210,42 +222,32 @@ def _minutes_code(m: float) -> int:
 
 
 # --------------------------------------------------------------------------- plain-language method
-def _demand_size_words(model: Any) -> str:
-    src = model.demand["source"].iloc[0] if "source" in getattr(model, "demand", pd.DataFrame()) \
-        and len(model.demand) else ""
-    if src == "output_area":
-        return "the middle of your neighbourhood (a census output area, about 300 people)"
-    if src == "lsoa":
-        return "the middle of your neighbourhood (a census area of about 1,500 people)"
-    return "the nearest point we worked out travel times for"
+def _start_words(model: Any, basis: str, cat: Catalogue) -> str:
+    if basis == "postcode":
+        return cat.t("method.start_postcode")
+    demand = getattr(model, "demand", None)
+    src = demand["source"].iloc[0] if demand is not None and "source" in demand and len(demand) else ""
+    return cat.t({"output_area": "method.start_oa", "lsoa": "method.start_lsoa"}.get(src, "method.start_other"))
 
 
-def method_words(model: Any, cfg: Any, basis: str) -> str:
+def method_words(model: Any, cfg: Any, basis: str, *, cat: Catalogue | None = None) -> str:
     """How a mode's minutes were made, in short plain sentences for the public."""
+    cat = cat or english()
     mode = model.mode
-    start = "your postcode" if basis == "postcode" else _demand_size_words(model)
+    start = _start_words(model, basis, cat)
     method = getattr(model, "method", "")
-    if method == "straight_line":
+    if method == "straight_line" and mode in ("walk", "drive", "transit"):
         speed = float(getattr(model, "speed_kmh", getattr(cfg.travel, mode).speed_kmh))
         circuity = float(getattr(model, "circuity", getattr(cfg.travel, mode).circuity))
-        extra = int(round((circuity - 1.0) * 100))
-        what = {"walk": "a walking speed", "drive": "an average driving speed",
-                "transit": "an average speed for the whole trip, including walking to the stop and waiting"}
-        bus = " or bus times" if mode == "transit" else ""
-        return (f"This is an estimate. We do not have a map of the streets{bus}"
-                f" for this page. We measured a straight line from {start} to the pharmacy. "
-                f"We added {extra}% for bends and corners. We used {what.get(mode, 'a speed')} of "
-                f"{speed:g} km an hour (about {speed / 1.609344:.0f} miles an hour).")
-    if method == "network":
-        how = {"walk": "along real streets and paths", "drive": "along real roads, using typical speeds for each road"}
-        return (f"We worked this out {how.get(mode, 'along real streets')} from an OpenStreetMap map, "
-                f"starting at {start}. It does not include traffic jams or waiting.")
+        return cat.t(f"method.straight_{mode}", start=start, extra=int(round((circuity - 1.0) * 100)),
+                     speed=f"{speed:g}", mph=f"{speed / 1.609344:.0f}")
+    if method == "network" and mode in ("walk", "drive"):
+        return cat.t(f"method.network_{mode}", start=start)
     if method == "timetable":
         t = cfg.travel.transit
-        return (f"We worked this out from bus timetables, from {start}, for a weekday morning between "
-                f"{t.window_start} and {t.window_end}. It includes walking to the stop and waiting. "
-                f"On {t.percentile} mornings out of 100 the trip takes this long or less.")
-    return f"Worked out from {start}."
+        return cat.t("method.timetable", start=start, start_time=t.window_start, end_time=t.window_end,
+                     percentile=t.percentile)
+    return cat.t("method.other", start=start)
 
 
 # --------------------------------------------------------------------------- data
@@ -255,49 +257,105 @@ def _bool_col(df: pd.DataFrame, name: str) -> np.ndarray:
     return df[name].astype("boolean").fillna(False).to_numpy(bool)
 
 
-def _pharmacy_record(row: pd.Series) -> dict[str, Any]:
+def _phones(run: RunResults) -> dict[str, str]:
+    """ODS telephone numbers by ODS code (only where ODS has one)."""
+    ods = getattr(run.inputs, "ods", None)
+    if ods is None or "telephone" not in ods:
+        return {}
+    t = ods[["ods_code", "telephone"]].dropna()
+    t = t[t["telephone"].astype(str).str.strip() != ""]
+    return dict(zip(t["ods_code"].astype(str), t["telephone"].astype(str).str.strip()))
+
+
+def _pharmacy_record(row: pd.Series, phones: Mapping[str, str]) -> dict[str, Any]:
     name = row.get("trading_name")
     if is_blank(name):
         name = row.get("org_name")
-    return {"name": readable_case(name), "address": readable_case(row.get("address")),
+    phone = phones.get(str(row.get("ods_code")), "")
+    return {"ods_code": str(row.get("ods_code")), "name": readable_case(name),
+            "address": readable_case(row.get("address")),
             "postcode": "" if is_blank(row.get("postcode")) else str(row.get("postcode")),
             "in_area": bool(row.get("in_area", True)) if not pd.isna(row.get("in_area", True)) else True,
+            "phone": phone, "tel": "".join(c for c in phone if c.isdigit() or c == "+"),
             "hours": [_day_hours(row, d) for d in DAYS]}
 
 
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December")
+def _candidates(site_xy: np.ndarray, pc_xy: np.ndarray, open_masks: list[np.ndarray],
+                k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per postcode, the ``k`` nearest sites then the nearest open at each moment (may repeat).
+
+    Returns (n, k + len(open_masks)) site indices and straight-line metres.
+    """
+    n = len(pc_xy)
+    tree = cKDTree(site_xy)
+    dist, idx = tree.query(pc_xy, k=k)
+    dist, idx = dist.reshape(n, k), idx.reshape(n, k)
+    extra_d, extra_i = [], []
+    for mask in open_masks:
+        sub = np.flatnonzero(mask)
+        if len(sub) == 0:   # nothing open then: repeat the nearest (the browser finds none open)
+            extra_d.append(dist[:, 0])
+            extra_i.append(idx[:, 0])
+            continue
+        d, i = cKDTree(site_xy[sub]).query(pc_xy, k=1)
+        extra_d.append(np.asarray(d, dtype=float))
+        extra_i.append(sub[np.asarray(i, dtype=np.int64)])
+    if extra_i:
+        dist = np.column_stack([dist, *extra_d])
+        idx = np.column_stack([idx, *extra_i])
+    return idx.astype(np.int64), dist
 
 
-def _fmt_date(d: dt.date) -> str:
-    """``31 December 2023`` whatever the machine's locale."""
-    return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
+def _postcode_localities(run: RunResults, pc_xy: np.ndarray, names: list[str]) -> np.ndarray:
+    """Index into ``names`` of each postcode's locality (from the LSOA its point falls in, else the nearest)."""
+    lsoa = run.geography.lsoa
+    if lsoa is None or not len(lsoa) or "locality" not in lsoa or not len(pc_xy):
+        return np.full(len(pc_xy), -1, dtype=np.int64)
+    polys = to_bng(lsoa[["locality", lsoa.geometry.name]].reset_index(drop=True))
+    pts = gpd.GeoDataFrame({"n": np.arange(len(pc_xy))}, geometry=gpd.points_from_xy(pc_xy[:, 0], pc_xy[:, 1]),
+                           crs=BNG)
+    hit = gpd.sjoin_nearest(pts, polys, how="left").sort_values(["n", "index_right"], kind="stable")
+    hit = hit.drop_duplicates("n", keep="first").set_index("n")["locality"]
+    lookup = {name: i for i, name in enumerate(names)}
+    return np.array([lookup.get(str(v), -1) for v in hit.reindex(np.arange(len(pc_xy)))], dtype=np.int64)
 
 
-def consultation_data(run: RunResults, postcodes: pd.DataFrame | None = None,
-                      k: int = K_NEAREST) -> dict[str, Any]:
-    """Everything the page embeds, as plain JSON-ready Python objects.
+def _date(d: dt.date, cat: Catalogue) -> str:
+    return cat.date(d)
+
+
+def consultation_data(run: RunResults, postcodes: pd.DataFrame | None = None, k: int = K_NEAREST, *,
+                      cat: Catalogue | None = None, languages: list[Catalogue] | None = None) -> dict[str, Any]:
+    """Everything one language's page embeds, as plain JSON-ready Python objects.
 
     Parameters
     ----------
     run
-        The run's stage results (pharmacies, area, travel models, postcodes).
+        The run's stage results (pharmacies, area, travel models, postcodes, gap findings).
     postcodes
         The postcode table; default the geography stage's.
     k
         How many nearest face-to-face pharmacies to list per postcode.
+    cat
+        The page's language (default English).
+    languages
+        Every language the board publishes (for the language switch); default ``[cat]``.
 
     Returns
     -------
     dict
-        ``pharmacies`` (name, address, postcode, in_area, hours per day Mon..Sun as
+        ``pharmacies`` (name, address, postcode, in_area, phone, hours per day Mon..Sun as
         ``[[start, end], ...]`` minutes, null if unknown), ``modes`` (key, label, estimate,
-        how, note), ``postcodes`` (outward → inward → ``[site, metres, minutes per mode] × k``),
-        ``outside`` (outward → inward codes known to be outside the area, for outward codes
-        that also have postcodes inside), ``outside_districts``, ``distance_selling``,
-        and page text (area name, list date, sources, notes).
+        how, note), ``postcodes`` (outward → inward → ``[site, metres, minutes per mode] × n``
+        then the locality index; the first ``k`` sites are the nearest, the rest are further
+        candidates for "open now" and the nearest open at each of ``times``), ``localities``
+        (the draft's findings for each), ``times``, ``consultation`` (dates, state, ways to
+        respond, questions), ``i18n`` (the catalogue), ``outside``, ``outside_districts``,
+        ``distance_selling``, and page text (area name, list date, sources, notes).
     """
     cfg = run.cfg
+    cat = cat or english()
+    languages = languages or [cat]
     if postcodes is None:
         postcodes = run.geography.postcodes
     inside, outside = area_postcodes(postcodes, cfg.area.code, run.geography.area)
@@ -316,13 +374,15 @@ def consultation_data(run: RunResults, postcodes: pd.DataFrame | None = None,
         raise ValueError("consultation page: no located face-to-face pharmacies to list")
 
     k = min(k, len(face))
+    n_near = min(max(k, K_CANDIDATES), len(face))
+    times = list(cfg.gaps.times)
     pc_xy = inside[["easting", "northing"]].to_numpy(float)
     site_xy = np.column_stack([face.geometry.x.to_numpy(float), face.geometry.y.to_numpy(float)])
+    masks = [open_at(face, t.weekday, minute=t.minute) for t in times]
     if len(pc_xy):
-        dist, idx = cKDTree(site_xy).query(pc_xy, k=k)
-        dist, idx = dist.reshape(len(pc_xy), k), idx.reshape(len(pc_xy), k)
+        idx, dist = _candidates(site_xy, pc_xy, masks, n_near)
     else:  # no postcode list for the area: the page says so and offers no search
-        dist, idx = np.empty((0, k)), np.empty((0, k), dtype=np.int64)
+        idx, dist = np.empty((0, n_near + len(times)), dtype=np.int64), np.empty((0, n_near + len(times)))
 
     modes, minutes = [], []
     for mode in MODES:
@@ -333,25 +393,36 @@ def consultation_data(run: RunResults, postcodes: pd.DataFrame | None = None,
         minutes.append(mins)
         result = run.access.results.get(mode)
         estimate = bool(result.is_estimate) if result is not None else bool(model.is_estimate)
-        modes.append({"key": mode, "label": MODE_LABELS.get(mode, mode.title()),
+        modes.append({"key": mode, "label": cat.t(f"mode.{mode}"),
                       "estimate": estimate, "basis": basis,
-                      "how": method_words(model, cfg, basis), "note": str(model.method_note)})
-    missing_modes = [MODE_LABELS.get(m, m) for m in MODES if m not in {x["key"] for x in modes}]
+                      "how": method_words(model, cfg, basis, cat=cat), "note": str(model.method_note)})
+    missing_modes = [cat.t(f"mode.{m}") for m in MODES if m not in {x["key"] for x in modes}]
+
+    names = [str(v) for v in run.geography.localities["locality"]] if run.geography.localities is not None else []
+    pc_loc = _postcode_localities(run, pc_xy, names)
 
     # Only pharmacies someone is sent to are embedded; renumber them.
     used = np.unique(idx)
     renumber = np.full(len(face), -1, dtype=np.int64)
     renumber[used] = np.arange(len(used))
-    pharmacies = [_pharmacy_record(face.iloc[i]) for i in used]
+    phones = _phones(run)
+    pharmacies = [_pharmacy_record(face.iloc[i], phones) for i in used]
 
     table: dict[str, dict[str, list[int]]] = {}
     for n, pc in enumerate(inside["postcode"]):
         out_code, _, inw = pc.partition(" ")
+        order = list(range(k)) + sorted(range(k, idx.shape[1]), key=lambda j: (dist[n, j], idx[n, j]))
+        seen: set[int] = set()
         row: list[int] = []
-        for j in range(k):
-            row.append(int(renumber[idx[n, j]]))
+        for j in order:
+            site = int(idx[n, j])
+            if site in seen:
+                continue
+            seen.add(site)
+            row.append(int(renumber[site]))
             row.append(int(round(dist[n, j] / 10.0)) * 10)
             row.extend(_minutes_code(m[n, j]) for m in minutes)
+        row.append(int(pc_loc[n]))
         table.setdefault(out_code, {})[inw] = row
 
     out_groups = _group_by_outward(outside["postcode"])
@@ -371,17 +442,40 @@ def consultation_data(run: RunResults, postcodes: pd.DataFrame | None = None,
     for src in (cfg.inputs.codepoint, cfg.inputs.postcode_directory):
         if src is not None and src.cite() not in sources:
             sources.append(src.cite())
+    phone_source = cfg.inputs.ods_history.cite() if phones else ""
+    if phone_source and phone_source not in sources:
+        sources.append(phone_source)
+
+    findings = run.statements.findings if run.statements is not None else ()
+    localities = [locality_findings(cfg=cfg, findings=findings, tables=run.tables, locality=name, cat=cat)
+                  for name in names]
+    unknown_hours = int((~_bool_col(face, "hours_known")).sum()) if "hours_known" in face else 0
 
     return {
         "area": cfg.area.name,
-        "as_at": _fmt_date(cfg.as_at),
+        "board": cfg.document.board_name or f"{cfg.area.name} Health and Wellbeing Board",
+        "is_draft": cfg.document.status != "final",
+        "as_at": _date(cfg.as_at, cat),
         "k": k,
+        "per_site": 2 + len(modes),
         "pharmacies": pharmacies,
         "modes": modes,
         "missing_modes": missing_modes,
         "postcodes": table,
         "outside": boundary,
         "outside_districts": outside_districts,
+        "localities": localities,
+        "any_estimate": any(m["estimate"] for m in modes),
+        "times": [{"day": t.weekday, "minute": t.minute, "time": clock_words(t.minute, cat),
+                   "label": time_words(t.weekday, t.minute, cat)} for t in times],
+        "walk_instead": int(cfg.consultation.walk_instead_minutes),
+        "hours_unknown": unknown_hours,
+        "consultation": consultation_block(cfg, cat=cat),
+        "i18n": {"lang": cat.code, "dir": cat.dir, "name": cat.name, "messages": dict(cat.messages)},
+        "languages": [{"lang": c.code, "name": c.name, "dir": c.dir, "href": page_name(c),
+                       "current": c.code == cat.code} for c in languages],
+        "drafts": [{"href": "report.html", "label": cat.t("draft.html")},
+                   {"href": "report.docx", "label": cat.t("draft.docx")}],
         "distance_selling": [{"name": readable_case(r.get("trading_name") or r.get("org_name")),
                               "address": readable_case(r.get("address")),
                               "postcode": "" if is_blank(r.get("postcode")) else str(r.get("postcode"))}
@@ -390,6 +484,7 @@ def consultation_data(run: RunResults, postcodes: pd.DataFrame | None = None,
         "unlocated": int((~located & ~remote).sum()),
         "dac": int((located & dac).sum()),
         "sources": sorted(sources),
+        "phone_source": phone_source,
         "n_postcodes": int(len(inside)),
         "example": str(inside["postcode"].iloc[0]) if len(inside) else "",
     }
@@ -410,6 +505,8 @@ def _report_css() -> str:
 def render_consultation_html(data: dict[str, Any]) -> str:
     """Render the page from :func:`consultation_data` output (pure: same data, same bytes)."""
     env = environment()
+    i18n = data["i18n"]
+    cat = Catalogue(code=i18n["lang"], name=i18n["name"], dir=i18n["dir"], messages=i18n["messages"])
     # the report's shared stylesheet first (one look for both), then this page's own rules
     style = _report_css() + env.loader.get_source(env, STYLE)[0]  # type: ignore[union-attr]
     script = SCRIPT.read_text(encoding="utf-8")
@@ -421,13 +518,14 @@ def render_consultation_html(data: dict[str, Any]) -> str:
            "img-src 'none'; connect-src 'none'; font-src 'none'; "
            "base-uri 'none'; form-action 'none'")
     return env.get_template(TEMPLATE).render(
-        data=data, data_json=Markup(json_for_script(data)),
+        data=data, t=cat.t, tm=lambda key, **kw: Markup(escape(cat.messages[key])).format(**kw),
+        c=data["consultation"], data_json=Markup(json_for_script(data)),
         style=Markup(style), script=Markup(script),
         csp=Markup(csp))
 
 
 def build_consultation_page(run: RunResults, postcodes: pd.DataFrame | None = None) -> Path:
-    """Write ``cfg.out / "consultation.html"``, the public "pharmacies near you" page.
+    """Write ``cfg.out / "consultation.html"`` and one page per language the board supplies.
 
     Parameters
     ----------
@@ -439,8 +537,17 @@ def build_consultation_page(run: RunResults, postcodes: pd.DataFrame | None = No
     Returns
     -------
     Path
-        The written file.
+        The English page (the others are ``consultation.<code>.html`` beside it).
     """
-    data = consultation_data(run, postcodes)
-    html = render_consultation_html(data)
-    return write_text(html, run.cfg.out / "consultation.html")
+    cats = board_catalogues(run.cfg)
+    spec = run.cfg.consultation
+    if run.cfg.document.status == "consultation" and spec.to_fill():
+        info("consultation page: the board has not yet given " + "; ".join(spec.to_fill())
+             + " (the page says they are to follow)")
+    first: Path | None = None
+    for cat in cats:
+        data = consultation_data(run, postcodes, cat=cat, languages=cats)
+        path = write_text(render_consultation_html(data), run.cfg.out / page_name(cat))
+        first = first or path
+    assert first is not None
+    return first

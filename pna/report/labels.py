@@ -14,6 +14,13 @@ import re
 __all__ = ["LABELS", "TABLE_TITLES", "label", "table_title", "date_text", "humanise", "plain"]
 
 LABELS: dict[str, str] = {
+    # consultation report (pna.consultation.summary)
+    "respondent_type": "Type of respondent", "public": "Members of the public",
+    "measure": "Compared by", "respondents": "Public respondents", "share_respondents": "Share of respondents",
+    "share_residents": "Share of residents", "ratio": "Respondents' share over residents' share",
+    "under_represented": "Fewer responses than its share", "theme": "Group of comments",
+    "also_about": "Also about", "comment": "Comment", "board_response": "The board's response",
+
     "ods_code": "ODS code", "trading_name": "Trading name", "org_name": "Organisation", "name": "Name",
     "level": "Level", "locality": "Locality", "population": "Residents", "pop_18plus": "Adults (18+)",
     "pharmacies": "Pharmacies", "hundred_hour": "100-hour pharmacies", "distance_selling": "Distance-selling",

@@ -43,6 +43,7 @@ from ..statements.rules import (
 from ..statements.selfcheck import figures_in_html, run_selfcheck
 from . import charts
 from .chart_images import ChartImage, write_chart_image
+from .consultation_report import comments_for_view, consultation_meta
 from .labels import date_text, label, plain, table_title
 from .maps import MapOutput, write_maps
 from .run import RunResults
@@ -52,7 +53,7 @@ from .templating import STATIC, environment
 KIND_BY_COL = {
     "rate": ("rate_per_10k", "rate_per_10k_18plus", "hours_per_10k", "pharmacies_per_10k",
              "pharmacies_per_10k_housing", "hours_per_10k_housing"),
-    "share": ("share", "share_within", "share_65plus", "share_beyond"),
+    "share": ("share", "share_within", "share_65plus", "share_beyond", "share_respondents", "share_residents"),
     "hours": ("weekly_hours", "change_pct"),
     "minutes": ("max_minutes", "max_minutes_after", "minutes", "max_minutes_before"),
     "residents": ("residents_per_pharmacy",),
@@ -116,6 +117,27 @@ class TableView:
     rows: list[list[Cell]]
     provenance: str = ""
     note: str = ""
+
+
+def _consultation_views(t: Mapping[str, pd.DataFrame]) -> dict[str, TableView]:
+    """The consultation report's tables (see :mod:`pna.consultation.summary`), one view each; comments per theme."""
+    views = {"consultation": table_view(t["consultation_summary"], "consultation_summary",
+                                        "Answers to each question (share of those who answered it)")}
+    for name, caption in (("consultation_respondents", "Responses by type of respondent"),
+                          ("consultation_localities", "Responses by locality (all respondents and the public)"),
+                          ("consultation_representation", "Who responded compared with who lives here: public "
+                           "respondents and residents by age band, locality and deprivation quintile")):
+        if name in t:   # each comparison's basis is said once, under the table
+            views[name] = table_view(t[name], name, caption, [c for c in t[name].columns
+                                                              if c not in ("basis", "provenance")])
+    com = t.get("consultation_comments")
+    if com is not None and len(com):
+        for i, theme in enumerate(dict.fromkeys(com["theme"].astype(str))):
+            views[f"consultation_comments_{i}"] = table_view(
+                comments_for_view(com, theme), "consultation_comments", f"Comments: {theme}",
+                ["comment", "respondent_type", "locality", "also_about", "board_response"],
+                f"t-consultation-comments-{i}", refs=False)
+    return views
 
 
 def table_view(df: pd.DataFrame, name: str, caption: str, columns: list[str] | None = None,
@@ -683,8 +705,7 @@ def build_model(run: RunResults, maps: list[MapOutput], services: pd.DataFrame |
                                             "and time", ["subject", "group", "time", "share", "population_without",
                                                          "status"], "t-gap-findings")
     if has("consultation_summary"):
-        tv["consultation"] = table_view(t["consultation_summary"], "consultation_summary",
-                                        "Summary of consultation responses")
+        tv.update(_consultation_views(t))
     exc = t["exceptions"]
     tv["exceptions"] = table_view(exc, "exceptions", "Every data exception: quarantined, flagged or overridden records",
                                   refs=False) if len(exc) else None
@@ -701,6 +722,7 @@ def build_model(run: RunResults, maps: list[MapOutput], services: pd.DataFrame |
     m["provenance"] = table_provenance(t)
     m["services_supplied"] = services is not None
     m["consultation_supplied"] = has("consultation_summary")
+    m["consultation"] = consultation_meta(t, cfg)
     m["localities_source"] = cfg.localities.file.cite() if cfg.localities.file is not None else None
     m["locality_names"] = run.geography.localities["locality"].astype(str).tolist()
     m["gaps_cfg"] = cfg.gaps

@@ -98,12 +98,17 @@ def site_dir(leicester_run: LeicesterRun, tmp_path_factory: pytest.TempPathFacto
 def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An output folder holding report.html and maps/, rendered by the report's own ``render_report``
     from the report tests' synthetic run (tests/report/synthetic.py), which carries every table
-    the report needs."""
+    the report needs, and two consultation responses."""
     from pna.report.render import render_report
     from tests.report.synthetic import synthetic_context
 
     out = tmp_path_factory.mktemp("report")
-    report = render_report(synthetic_context(out))
+    # with consultation responses, so the consultation report's section is checked in the browser too
+    responses = tmp_path_factory.mktemp("responses") / "responses.csv"
+    responses.write_text("respondent_type,area,age_band,purpose,provision,needs,gaps,conclusions,comments\n"
+                         "Member of the public,North,25 to 44,Yes,Yes,Yes,No,Yes,Open later in the evening please\n"
+                         "GP practice,South,,No,Yes,Yes,No,No,Too far to walk for older patients\n", encoding="utf-8")
+    report = render_report(synthetic_context(out, consultation=str(responses)))
     path = report.paths["report"]
     if not path.is_file():
         pytest.fail(f"render_report did not write report.html (returned {report.paths!r})")

@@ -62,9 +62,9 @@ def test_real_postcode_lists_nearest_pharmacies(consultation, site_dir):
     search(consultation, "le11aa")
     consultation.wait_for_selector("#results:not([hidden])")
     assert consultation.input_value("#postcode") == "LE1 1AA"
-    assert consultation.inner_text("#results-heading") == "Pharmacies near LE1 1AA"
-    # focus moves to the results so screen-reader users hear them
-    assert consultation.evaluate("document.activeElement.id") == "results-heading"
+    assert consultation.inner_text("#results-heading") == "Pharmacies closest to LE1 1AA"
+    # focus moves to the results (the findings for the postcode's locality first) so screen-reader users hear them
+    assert consultation.evaluate("document.activeElement.id") == "area-heading"
 
     row = data["postcodes"]["LE1"]["1AA"]
     per = 2 + len(data["modes"])
@@ -168,6 +168,9 @@ def test_report_page_loads_and_has_no_axe_violations(page, serve, report_dir):
     page.goto(serve(report_dir) + "/report.html")
     assert page.locator("h1").count() == 1
     assert page.locator("main").count() == 1
+    # the consultation report's tables are on the page (and so in the axe run)
+    assert page.locator("#consultation-comments ~ div table, #consultation-comments ~ * table").count() >= 1
+    assert "Too far to walk for older patients" in page.inner_text("main")
     violations = axe_violations(page)
     if violations:
         print(describe(violations))

@@ -252,6 +252,10 @@ def test_html_text_is_escaped(data):
     d = dict(data, area='Town <b>&"')
     html = render_consultation_html(d)
     assert "Town <b>" not in html and "Town &lt;b&gt;&amp;" in html
+    # the board's own text (here the contact, shown inside a catalogue sentence) is escaped too
+    c = dict(data["consultation"], contact={"text": "<i>Public Health</i>", "lang": None})
+    html = render_consultation_html(dict(data, consultation=c))
+    assert "<i>Public" not in html and "run by &lt;i&gt;Public Health&lt;/i&gt;." in html
 
 
 def test_area_without_postcodes_says_so(leicester_run, tmp_path):
@@ -295,3 +299,38 @@ def test_postcode_minutes_rebuilds_network_model_for_postcode_points(leicester_c
         pcs[:, 0], pcs[:, 1]), crs=27700), leicester_ctx.cfg, "walk").times_to(sites)
     assert np.allclose(mins, [[direct[0, 0], direct[1, 0]], [direct[1, 1], direct[0, 1]]])
     assert np.isfinite(mins).all() and (mins > 0).all()
+
+
+def test_candidates_hold_the_nearest_open_at_each_tested_time(data, leicester_run):
+    from pna.access.open_now import open_at
+
+    run = leicester_run.ctx
+    pcs = leicester_run.postcodes
+    ph = run.geography.pharmacies
+    face = ph[~flag(ph, "is_distance_selling") & ~flag(ph, "is_dac") & ph.geometry.notna()]
+    per = data["per_site"]
+    for pc in ("LE2 0QS", "LE4 1DG"):
+        o, i = pc.split()
+        row = data["postcodes"][o][i]
+        assert (len(row) - 1) % per == 0 and len(row) >= data["k"] * per + 1
+        listed = [data["pharmacies"][row[j * per]]["name"] for j in range((len(row) - 1) // per)]
+        x, y = pcs.loc[pc, ["easting", "northing"]]
+        d = np.hypot(face.geometry.x - x, face.geometry.y - y)
+        for t in run.cfg.gaps.times:
+            is_open = open_at(face, t.weekday, minute=t.minute)
+            if is_open.any():
+                nearest = face.loc[d[is_open].idxmin()]
+                assert readable_case(nearest["trading_name"] or nearest["org_name"]) in listed, (pc, t.label)
+        # the last element is the postcode's locality
+        assert data["localities"][row[-1]]["name"] in set(run.geography.localities["locality"])
+
+
+def test_telephone_numbers_are_from_ods(data, leicester_run):
+    ods = leicester_run.ctx.inputs.ods.set_index("ods_code")["telephone"].astype(str).str.strip()
+    for p in data["pharmacies"]:
+        assert p["phone"] == ods.get(p["ods_code"], ""), p["ods_code"]
+        assert p["tel"] == "".join(c for c in p["phone"] if c.isdigit() or c == "+")
+    # ODS has a number for most pharmacies, not all: those without say so on the page
+    with_phone = sum(bool(p["phone"]) for p in data["pharmacies"])
+    assert 0.8 * len(data["pharmacies"]) < with_phone < len(data["pharmacies"])
+    assert data["phone_source"] == leicester_run.ctx.cfg.inputs.ods_history.cite()

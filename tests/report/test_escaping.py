@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 
 import pytest
@@ -19,7 +20,12 @@ def out(tmp_path_factory):
     # a hostile service name and a hostile consultation answer too
     svc.write_text(f'ods_code,"{EVIL}"\nFA001,yes\nFA002,yes\n', encoding="utf-8")
     cons = base / "consultation.csv"
-    cons.write_text(f'q,"{AMP}"\nYes,{EVIL}\nYes,{EVIL}\n', encoding="utf-8")
+    # the comments are shown in the consultation report: hostile ones, properly quoted as an export writes them
+    rows = [["respondent_type", "area", "purpose", "provision", "needs", "gaps", "conclusions", "comments"],
+            ["Member of the public", "North", "Yes", "Yes", "Yes", "No", "Yes", EVIL],
+            ["GP practice", "South", "Yes", "Yes", "Yes", "No", "Yes", AMP]]
+    with cons.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
     run = synthetic_context(base / "out", services=str(svc), consultation=str(cons))
     return run, render_report(run).paths
 

@@ -128,7 +128,10 @@ def test_services_and_consultation(tmp_path):
     svc.write_text("ods_code,New Medicine Service,Flu vaccination\nFA001,yes,120\nFA002,no,0\nFA004,Y,35\n"
                    "FZ999,yes,1\nFA003,maybe,2\n", encoding="utf-8")
     cons = tmp_path / "consultation.csv"
-    cons.write_text("respondent_id,Do you agree?,Comments\n1,Yes,Fine\n2,No,Too far\n3,Yes,\n,,\n", encoding="utf-8")
+    cons.write_text("respondent_type,area,age_band,purpose,provision,needs,gaps,conclusions,comments\n"
+                    "Member of the public,North,25 to 44,Yes,Yes,Yes,No,Yes,Fine\n"
+                    "GP practice,South,,No,Yes,Yes,No,No,Too far to walk\n"
+                    "Member of the public,,,Yes,,,,,\n,,,,,,,,\n", encoding="utf-8")
     run = synthetic_context(tmp_path / "out", services=str(svc), consultation=str(cons))
     report = render_report(run)
     paths = report.paths
@@ -146,9 +149,17 @@ def test_services_and_consultation(tmp_path):
     assert ra.loc["consultation file: consultation.csv", counts].tolist() == [4, 3, 1]
     assert "map_service_01" in paths and "map_service_02" in paths
     cs = run.tables["consultation_summary"]
-    agree = cs[cs["question"] == "Do you agree?"].set_index("answer")["responses"]
-    assert agree.to_dict() == {"Yes": 2, "No": 1}
-    assert "Fine" not in html and "Too far" not in html   # free text counted, not reproduced
+    purpose = cs[cs["question"].str.startswith("Has the purpose")].set_index("answer")["responses"]
+    assert purpose.to_dict() == {"Yes": 2, "No": 1, "Not sure": 0, "not answered (share of all responses)": 0}
+    # comments are grouped for the board, each with a place for its response
+    assert "Too far to walk" in html and "Getting there" in html and "To be added by the board" in html
+    # the Word document carries the same section (it is made from this HTML)
+    from docx import Document
+
+    from pna.report.docx_export import export_docx
+    docx = export_docx(paths["report"], tmp_path / "report.docx", title="Test")
+    words = "\n".join(p.text for p in Document(str(docx)).paragraphs)
+    assert "Comments, grouped for the board" in words and "Who responded, and who did not" in words
     assert "No data on services was supplied" not in html and "Flu vaccination" in html
     assert report.selfcheck["passed"].all()
 
