@@ -260,7 +260,31 @@ def main(argv: list[str] | None = None) -> dict:
     lines += ["", "Growth exponent b: time ~ (walk nodes)^b fitted over the sizes (1 = linear).",
               "Old-method times are for 3 pharmacies per size, in the same process."]
     (args.out / "scale.md").write_text("\n".join(lines) + "\n")
+    if args.out == RESULTS:
+        update_readme(res, ROOT / "README.md")
     return res
+
+
+def update_readme(res: dict, readme: Path) -> None:
+    """Regenerate the README's scale table (between its two markers) from the results."""
+    start, end = "<!-- bench_scale: start (written by benchmarks/bench_scale.py) -->", "<!-- bench_scale: end -->"
+    text = readme.read_text()
+    if start not in text or end not in text:
+        return
+    rows = res["sizes"]
+    fit = res["growth_exponent"]
+    out = [start, "", "| street network (Newport tiled) | " + " | ".join(f"{r['walk_nodes']:,} walk nodes" for r in rows)
+           + " | growth exponent |", "|---|" + "---|" * (len(rows) + 1)]
+    for key, label in (("end_to_end_s", "end to end, both modes: build, nearest, catchments, resilience, raster (s)"),
+                       ("catchments_drive_s_per_pharmacy", "drive catchments per pharmacy, contoured (s)"),
+                       ("buffered_drive_s_per_pharmacy", "drive catchments per pharmacy, buffered streets (old, s)"),
+                       ("catchments_walk_s_per_pharmacy", "walk catchments per pharmacy, contoured (s)"),
+                       ("buffered_walk_s_per_pharmacy", "walk catchments per pharmacy, buffered streets (old, s)"),
+                       ("max_rss_mb", "peak memory (MB)")):
+        f = fit.get(key)
+        out.append(f"| {label} | " + " | ".join(f"{r[key]:,}" for r in rows) + f" | {'' if f is None else f} |")
+    out += ["", end]
+    readme.write_text(text[:text.index(start)] + "\n".join(out) + text[text.index(end) + len(end):])
 
 
 if __name__ == "__main__":
