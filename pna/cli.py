@@ -73,7 +73,19 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--scheduler", help="a Dask distributed scheduler address (tcp://host:8786) to run the "
                    "per-board work on, instead of local processes")
     _shared(e)
+    _fetch_parser(sub)
     return p
+
+
+def _fetch_parser(sub: Any) -> None:
+    f = sub.add_parser("fetch", help="download and clip the street network and bus timetable for one area")
+    f.add_argument("--config", required=True, help="area YAML, e.g. config/leicester.yaml")
+    f.add_argument("--from-dir", help="a folder of files already downloaded (*.osm.pbf, GTFS *.zip, "
+                   "optionally index-v1.json), used instead of the internet")
+    f.add_argument("--refresh", action="store_true", help="download again files already in the download cache")
+    f.add_argument("--only", choices=["osm", "gtfs"], action="append",
+                   help="fetch only the street network or only the timetable (default: both, as the config says)")
+    _shared(f)
 
 
 def _shared(p: argparse.ArgumentParser) -> None:

@@ -454,8 +454,8 @@ def _apply_overlay(raw: dict, path: Path, root: Path) -> None:
             file = Path(str(value["path"]))
             file = file if file.is_absolute() else root / file
             if not file.is_file():
-                raise ConfigError(f"{over}: network.{key}: {file} not found (removed from the cache?): "
-                                  f"run pna fetch --config {path} again, or delete {over.name} to use {path.name} alone")
+                raise ConfigError(f"{over}: network.{key}: {file} not found (removed from the cache?): run pna "
+                                  f"fetch --config {path} again, or delete {over.name} to use {path.name} alone")
             value = {**value, "path": str(file)}
         network[key] = value
     network["overlay"] = over.name

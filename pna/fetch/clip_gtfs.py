@@ -21,6 +21,7 @@ import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import shapely
@@ -294,13 +295,13 @@ def _date(v: str) -> dt.date | None:
 
 
 def feed_validity(feed: Path) -> tuple[dt.date | None, dt.date | None]:
-    """First and last service date of a GTFS zip or folder: ``calendar.txt`` ranges and added ``calendar_dates.txt`` days.
-    """
+    """First and last service date of a GTFS zip or folder (``calendar.txt`` and added ``calendar_dates.txt`` days)."""
     dates: list[dt.date] = []
     z = zipfile.ZipFile(feed) if feed.is_file() else None
     try:
         names = {Path(n).name: n for n in z.namelist()} if z is not None else {}
         for name, cols in (("calendar.txt", ("start_date", "end_date")), ("calendar_dates.txt", ("date",))):
+            f: IO[str]
             if z is not None:
                 if name not in names:
                     continue

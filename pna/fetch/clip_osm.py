@@ -104,9 +104,11 @@ def clip_osm(*, source: Path, area: BaseGeometry, dest: Path) -> OsmClip:
         for o in fp:
             if not _wanted(o.tags):
                 continue
-            if o.is_node():
+            if isinstance(o, osmium.osm.Node):
                 if o.location.valid():
                     tagged.append((o.id, o.location.lon, o.location.lat))
+                continue
+            if not isinstance(o, osmium.osm.Way):
                 continue
             refs = np.fromiter((n.ref for n in o.nodes), dtype=np.int64)
             xy = np.array([(n.lon, n.lat) if n.location.valid() else (np.nan, np.nan) for n in o.nodes],
@@ -140,12 +142,12 @@ def clip_osm(*, source: Path, area: BaseGeometry, dest: Path) -> OsmClip:
         try:
             if len(nodes):
                 for o in osmium.FileProcessor(str(source), osmium.osm.NODE).with_filter(
-                        osmium.filter.IdFilter(nodes.tolist()).enable_for(osmium.osm.NODE)):
+                        osmium.filter.IdFilter(nodes.tolist())):
                     writer.add_node(o)
                     n_nodes += 1
             if keep_ways:
                 for o in osmium.FileProcessor(str(source), osmium.osm.WAY).with_filter(
-                        osmium.filter.IdFilter(keep_ways).enable_for(osmium.osm.WAY)):
+                        osmium.filter.IdFilter(keep_ways)):
                     writer.add_way(o)
         finally:
             writer.close()

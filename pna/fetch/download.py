@@ -20,11 +20,11 @@ import os
 import sys
 import urllib.error
 import urllib.request
-from urllib.parse import urlsplit
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 from ..errors import PnaError
 
@@ -36,7 +36,19 @@ _CHUNK = 1 << 16
 
 
 class FetchError(PnaError):
-    """A download failed or sent something unusable; the message says which URL, why, and what to do."""
+    """A download failed or sent something unusable; the message says which URL, why, and what to do.
+
+    Parameters
+    ----------
+    message
+        The whole message.
+    why
+        The reason alone (e.g. ``HTTP 404 Not Found``), for callers that quote it.
+    """
+
+    def __init__(self, message: str, why: str | None = None) -> None:
+        super().__init__(message)
+        self.why = why or message
 
 
 @dataclass(frozen=True)
@@ -138,11 +150,12 @@ def _open(url: str, *, start: int, validator: str | None, timeout: float, dest: 
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and start:
             return None  # the part is already whole (or longer than the file): start again
-        raise FetchError(f"{url}: the server answered HTTP {exc.code} {exc.reason}: {_hint(dest)}") from None
+        why = f"the server answered HTTP {exc.code} {exc.reason}"
+        raise FetchError(f"{url}: {why}: {_hint(dest)}", why) from None
     except (urllib.error.URLError, OSError) as exc:
-        why = getattr(exc, "reason", exc)
-        raise FetchError(f"{url}: cannot connect ({why}): check the address and any proxy "
-                         f"(the https_proxy variable), or {_hint(dest)}") from None
+        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        raise FetchError(f"{url}: cannot connect ({reason}): check the address and any proxy "
+                         f"(the https_proxy variable), or {_hint(dest)}", f"cannot connect ({reason})") from None
 
 
 def download(*, url: str, dest_dir: Path, name: str | None = None, refresh: bool = False, timeout: float = 60.0,
