@@ -1,4 +1,4 @@
-"""Command line: argument parsing, logging and error handling for ``pna run`` and ``pna assess``.
+"""Command line: argument parsing, logging and error handling for the ``pna`` subcommands.
 
 The commands themselves live in :mod:`pna.pipeline` (the only orchestrator); its ``main``
 hands them to :func:`run_cli`, so nothing here imports the pipeline.
@@ -33,7 +33,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``pna`` argument parser with its ``run`` and ``assess`` subcommands."""
+    """The ``pna`` argument parser with its subcommands (run, assess, init, england, fetch)."""
     p = argparse.ArgumentParser(prog="pna", description="Pharmaceutical Needs Assessment pipeline")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run the whole assessment for one area")
