@@ -217,6 +217,11 @@ class _Fetcher:
                 feeds.append(self.get(url, name=name if name.endswith(".zip") else f"{name}_gtfs.zip",
                                       check=looks_like_gtfs))
         clip: GtfsClip = clip_gtfs(sources=[f.path for f in feeds], area=area, dest=dest)
+        if clip.trips == 0:
+            dest.unlink(missing_ok=True)
+            self.notes.append(f"No trip of {', '.join(f.path.name for f in feeds)} ({clip.trips_in:,} trips) calls "
+                              "at a stop inside the area: the timetable is not used (is it the right region?)")
+            return None, regions
         origins = []
         for f in feeds:
             v0, v1 = feed_validity(f.path)

@@ -104,3 +104,43 @@ def test_a_missing_overlay_file_is_a_clear_config_error(server, data_dir, tmp_pa
     with pytest.raises(Exception, match="run pna fetch --config"):
         load_config(path, data_dir=data_dir)
     assert load_config(path, data_dir=data_dir, overlay=False).network.overlay is None
+
+
+def test_from_dir_takes_files_downloaded_by_hand(server, data_dir, tmp_path, capsys):
+    given = tmp_path / "given"
+    given.mkdir()
+    for name in ("small-osm.pbf", "newport-20230613_gtfs.zip"):   # the small extract keeps it fast
+        target = given / name.replace("small-osm.pbf", "small.osm.pbf")
+        target.symlink_to(data_dir / "networks" / name)   # read in place, not copied
+    path = _config(tmp_path, server)
+    assert main(["fetch", "--config", str(path), "--data-dir", str(data_dir), "--from-dir", str(given)]) == 0
+    assert server.requests == []   # nothing asked of the network
+    cfg = load_config(path, data_dir=data_dir)
+    assert [o.url for o in cfg.network.origins["osm_extract"]] == ["from-dir:small.osm.pbf"]
+    assert [o.url for o in cfg.network.origins["gtfs"]] == ["from-dir:newport-20230613_gtfs.zip"]
+    assert cfg.data_path(cfg.network.gtfs).is_file()
+
+
+def test_an_english_area_gets_its_bods_region_feed(server, data_dir, tmp_path, capsys):
+    """Leicester lies in Geofabrik's Leicestershire, so the East Midlands regional download is asked for."""
+    import json
+
+    from shapely.geometry import box, mapping
+
+    server.files["/index-v1.json"] = json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": mapping(box(-1.6, 52.3, -0.6, 53.0)),
+         "properties": {"id": "leicestershire", "parent": "england", "name": "Leicestershire",
+                        "urls": {"pbf": server.url("/leicestershire-latest.osm.pbf")}}}]}).encode()
+    server.files["/gtfs/east_midlands/"] = (data_dir / "networks" / "newport-20230613_gtfs.zip").read_bytes()
+    raw = yaml.safe_load((ROOT / "config" / "leicester.yaml").read_text())
+    raw["fetch"] = {"sources": {"osm_index": server.url("/index-v1.json"),
+                                "gtfs_region": server.url("/gtfs/{region}/")}}
+    path = tmp_path / "config" / "leicester.yaml"
+    path.parent.mkdir()
+    path.write_text(yaml.safe_dump(raw))
+    assert main(["fetch", "--config", str(path), "--data-dir", str(data_dir), "--only", "gtfs"]) == 0
+    assert ("/gtfs/east_midlands/", None) in server.requests
+    err = capsys.readouterr().err
+    # the Newport feed stands in for the region: none of its trips serve Leicester, and it is said
+    assert "(176 trips) calls at a stop inside the area: the timetable is not used" in err
+    assert not overlay_path(path).exists()
