@@ -94,10 +94,13 @@ def clip_osm(*, source: Path, area: BaseGeometry, dest: Path) -> OsmClip:
         If ``source`` cannot be read as OpenStreetMap data.
     """
     shapely.prepare(area)
-    keep_ways: list[int] = []
-    way_nodes: list[np.ndarray] = []
+    way_ids: list[int] = []
+    is_highway: list[bool] = []
+    counts: list[int] = []
+    refs: list[int] = []
+    xy: list[tuple[float, float]] = []
     tagged: list[tuple[int, float, float]] = []
-    highways = outside = 0
+    nan = (float("nan"), float("nan"))
     try:
         fp = (osmium.FileProcessor(str(source), osmium.osm.NODE | osmium.osm.WAY).with_locations()
               .with_filter(osmium.filter.KeyFilter(*KEEP_KEYS)))
@@ -107,25 +110,34 @@ def clip_osm(*, source: Path, area: BaseGeometry, dest: Path) -> OsmClip:
             if isinstance(o, osmium.osm.Node):
                 if o.location.valid():
                     tagged.append((o.id, o.location.lon, o.location.lat))
-                continue
-            if not isinstance(o, osmium.osm.Way):
-                continue
-            refs = np.fromiter((n.ref for n in o.nodes), dtype=np.int64)
-            xy = np.array([(n.lon, n.lat) if n.location.valid() else (np.nan, np.nan) for n in o.nodes],
-                          dtype=np.float64).reshape(-1, 2)
-            ok = ~np.isnan(xy[:, 0])
-            if ok.any() and shapely.contains_xy(area, xy[ok, 0], xy[ok, 1]).any():
-                keep_ways.append(o.id)
-                way_nodes.append(refs[ok])
-                highways += "highway" in o.tags
-            else:
-                outside += 1
+            elif isinstance(o, osmium.osm.Way):
+                way_ids.append(o.id)
+                is_highway.append("highway" in o.tags)
+                nodes_ = o.nodes
+                counts.append(len(nodes_))
+                for n in nodes_:
+                    refs.append(n.ref)
+                    loc = n.location
+                    xy.append((loc.lon, loc.lat) if loc.valid() else nan)
     except RuntimeError as exc:
         raise InputError(source, f"cannot read the OpenStreetMap extract ({exc})") from None
-    inside_tagged = [t[0] for t in tagged
-                     if shapely.contains_xy(area, t[1], t[2])]
-    nodes = np.unique(np.concatenate([*way_nodes, np.asarray(inside_tagged, dtype=np.int64)])) if (
-        way_nodes or inside_tagged) else np.zeros(0, np.int64)
+    # one vectorised test for every way node, then per way: any node inside
+    pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    ok = ~np.isnan(pts[:, 0])
+    hit = np.zeros(len(pts), bool)
+    hit[ok] = shapely.contains_xy(area, pts[ok, 0], pts[ok, 1])
+    n_per = np.asarray(counts, dtype=np.int64)
+    way_of = np.repeat(np.arange(len(n_per)), n_per)
+    keep = np.zeros(len(n_per), bool)
+    keep[np.unique(way_of[hit])] = True
+    keep_ways = np.asarray(way_ids, dtype=np.int64)[keep].tolist()
+    highways = int(np.asarray(is_highway, bool)[keep].sum()) if len(keep) else 0
+    outside = int((~keep).sum())
+    node_refs = np.asarray(refs, dtype=np.int64)[keep[way_of] & ok]
+    t = np.asarray(tagged, dtype=np.float64).reshape(-1, 3)
+    inside_tagged = np.asarray([r[0] for r in tagged], dtype=np.int64)[
+        shapely.contains_xy(area, t[:, 1], t[:, 2])] if len(tagged) else np.zeros(0, np.int64)
+    nodes = np.unique(np.concatenate([node_refs, inside_tagged]))
     stamp = replication_timestamp(source)
     header = osmium.io.Header()
     header.set("generator", "pna fetch (pyosmium)")
