@@ -10,6 +10,7 @@ paths under ``overrides`` and ``optional`` are relative to the project root
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from pathlib import Path
 from typing import Literal
@@ -460,6 +461,9 @@ def _apply_overlay(raw: dict, path: Path, root: Path) -> None:
         network[key] = value
     network["overlay"] = over.name
     raw["network"] = network
+    logging.getLogger("pna").info("network: %s from %s (written by pna fetch; delete it to use %s alone)",
+                                  " and ".join(k for k in ("osm_extract", "gtfs") if k in data["network"]) or "nothing",
+                                  over.name, path.name)
 
 
 def _missing_inputs(path: Path, cfg: Config | NationalConfig, extra: list[str]) -> None:

@@ -78,6 +78,16 @@ def test_a_404_is_one_clear_line_and_exit_code_2(server, data_dir, tmp_path, cap
     assert not overlay_path(path).exists()
 
 
+def test_an_extract_that_fails_its_published_md5_is_refused(server, data_dir, newport_boundary, tmp_path, capsys):
+    serve_newport(server, data_dir, newport_boundary)
+    server.files["/newport-latest.osm.pbf.md5"] = b"0123456789abcdef0123456789abcdef  newport-latest.osm.pbf\n"
+    path = _config(tmp_path, server)
+    assert main(["fetch", "--config", str(path), "--data-dir", str(data_dir), "--only", "osm"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "not the published 0123456789abcdef0123456789abcdef" in err and "newport-latest.osm.pbf" in err
+    assert not (tmp_path / ".cache" / "downloads" / "newport-latest.osm.pbf").exists()
+
+
 def test_a_body_that_is_not_a_zip_is_one_clear_line_and_exit_code_2(server, data_dir, tmp_path, capsys):
     server.files["/timetable/download/gtfs-file/wales/"] = b"<html><body>Please log in</body></html>"
     path = _config(tmp_path, server)
