@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from shapely.geometry.base import BaseGeometry
 
@@ -98,6 +99,12 @@ def _given(path: Path) -> Downloaded:
     when = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).replace(microsecond=0)
     return Downloaded(path, f"from-dir:{path.name}", when.isoformat().replace("+00:00", "Z"), sha256_of(path),
                       path.stat().st_size, reused=True)
+
+
+def _publisher(feeds: Sequence[Downloaded]) -> str:
+    """Who a timetable came from when it was not a BODS regional download: the URLs' hosts."""
+    hosts = sorted({urlsplit(f.url).hostname or "" for f in feeds} - {""})
+    return ", ".join(hosts) if hosts else "supplied by the board"
 
 
 class _Fetcher:
@@ -230,7 +237,7 @@ class _Fetcher:
                  if clip.valid_from and clip.valid_to else "no service dates")
         source = {"path": _rel(dest, self.cfg.project_root),
                   "title": f"Bus timetables (GTFS) serving {self.cfg.area.name} and {self.spec.buffer_km:g} km around",
-                  "publisher": "Bus Open Data Service" if regions or not self.from_dir else "as downloaded",
+                  "publisher": "Bus Open Data Service" if regions else _publisher(feeds),
                   "vintage": valid, "licence": "OGL v3.0"}
         self._check_date(clip)
         summary = (f"{clip.trips:,} of {clip.trips_in:,} trips kept (those calling at the {clip.stops_inside:,} stops "
