@@ -160,8 +160,9 @@ class _Fetcher:
         clip: OsmClip = clip_osm(source=d.path, area=area, dest=dest)
         stamp = clip.replication_timestamp
         if stamp is None:
+            when = "the date the file was last modified" if self.from_dir is not None else "the download date"
             self.notes.append(f"{d.path.name} records no replication timestamp in its header: its data date is "
-                              f"taken as the download date, {d.downloaded_at[:10]}")
+                              f"taken as {when}, {d.downloaded_at[:10]}")
         origin = _origin(d, osm_replication_timestamp=stamp)
         source = {"path": _rel(dest, self.cfg.project_root),
                   "title": f"OpenStreetMap extract ({label}), clipped to {self.cfg.area.name} and "
@@ -304,7 +305,7 @@ def fetch(*, cfg: Config, config_path: Path, from_dir: Path | None = None, refre
     origins = dict(network.get("origins") or {})
     for ff in files:
         network[ff.key] = ff.source
-        origins[ff.key] = [o.model_dump(mode="json") for o in ff.origins]
+        origins[ff.key] = [o.model_dump(mode="json", exclude_none=True) for o in ff.origins]
     network.pop("overlay", None)
     if origins:
         network["origins"] = origins
