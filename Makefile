@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # Two workers: CI has two cores. --durations keeps the slowest tests in view.
 PYTEST_WORKERS ?= 2
 
-.PHONY: pna test lint install browser bench newport england clean
+.PHONY: pna test lint install browser bench newport england fetch clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ newport: $(STAMP)
 
 england: $(STAMP)
 	$(BIN)/pna england --config config/england.yaml
+
+# Downloads (needs internet) and clips the street network and timetable for CONFIG; writes config/<area>.fetched.yaml.
+fetch: $(STAMP)
+	$(BIN)/pna fetch --config $(CONFIG)
 
 # Installs Debian's chromium for the browser tests when it is missing (needs root; a no-op otherwise).
 browser:

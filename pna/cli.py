@@ -1,4 +1,4 @@
-"""Command line: argument parsing, logging and error handling for ``pna run`` and ``pna assess``.
+"""Command line: argument parsing, logging and error handling for the ``pna`` subcommands.
 
 The commands themselves live in :mod:`pna.pipeline` (the only orchestrator); its ``main``
 hands them to :func:`run_cli`, so nothing here imports the pipeline.
@@ -33,7 +33,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``pna`` argument parser with its ``run`` and ``assess`` subcommands."""
+    """The ``pna`` argument parser with its subcommands (run, assess, init, england, fetch)."""
     p = argparse.ArgumentParser(prog="pna", description="Pharmaceutical Needs Assessment pipeline")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run the whole assessment for one area")
@@ -73,7 +73,19 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--scheduler", help="a Dask distributed scheduler address (tcp://host:8786) to run the "
                    "per-board work on, instead of local processes")
     _shared(e)
+    _fetch_parser(sub)
     return p
+
+
+def _fetch_parser(sub: Any) -> None:
+    f = sub.add_parser("fetch", help="download and clip the street network and bus timetable for one area")
+    f.add_argument("--config", required=True, help="area YAML, e.g. config/leicester.yaml")
+    f.add_argument("--from-dir", help="a folder of files already downloaded (*.osm.pbf, GTFS *.zip, "
+                   "optionally index-v1.json), used instead of the internet")
+    f.add_argument("--refresh", action="store_true", help="download again files already in the download cache")
+    f.add_argument("--only", choices=["osm", "gtfs"], action="append",
+                   help="fetch only the street network or only the timetable (default: both, as the config says)")
+    _shared(f)
 
 
 def _shared(p: argparse.ArgumentParser) -> None:

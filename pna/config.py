@@ -10,6 +10,7 @@ paths under ``overrides`` and ``optional`` are relative to the project root
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import re
 from pathlib import Path
@@ -26,8 +27,8 @@ DEFAULT_DATA_DIR = "../shared/pna-data"
 
 
 __all__ = ["Config", "ConsultationSpec", "ConsultationQuestion", "DataSource", "load_config", "ConfigError",
-           "config_keys", "NationalConfig",
-           "load_national_config"]
+           "config_keys", "NationalConfig", "load_national_config", "FetchSpec", "FetchSources", "FetchOrigin",
+           "overlay_path"]
 
 
 class _Strict(BaseModel):
@@ -183,9 +184,56 @@ class Travel(_Strict):
         return spec
 
 
+class FetchOrigin(_Strict):
+    """Where ``pna fetch`` got one file that a network input was made from (recorded in ``run.json``)."""
+
+    url: str = Field(description="The URL downloaded, or from-dir:<name> for a file given by hand")
+    downloaded_at: str = Field(description="When the download finished (UTC, ISO 8601)")
+    sha256: str = Field(description="SHA-256 of the downloaded file (before clipping)")
+    bytes: int = Field(ge=0)
+    osm_replication_timestamp: str | None = Field(
+        default=None, description="The extract header's osmosis_replication_timestamp, where it has one")
+    valid_from: dt.date | None = Field(default=None, description="A timetable's first service date")
+    valid_to: dt.date | None = Field(default=None, description="A timetable's last service date")
+
+
 class Network(_Strict):
     osm_extract: DataSource | None = None
     gtfs: DataSource | None = None
+    origins: dict[Literal["osm_extract", "gtfs"], list[FetchOrigin]] = Field(
+        default_factory=dict, description="Set by the pna fetch overlay: the downloads each file was made from")
+    overlay: str | None = Field(default=None, description="Set when the network block came from a pna fetch "
+                                "overlay (config/<area>.fetched.yaml): its file name")
+
+
+class FetchSources(_Strict):
+    """Where ``pna fetch`` downloads from; point these at a mirror or proxy to work offline or behind one."""
+
+    osm_index: str = Field(default="https://download.geofabrik.de/index-v1.json",
+                           description="A Geofabrik-style region index (GeoJSON; properties id, parent, urls.pbf)")
+    osm_extract: str | None = Field(default=None, description="An .osm.pbf URL to use instead of choosing "
+                                    "from the index")
+    gtfs_region: str = Field(default="https://data.bus-data.dft.gov.uk/timetable/download/gtfs-file/{region}/",
+                             description="The regional GTFS download, {region} replaced by a BODS region")
+    gtfs: list[str] = Field(default_factory=list, description="GTFS zip URLs to use instead of the regional "
+                            "downloads (e.g. for a Welsh area, which BODS does not cover)")
+
+
+class FetchSpec(_Strict):
+    """``pna fetch``: which street network and timetable to download for the area, and where to keep them."""
+
+    buffer_km: float = Field(default=5.0, ge=0, description="Distance around the area that the files cover, "
+                             "for cross-border pharmacies and edge effects")
+    osm: bool = True
+    gtfs: bool = True
+    gtfs_regions: list[str] = Field(default_factory=list, description="BODS regions (e.g. east_midlands); "
+                                    "default: those of the index's English county extracts the area touches")
+    download_dir: Path = Field(default=Path(".cache/downloads"), description="Downloads, relative to the "
+                               "project root")
+    output_dir: Path = Field(default=Path(".cache/fetch"), description="Clipped files (in <area slug>/), "
+                             "relative to the project root")
+    timeout_s: float = Field(default=60.0, gt=0, description="Seconds without data before a download fails")
+    sources: FetchSources = FetchSources()
 
 
 class Overrides(_Strict):
@@ -456,6 +504,7 @@ class Config(_Folders):
     gaps: Gaps = Gaps()
     document: DocumentSpec = DocumentSpec()
     consultation: ConsultationSpec = ConsultationSpec()
+    fetch: FetchSpec = FetchSpec()
 
     @field_validator("boundary_bands_km")
     @classmethod
@@ -513,6 +562,49 @@ def _read_yaml(path: Path, data_dir: str | Path | None, output_dir: str | Path |
     return raw, root
 
 
+#: What ``pna fetch`` writes beside ``config/<area>.yaml``: ``config/<area>.fetched.yaml``.
+OVERLAY_SUFFIX = ".fetched.yaml"
+
+
+def overlay_path(path: str | Path) -> Path:
+    """The ``pna fetch`` overlay that belongs to an area config (``leicester.yaml`` -> ``leicester.fetched.yaml``)."""
+    path = Path(path)
+    return path.with_name(path.name.removesuffix(".yaml").removesuffix(".yml") + OVERLAY_SUFFIX)
+
+
+def _apply_overlay(raw: dict, path: Path, root: Path) -> None:
+    """Replace the ``network`` block of ``raw`` by the one in the area's fetch overlay, if there is one.
+
+    The overlay names its files relative to the project root (they live under ``.cache/``); they
+    are made absolute here, as other network paths are relative to the data directory.
+    """
+    over = overlay_path(path)
+    if not over.is_file():
+        return
+    try:
+        data = yaml.safe_load(over.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{over}: not valid YAML ({exc}): run pna fetch again or delete the file") from None
+    if not isinstance(data, dict) or set(data) != {"network"} or not isinstance(data["network"], dict):
+        raise ConfigError(f"{over}: a pna fetch overlay holds one 'network' block and nothing else: "
+                          "run pna fetch again or delete the file")
+    network = dict(raw.get("network") or {})
+    for key, value in data["network"].items():
+        if isinstance(value, dict) and "path" in value:
+            file = Path(str(value["path"]))
+            file = file if file.is_absolute() else root / file
+            if not file.is_file():
+                raise ConfigError(f"{over}: network.{key}: {file} not found (removed from the cache?): run pna "
+                                  f"fetch --config {path} again, or delete {over.name} to use {path.name} alone")
+            value = {**value, "path": str(file)}
+        network[key] = value
+    network["overlay"] = over.name
+    raw["network"] = network
+    logging.getLogger("pna").info("network: %s from %s (written by pna fetch; delete it to use %s alone)",
+                                  " and ".join(k for k in ("osm_extract", "gtfs") if k in data["network"]) or "nothing",
+                                  over.name, path.name)
+
+
 def _missing_inputs(path: Path, cfg: Config | NationalConfig, extra: list[str]) -> None:
     missing = [f"inputs.{name}: {cfg.data_path(src)}" for name, src in cfg.inputs
                if isinstance(src, DataSource) and not cfg.data_path(src).is_file()] + extra
@@ -521,8 +613,8 @@ def _missing_inputs(path: Path, cfg: Config | NationalConfig, extra: list[str]) 
 
 
 def load_config(path: str | Path, data_dir: str | Path | None = None,
-                output_dir: str | Path | None = None, check_inputs: bool = True) -> Config:
-    """Read and validate an area YAML.
+                output_dir: str | Path | None = None, check_inputs: bool = True, overlay: bool = True) -> Config:
+    """Read and validate an area YAML, with the ``network`` block of its ``pna fetch`` overlay if present.
 
     Parameters
     ----------
@@ -534,6 +626,9 @@ def load_config(path: str | Path, data_dir: str | Path | None = None,
         Overrides the output directory.
     check_inputs
         If true, every configured input file must exist.
+    overlay
+        If true and ``<area>.fetched.yaml`` (written by ``pna fetch``) is beside the YAML, its
+        ``network`` block replaces the YAML's.
 
     Raises
     ------
@@ -542,6 +637,8 @@ def load_config(path: str | Path, data_dir: str | Path | None = None,
     """
     path = Path(path)
     raw, root = _read_yaml(path, data_dir, output_dir)
+    if overlay:
+        _apply_overlay(raw, path, Path(raw["project_root"]))
     try:
         cfg = Config.model_validate(raw)
     except ValidationError as exc:

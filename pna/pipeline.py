@@ -29,6 +29,7 @@ from .cache import FolderStore, Unhashable, code_version, fingerprint
 from .cli import application_from_args, run_cli
 from .config import Config, DataSource, NationalConfig, load_config, load_national_config
 from .errors import InputError, PipelineError
+from .fetch.stage import fetch
 from .geography.stage import build_geography
 from .io import ensure_dir, write_json
 from .loaders.stage import load_inputs
@@ -36,6 +37,7 @@ from .national.area_config import board_register, slug, write_area_config
 from .national.baseline import Baseline, build_baseline
 from .national.outputs import write_baseline
 from .progress import info, step
+from .provenance import portable_source
 from .provision.stage import build_provision
 from .quality import QualityLog
 from .report.assessment_page import write_assessment
@@ -256,8 +258,19 @@ def input_manifest(cfg: Config) -> list[dict[str, Any]]:
             continue
         path = cfg.data_path(src)
         digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
-        rows.append({"key": key, "file": src.path, "citation": src.cite(), "licence": src.licence, "sha256": digest})
+        row = {"key": key, "file": portable_source(src.path), "citation": src.cite(), "licence": src.licence,
+               "sha256": digest}
+        rows.append(row | _fetched(cfg, key))
     return rows
+
+
+def _fetched(cfg: Config, key: str) -> dict[str, Any]:
+    """For a network input ``pna fetch`` made: the overlay it came from and the downloads behind it."""
+    name = key.removeprefix("network.")
+    if not key.startswith("network.") or cfg.network.overlay is None or name not in cfg.network.origins:
+        return {}
+    return {"overlay": cfg.network.overlay,
+            "origins": [o.model_dump(mode="json") for o in cfg.network.origins[name]]}  # type: ignore[index]
 
 
 # --------------------------------------------------------------------------- commands
@@ -374,8 +387,26 @@ def _cmd_england(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    path = Path(args.config)
+    cfg = load_config(path, data_dir=args.data_dir, check_inputs=False, overlay=False)
+    only = [{"osm": "osm_extract", "gtfs": "gtfs"}[o] for o in args.only or []]
+    with step(f"Fetching the street network and timetable for {cfg.area.name}"):
+        result = fetch(cfg=cfg, config_path=path, from_dir=Path(args.from_dir) if args.from_dir else None,
+                       refresh=args.refresh, only=only or None)
+    for f in result.files:
+        info(f"{f.key}: {f.path} ({f.summary})")
+    for note in result.notes:
+        info(f"note: {note}")
+    if result.files:
+        info(f"Wrote {result.overlay}, an overlay: pna run --config {path} now uses these files; {path.name} itself "
+             f"is unchanged (delete {result.overlay.name} to go back)")
+    return 0
+
+
 COMMANDS: Mapping[str, Callable[[argparse.Namespace], int]] = {"run": _cmd_run, "assess": _cmd_assess,
-                                                               "init": _cmd_init, "england": _cmd_england}
+                                                               "init": _cmd_init, "england": _cmd_england,
+                                                               "fetch": _cmd_fetch}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

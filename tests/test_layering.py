@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("pna.assess",),
     ("pna.report",),
     ("pna.national",),
+    ("pna.fetch",),
     ("pna.cli",),
     ("pna.pipeline",),
 ]
