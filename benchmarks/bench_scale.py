@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> dict:
     lines = ["# Street networks at county scale (Newport tiled)", "",
              "Synthetic extracts: the real Newport extract tiled k x k (mirrored, seams joined), written as",
              ".osm.pbf and read by the real reader. One fresh process per size; times in seconds on this machine.",
-             "", "| measure | " + " | ".join(f"{r['tiles']} tiles" for r in rows) + " | growth exponent |",
+             "", "| measure | " + " | ".join(f"{round(r['tiles'] ** 0.5)}×{round(r['tiles'] ** 0.5)} tiles" for r in rows) + " | growth exponent |",
              "|---|" + "---|" * (len(rows) + 1)]
     for key, label in (("walk_nodes", "walk graph nodes"), ("drive_nodes", "drive graph nodes"),
                        ("pharmacies", "pharmacies"), ("read_s", "read extract"),
