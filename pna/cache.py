@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .io import file_sha256
+
 __all__ = ["FolderStore", "code_version", "fingerprint", "Unhashable"]
 
 log = logging.getLogger(__name__)
@@ -225,14 +227,6 @@ def code_version() -> str:
 
 
 # --------------------------------------------------------------------------- the store
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 @dataclasses.dataclass(frozen=True)
 class FolderStore:
     """Entries of files under ``root/<kind>/<key>/``, each with a ``manifest.json``.
@@ -265,7 +259,7 @@ class FolderStore:
             manifest = json.loads((entry / "manifest.json").read_text(encoding="utf-8"))
             files: dict[str, str] = manifest["files"]
             for rel, digest in files.items():
-                if _sha256(entry / "files" / rel) != digest:
+                if file_sha256(entry / "files" / rel) != digest:
                     raise ValueError(f"{rel} does not match its digest")
         except FileNotFoundError:
             return None
@@ -294,7 +288,7 @@ class FolderStore:
                 target = scratch / "files" / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(src / rel, target)
-                digests[rel] = _sha256(target)
+                digests[rel] = file_sha256(target)
             (scratch / "manifest.json").write_text(
                 json.dumps({"files": digests, "payload": dict(payload)}, sort_keys=True, indent=1), encoding="utf-8")
             final = self.folder / key

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -507,3 +508,12 @@ def _unique_names(names: list[str]) -> list[str]:
         seen[n] = k
         out.append(f"{n}.{k}" if k else n)
     return out
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of the file at ``path``, read in 1 MiB chunks (the one file hash of the project)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

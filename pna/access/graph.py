@@ -31,6 +31,7 @@ from scipy.spatial import cKDTree
 
 from ..config import Config
 from ..crs import BNG, WGS84
+from ..io import file_sha256
 from ..loaders.osm import OsmWays, read_highways
 from ..modes import Mode
 from ..progress import info
@@ -494,15 +495,6 @@ _TO_BNG = Transformer.from_crs(WGS84, BNG, always_xy=True)
 # ---------------------------------------------------------------------------------------
 # Cache
 # ---------------------------------------------------------------------------------------
-
-def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of the file at ``path``, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
 
 def _mode_params(cfg: Config, mode: Mode) -> dict[str, Any]:
     if mode == Mode.WALK:

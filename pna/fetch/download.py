@@ -27,8 +27,9 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from ..errors import PnaError
+from ..io import file_sha256
 
-__all__ = ["FetchError", "Downloaded", "download", "sha256_of", "file_name"]
+__all__ = ["FetchError", "Downloaded", "download", "file_name"]
 
 log = logging.getLogger("pna")
 
@@ -88,15 +89,6 @@ def file_name(url: str) -> str:
     segs = [s for s in parts.path.split("/") if s]
     name = segs[-1] if segs else parts.hostname or "download"
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-
-
-def sha256_of(path: Path) -> str:
-    """The SHA-256 of a file, read in chunks."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _hint(dest: Path) -> str:
@@ -235,7 +227,7 @@ def download(*, url: str, dest_dir: Path, name: str | None = None, refresh: bool
         raise FetchError(f"{url}: the connection closed after {got:,} of {total:,} bytes; the part is kept as "
                          f"{part}: run pna fetch again to resume, or {_hint(dest)}")
     _verify(part, url=url, md5=md5, check=check, dest=dest)
-    digest = sha256_of(part)
+    digest = file_sha256(part)
     when = _now()
     os.replace(part, dest)
     meta_tmp = meta.with_name(meta.name + ".tmp")

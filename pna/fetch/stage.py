@@ -23,10 +23,11 @@ from shapely.geometry.base import BaseGeometry
 
 from ..config import Config, FetchOrigin, overlay_path
 from ..errors import InputError
+from ..io import file_sha256
 from ..loaders.boundaries import load_area
 from .clip_gtfs import GtfsClip, clip_gtfs, feed_validity, looks_like_gtfs
 from .clip_osm import OsmClip, clip_osm, looks_like_pbf
-from .download import Downloaded, FetchError, download, file_name, sha256_of
+from .download import Downloaded, FetchError, download, file_name
 from .index import Extract, bods_regions, choose_extract, read_index
 from .overlay import read_overlay, write_overlay
 
@@ -97,7 +98,7 @@ def _origin(d: Downloaded, **extra: Any) -> FetchOrigin:
 def _given(path: Path) -> Downloaded:
     """A file the analyst downloaded by hand (``--from-dir``), recorded as such."""
     when = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).replace(microsecond=0)
-    return Downloaded(path, f"from-dir:{path.name}", when.isoformat().replace("+00:00", "Z"), sha256_of(path),
+    return Downloaded(path, f"from-dir:{path.name}", when.isoformat().replace("+00:00", "Z"), file_sha256(path),
                       path.stat().st_size, reused=True)
 
 
