@@ -237,32 +237,49 @@ def main(argv: list[str] | None = None) -> dict:
              ".osm.pbf and read by the real reader. One fresh process per size; times in seconds on this machine.",
              "", "| measure | " + " | ".join(f"{round(r['tiles'] ** 0.5)}×{round(r['tiles'] ** 0.5)} tiles" for r in rows) + " | growth exponent |",
              "|---|" + "---|" * (len(rows) + 1)]
-    for key, label in (("walk_nodes", "walk graph nodes"), ("drive_nodes", "drive graph nodes"),
-                       ("pharmacies", "pharmacies"), ("read_s", "read extract"),
-                       ("build_walk_s", "build walk graph"), ("build_drive_s", "build drive graph"),
-                       ("nearest_walk_s", "nearest pharmacy, every walk node"),
-                       ("nearest_drive_s", "nearest pharmacy, every drive node"),
-                       ("catchment_pairs_walk_s", "catchment cell pairs, walk"),
-                       ("catchments_walk_s", "catchments, walk, all pharmacies x 4 thresholds"),
-                       ("catchment_pairs_drive_s", "catchment cell pairs, drive"),
-                       ("catchments_drive_s", "catchments, drive, all pharmacies x 4 thresholds"),
-                       ("catchments_walk_s_per_pharmacy", "contoured walk catchments, s per pharmacy"),
-                       ("buffered_walk_s_per_pharmacy", "buffered-segment walk catchments (old), s per pharmacy"),
-                       ("catchments_drive_s_per_pharmacy", "contoured drive catchments, s per pharmacy"),
-                       ("buffered_drive_s_per_pharmacy", "buffered-segment drive catchments (old), s per pharmacy"),
-                       ("resilience_walk_s", "single-closure resilience, walk, 20k demand points"),
-                       ("resilience_drive_s", "single-closure resilience, drive, 20k demand points"),
-                       ("raster_walk_s", "walk time raster, 100 m"),
-                       ("end_to_end_s", "end to end (sum of the above, both modes)"),
-                       ("max_rss_mb", "peak memory (max RSS, MB)")):
-        fit = fits.get(key)
-        lines.append(f"| {label} | " + " | ".join(f"{r[key]:,}" for r in rows) + f" | {'' if fit is None else fit} |")
+    lines += _table_rows(rows, fits, MD_ROWS)
     lines += ["", "Growth exponent b: time ~ (walk nodes)^b fitted over the sizes (1 = linear).",
               "Old-method times are for 3 pharmacies per size, in the same process."]
     (args.out / "scale.md").write_text("\n".join(lines) + "\n")
     if args.out == RESULTS:
         update_readme(res, ROOT / "README.md")
     return res
+
+
+#: (result key, label) of the rows of scale.md and of the README's table.
+MD_ROWS = (("walk_nodes", "walk graph nodes"), ("drive_nodes", "drive graph nodes"),
+           ("pharmacies", "pharmacies"), ("read_s", "read extract"),
+           ("build_walk_s", "build walk graph"), ("build_drive_s", "build drive graph"),
+           ("nearest_walk_s", "nearest pharmacy, every walk node"),
+           ("nearest_drive_s", "nearest pharmacy, every drive node"),
+           ("catchment_pairs_walk_s", "catchment cell pairs, walk"),
+           ("catchments_walk_s", "catchments, walk, all pharmacies x 4 thresholds"),
+           ("catchment_pairs_drive_s", "catchment cell pairs, drive"),
+           ("catchments_drive_s", "catchments, drive, all pharmacies x 4 thresholds"),
+           ("catchments_walk_s_per_pharmacy", "contoured walk catchments, s per pharmacy"),
+           ("buffered_walk_s_per_pharmacy", "buffered-segment walk catchments (old), s per pharmacy"),
+           ("catchments_drive_s_per_pharmacy", "contoured drive catchments, s per pharmacy"),
+           ("buffered_drive_s_per_pharmacy", "buffered-segment drive catchments (old), s per pharmacy"),
+           ("resilience_walk_s", "single-closure resilience, walk, 20k demand points"),
+           ("resilience_drive_s", "single-closure resilience, drive, 20k demand points"),
+           ("raster_walk_s", "walk time raster, 100 m"),
+           ("end_to_end_s", "end to end (sum of the above, both modes)"),
+           ("max_rss_mb", "peak memory (max RSS, MB)"))
+README_ROWS = (("end_to_end_s", "end to end, both modes: build, nearest, catchments, resilience, raster (s)"),
+               ("catchments_drive_s_per_pharmacy", "drive catchments per pharmacy, contoured (s)"),
+               ("buffered_drive_s_per_pharmacy", "drive catchments per pharmacy, buffered streets (old, s)"),
+               ("catchments_walk_s_per_pharmacy", "walk catchments per pharmacy, contoured (s)"),
+               ("buffered_walk_s_per_pharmacy", "walk catchments per pharmacy, buffered streets (old, s)"),
+               ("max_rss_mb", "peak memory (MB)"))
+
+
+def _table_rows(rows: list[dict], fits: dict, items: tuple[tuple[str, str], ...]) -> list[str]:
+    """Markdown rows: label, the value per size, the growth exponent where fitted."""
+    out = []
+    for key, label in items:
+        f = fits.get(key)
+        out.append(f"| {label} | " + " | ".join(f"{r[key]:,}" for r in rows) + f" | {'' if f is None else f} |")
+    return out
 
 
 def update_readme(res: dict, readme: Path) -> None:
@@ -275,14 +292,7 @@ def update_readme(res: dict, readme: Path) -> None:
     fit = res["growth_exponent"]
     out = [start, "", "| street network (Newport tiled) | " + " | ".join(f"{r['walk_nodes']:,} walk nodes" for r in rows)
            + " | growth exponent |", "|---|" + "---|" * (len(rows) + 1)]
-    for key, label in (("end_to_end_s", "end to end, both modes: build, nearest, catchments, resilience, raster (s)"),
-                       ("catchments_drive_s_per_pharmacy", "drive catchments per pharmacy, contoured (s)"),
-                       ("buffered_drive_s_per_pharmacy", "drive catchments per pharmacy, buffered streets (old, s)"),
-                       ("catchments_walk_s_per_pharmacy", "walk catchments per pharmacy, contoured (s)"),
-                       ("buffered_walk_s_per_pharmacy", "walk catchments per pharmacy, buffered streets (old, s)"),
-                       ("max_rss_mb", "peak memory (MB)")):
-        f = fit.get(key)
-        out.append(f"| {label} | " + " | ".join(f"{r[key]:,}" for r in rows) + f" | {'' if f is None else f} |")
+    out += _table_rows(rows, fit, README_ROWS)
     out += ["", end]
     readme.write_text(text[:text.index(start)] + "\n".join(out) + text[text.index(end) + len(end):])
 
