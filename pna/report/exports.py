@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 import geopandas as gpd
 import numpy as np
@@ -413,46 +413,172 @@ def _fix_core_dates(path: Path) -> None:
     path.write_bytes(buf.getvalue())
 
 
-def _normalise_odf_zip(path: Path) -> Path:
-    """Like :func:`pna.io.normalise_zip`, but ODF requires ``mimetype`` first and stored uncompressed."""
-    with zipfile.ZipFile(path) as zin:
-        members = [(i.filename, zin.read(i.filename)) for i in zin.infolist()]
-    members.sort(key=lambda m: m[0] != "mimetype")
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zout:
-        for name, data in members:
-            zi = zipfile.ZipInfo(name, date_time=FIXED_ZIP_DATE)
-            zi.compress_type = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
-            zi.external_attr = 0o644 << 16
-            zout.writestr(zi, data)
-    path.write_bytes(buf.getvalue())
-    return path
+# ODF namespaces used by the parts below (the ones each part's elements need, nothing else).
+_ODF_NS = {
+    "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
+    "style": "urn:oasis:names:tc:opendocument:xmlns:style:1.0",
+    "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0",
+    "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+    "number": "urn:oasis:names:tc:opendocument:xmlns:datastyle:1.0",
+    "fo": "urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0",
+    "xlink": "http://www.w3.org/1999/xlink",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "meta": "urn:oasis:names:tc:opendocument:xmlns:meta:1.0",
+    "config": "urn:oasis:names:tc:opendocument:xmlns:config:1.0",
+    "ooo": "http://openoffice.org/2004/office",
+}
+_ODS_MIME = "application/vnd.oasis.opendocument.spreadsheet"
+# xlsx number format -> (ODS data style name, its XML); the same display as export_xlsx gives.
+_ODS_NUMBER_STYLES = {
+    "0.0%": ("N_pct1", '<number:percentage-style style:name="N_pct1"><number:number number:decimal-places="1" '
+                       'number:min-integer-digits="1"/><number:text>%</number:text></number:percentage-style>'),
+    "#,##0.0": ("N_num1", '<number:number-style style:name="N_num1"><number:number number:decimal-places="1" '
+                          'number:min-integer-digits="1" number:grouping="true"/></number:number-style>'),
+    "#,##0": ("N_num0", '<number:number-style style:name="N_num0"><number:number number:decimal-places="0" '
+                        'number:min-integer-digits="1" number:grouping="true"/></number:number-style>'),
+}
+_ODS_DATE_STYLE = ('<number:date-style style:name="{name}"><number:day number:style="short"/>'
+                   '<number:text> </number:text><number:month number:textual="true" number:style="long"/>'
+                   '<number:text> </number:text><number:year number:style="long"/>{time}</number:date-style>')
+_ODS_TIME = ('<number:text> </number:text><number:hours number:style="long"/><number:text>:</number:text>'
+             '<number:minutes number:style="long"/>')
+_SPACES = re.compile(r"( {2,}|^ | $|\t|\n)")
 
 
-def _ods_cell(v: object, style: str | None) -> Any:
-    """One odfpy table cell for a typed value (see :func:`_cell_value`)."""
-    from odf.table import TableCell
-    from odf.teletype import addTextToElement
-    from odf.text import P
+def _xml_attr(s: str) -> str:
+    return xml_escape(s, {'"': "&quot;"})
 
-    attrs: dict[str, str] = {"stylename": style} if style else {}
+
+def _ods_text(s: str) -> str:
+    """Cell text as ODF paragraph content: runs of spaces, tabs and line breaks kept (ODF collapses them)."""
+    out: list[str] = []
+    pos = 0
+    for m in _SPACES.finditer(s):
+        out.append(xml_escape(s[pos:m.start()]))
+        tok = m.group()
+        out.append("<text:tab/>" if tok == "\t" else "<text:line-break/>" if tok == "\n"
+                   else f'<text:s text:c="{len(tok)}"/>' if len(tok) > 1 else "<text:s/>")
+        pos = m.end()
+    out.append(xml_escape(s[pos:]))
+    return "".join(out)
+
+
+def _ods_cell(v: object, style: str | None, number_style: str | None = None) -> str:
+    """One ``table:table-cell`` for a typed value (see :func:`_cell_value`)."""
+    st = f' table:style-name="{style}"' if style else ""
     if v is None:
-        return TableCell(**attrs)
+        return f"<table:table-cell{st}/>"
     if isinstance(v, bool):
-        cell, text = TableCell(valuetype="boolean", booleanvalue=str(v).lower(), **attrs), str(v).upper()
+        attrs, text = f'office:value-type="boolean" office:boolean-value="{str(v).lower()}"', str(v).upper()
     elif isinstance(v, (int, float)):
-        cell, text = TableCell(valuetype="float", value=repr(v), **attrs), f"{v:.10g}"
+        kind, text = "float", f"{v:.10g}"
+        if number_style is not None and not style:
+            # the shown text as the style formats it (readers that do not apply styles show this)
+            st = f' table:style-name="ce_{number_style}"'
+            kind, text = (("percentage", f"{v * 100:,.1f}%") if number_style == "N_pct1"
+                          else ("float", f"{v:,.1f}" if number_style == "N_num1" else f"{v:,.0f}"))
+        attrs = f'office:value-type="{kind}" office:value="{v!r}"'
     elif isinstance(v, dt.datetime):
-        cell = TableCell(valuetype="date", datevalue=v.isoformat(), stylename=style or "ce_datetime")
+        st = st or ' table:style-name="ce_datetime"'
+        attrs = f'office:value-type="date" office:date-value="{v.isoformat()}"'
         text = f"{date_text(v.date())} {v:%H:%M}"
     elif isinstance(v, dt.date):
-        cell, text = TableCell(valuetype="date", datevalue=v.isoformat(), stylename=style or "ce_date"), date_text(v)
+        st = st or ' table:style-name="ce_date"'
+        attrs, text = f'office:value-type="date" office:date-value="{v.isoformat()}"', date_text(v)
     else:
-        cell, text = TableCell(valuetype="string", **attrs), str(v)
-    p = P()
-    addTextToElement(p, text)
-    cell.addElement(p)
-    return cell
+        attrs, text = 'office:value-type="string"', str(v)
+    return f"<table:table-cell{st} {attrs}><text:p>{_ods_text(text)}</text:p></table:table-cell>"
+
+
+def _ods_root(tag: str, body: str, *prefixes: str) -> bytes:
+    ns = " ".join(f'xmlns:{p}="{_ODF_NS[p]}"' for p in prefixes)
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<office:{tag} {ns} office:version="1.2">{body}'
+            f"</office:{tag}>").encode()
+
+
+def _ods_content(sheets: list[_Sheet]) -> bytes:
+    styles = [_ODS_DATE_STYLE.format(name="N_date", time=""), _ODS_DATE_STYLE.format(name="N_datetime", time=_ODS_TIME)]
+    styles += [xml for _, xml in _ODS_NUMBER_STYLES.values()]
+    styles += [f'<style:style style:name="ce_{n}" style:family="table-cell" style:data-style-name="{n}"/>'
+               for n in ("N_date", "N_datetime", *(n for n, _ in _ODS_NUMBER_STYLES.values()))]
+    styles.append('<style:style style:name="ce_head" style:family="table-cell"><style:table-cell-properties '
+                  'fo:wrap-option="wrap" style:vertical-align="top"/><style:text-properties fo:font-weight="bold"/>'
+                  "</style:style>")
+    styles.append('<style:style style:name="ce_title" style:family="table-cell"><style:text-properties '
+                  'fo:font-weight="bold" fo:font-size="14pt"/></style:style>')
+    col_styles: dict[float, str] = {}
+    tables: list[str] = []
+    ranges: list[str] = []
+    for k, sheet in enumerate(sheets):
+        parts = [f'<table:table table:name="{_xml_attr(sheet.name)}">']
+        for w in sheet.widths:
+            if w not in col_styles:
+                col_styles[w] = f"co{len(col_styles) + 1}"
+                # about 0.2 cm a character at the default 10 pt font
+                styles.append(f'<style:style style:name="{col_styles[w]}" style:family="table-column">'
+                              f'<style:table-column-properties style:column-width="{w * 0.2 + 0.1:.2f}cm"/>'
+                              "</style:style>")
+            parts.append(f'<table:table-column table:style-name="{col_styles[w]}"/>')
+        formats = [_ODS_NUMBER_STYLES[f][0] if f in _ODS_NUMBER_STYLES else None for f in sheet.formats]
+        for i, row in enumerate(sheet.rows):
+            style = "ce_head" if i == sheet.header else "ce_title" if sheet.title_row and i == 0 else None
+            in_body = i > sheet.header
+            parts.append("<table:table-row>")
+            for j, v in enumerate(row):
+                target = sheet.links.get((i, j))
+                if target is not None:
+                    href = _xml_attr(f"#{_quote_sheet(target)}.A1")
+                    parts.append(f'<table:table-cell office:value-type="string"><text:p><text:a xlink:type="simple" '
+                                 f'xlink:href="{href}">{_ods_text(str(v))}</text:a></text:p></table:table-cell>')
+                    continue
+                parts.append(_ods_cell(v, style, formats[j] if in_body and j < len(formats) else None))
+            parts.append("</table:table-row>")
+        parts.append("</table:table>")
+        tables.append("".join(parts))
+        if sheet.widths:
+            h = sheet.header + 1
+            q = _quote_sheet(sheet.name)
+            last = f"{_column_letter(len(sheet.widths))}{max(len(sheet.rows), h)}"
+            ranges.append(f'<table:database-range table:name="__Anonymous_Sheet_DB__{k}" '
+                          f'table:target-range-address="{_xml_attr(f"{q}.A{h}:{q}.{last}")}" '
+                          'table:display-filter-buttons="true"/>')
+    body = (f"<office:automatic-styles>{''.join(styles)}</office:automatic-styles><office:body><office:spreadsheet>"
+            f"{''.join(tables)}<table:database-ranges>{''.join(ranges)}</table:database-ranges>"
+            "</office:spreadsheet></office:body>")
+    return _ods_root("document-content", body, "office", "style", "text", "table", "number", "fo", "xlink")
+
+
+def _ods_settings(sheets: list[_Sheet]) -> bytes:
+    def item(name: str, kind: str, value: object) -> str:
+        return (f'<config:config-item config:name="{name}" config:type="{kind}">{_xml_attr(str(value))}'
+                "</config:config-item>")
+
+    per_table = []
+    for sheet in sheets:
+        h = sheet.header + 1
+        # freeze the rows down to the header
+        items = (("HorizontalSplitMode", "short", 0), ("VerticalSplitMode", "short", 2),
+                 ("VerticalSplitPosition", "int", h), ("ActiveSplitRange", "short", 2),
+                 ("PositionTop", "int", 0), ("PositionBottom", "int", h))
+        per_table.append(f'<config:config-item-map-entry config:name="{_xml_attr(sheet.name)}">'
+                         + "".join(item(*x) for x in items) + "</config:config-item-map-entry>")
+    body = ('<office:settings><config:config-item-set config:name="ooo:view-settings">'
+            '<config:config-item-map-indexed config:name="Views"><config:config-item-map-entry>'
+            + item("ViewId", "string", "view1")
+            + '<config:config-item-map-named config:name="Tables">' + "".join(per_table)
+            + "</config:config-item-map-named>" + item("ActiveTable", "string", CONTENTS_SHEET)
+            + "</config:config-item-map-entry></config:config-item-map-indexed></config:config-item-set>"
+            "</office:settings>")
+    return _ods_root("document-settings", body, "office", "config", "ooo")
+
+
+def _column_letter(n: int) -> str:
+    """1 -> A, 27 -> AA (spreadsheet column names)."""
+    s = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
 
 
 def export_ods(tables: Mapping[str, pd.DataFrame], path: Path, title: str = "PNA tables") -> Path:
@@ -474,117 +600,38 @@ def export_ods(tables: Mapping[str, pd.DataFrame], path: Path, title: str = "PNA
 
     Notes
     -----
-    The sheets, headings and cell values are those of :func:`export_xlsx`: numbers are
-    ``office:value-type="float"``, booleans ``boolean``, dates ``date`` shown "d mmmm yyyy".
-    Header rows are bold, wrapped, frozen and filtered; Contents links to each sheet. Dates in
-    meta.xml and the zip are fixed, so the same tables give the same bytes.
+    The sheets, headings, cell values and number formats are those of :func:`export_xlsx`:
+    numbers are ``office:value-type="float"`` (shares ``percentage``), booleans ``boolean``,
+    dates ``date`` shown "d mmmm yyyy". Header rows are bold, wrapped, frozen and filtered;
+    Contents links to each sheet. The XML is written directly rather than through odfpy, whose
+    element tree took seconds for a board's tables; the zip has ``mimetype`` first and stored, and
+    fixed dates, so the same tables give the same bytes.
     """
-    from odf import element
-    from odf.config import ConfigItem, ConfigItemMapEntry, ConfigItemMapIndexed, ConfigItemMapNamed, ConfigItemSet
-    from odf.dc import Date, Title
-    from odf.meta import CreationDate
-    from odf.number import DateStyle, Day, Hours, Minutes, Month, Year
-    from odf.number import Text as NumberText
-    from odf.opendocument import OpenDocumentSpreadsheet
-    from odf.style import ParagraphProperties, Style, TableCellProperties, TableColumnProperties, TextProperties
-    from odf.table import DatabaseRange, DatabaseRanges, Table, TableCell, TableColumn, TableRow
-    from odf.text import A, P
-    from openpyxl.utils import get_column_letter
-
     ensure_dir(path.parent)
     sheets = _workbook(tables, title)
-    # odfpy declares, at the root of every part, each namespace any element in the process has used so
-    # far (a class-level dict); a fresh dict while building makes the declarations depend on this file only
-    saved_ns = element.Element.namespaces
-    element.Element.namespaces = {}
-    try:
-        doc = OpenDocumentSpreadsheet()
-        fixed = FIXED_DATETIME.isoformat()
-        doc.meta.addElement(Title(text=title))
-        doc.meta.addElement(CreationDate(text=fixed))
-        doc.meta.addElement(Date(text=fixed))
-        auto = doc.automaticstyles
-        for name, parts in (("N_date", False), ("N_datetime", True)):
-            ds = DateStyle(name=name)
-            ds.addElement(Day(style="short"))
-            ds.addElement(NumberText(text=" "))
-            ds.addElement(Month(textual="true", style="long"))
-            ds.addElement(NumberText(text=" "))
-            ds.addElement(Year(style="long"))
-            if parts:
-                ds.addElement(NumberText(text=" "))
-                ds.addElement(Hours(style="long"))
-                ds.addElement(NumberText(text=":"))
-                ds.addElement(Minutes(style="long"))
-            auto.addElement(ds)
-        for name, data_style in (("ce_date", "N_date"), ("ce_datetime", "N_datetime")):
-            auto.addElement(Style(name=name, family="table-cell", datastylename=data_style))
-        head_style = Style(name="ce_head", family="table-cell")
-        head_style.addElement(TableCellProperties(wrapoption="wrap", verticalalign="top"))
-        head_style.addElement(ParagraphProperties())
-        head_style.addElement(TextProperties(fontweight="bold"))
-        auto.addElement(head_style)
-        title_style = Style(name="ce_title", family="table-cell")
-        title_style.addElement(TextProperties(fontweight="bold", fontsize="14pt"))
-        auto.addElement(title_style)
-        col_styles: dict[float, str] = {}
-        ranges = DatabaseRanges()
-        config = ConfigItemSet(name="ooo:view-settings")
-        views = ConfigItemMapIndexed(name="Views")
-        view = ConfigItemMapEntry()
-        view.addElement(ConfigItem(name="ViewId", type="string", text="view1"))
-        per_table = ConfigItemMapNamed(name="Tables")
-        for k, sheet in enumerate(sheets):
-            table = Table(name=sheet.name)
-            for w in sheet.widths:
-                if w not in col_styles:
-                    col_styles[w] = f"co{len(col_styles) + 1}"
-                    cs = Style(name=col_styles[w], family="table-column")
-                    # about 0.2 cm a character at the default 10 pt font
-                    cs.addElement(TableColumnProperties(columnwidth=f"{w * 0.2 + 0.1:.2f}cm"))
-                    auto.addElement(cs)
-                table.addElement(TableColumn(stylename=col_styles[w]))
-            for i, row in enumerate(sheet.rows):
-                tr = TableRow()
-                for j, v in enumerate(row):
-                    style = "ce_head" if i == sheet.header else "ce_title" if sheet.title_row and i == 0 else None
-                    target = sheet.links.get((i, j))
-                    if target is None:
-                        tr.addElement(_ods_cell(v, style))
-                        continue
-                    cell = TableCell(valuetype="string")
-                    p = P()
-                    p.addElement(A(type="simple", href=f"#{_quote_sheet(target)}.A1", text=str(v)))
-                    cell.addElement(p)
-                    tr.addElement(cell)
-                table.addElement(tr)
-            doc.spreadsheet.addElement(table)
-            h = sheet.header + 1
-            if sheet.widths:
-                last = f"{get_column_letter(len(sheet.widths))}{max(len(sheet.rows), h)}"
-                q = _quote_sheet(sheet.name)
-                ranges.addElement(DatabaseRange(name=f"__Anonymous_Sheet_DB__{k}", displayfilterbuttons="true",
-                                                targetrangeaddress=f"{q}.A{h}:{q}.{last}"))
-            # freeze the rows down to the header
-            entry = ConfigItemMapEntry(name=sheet.name)
-            for item, kind, value in (("HorizontalSplitMode", "short", 0), ("VerticalSplitMode", "short", 2),
-                                      ("VerticalSplitPosition", "int", h), ("ActiveSplitRange", "short", 2),
-                                      ("PositionTop", "int", 0), ("PositionBottom", "int", h)):
-                entry.addElement(ConfigItem(name=item, type=kind, text=str(value)))
-            per_table.addElement(entry)
-        doc.spreadsheet.addElement(ranges)
-        view.addElement(per_table)
-        view.addElement(ConfigItem(name="ActiveTable", type="string", text=CONTENTS_SHEET))
-        views.addElement(view)
-        config.addElement(views)
-        doc.settings.addElement(config)
-        doc.save(str(path))
-    finally:
-        new_ns = element.Element.namespaces
-        element.Element.namespaces = saved_ns
-        for ns, prefix in new_ns.items():
-            saved_ns.setdefault(ns, prefix)
-    return _normalise_odf_zip(path)
+    fixed = FIXED_DATETIME.isoformat()
+    meta = _ods_root("document-meta", f"<office:meta><dc:title>{xml_escape(title)}</dc:title>"
+                     f"<meta:creation-date>{fixed}</meta:creation-date><dc:date>{fixed}</dc:date>"
+                     "<meta:generator>pna</meta:generator></office:meta>", "office", "dc", "meta")
+    styles = _ods_root("document-styles", "<office:styles/>", "office", "style")
+    manifest = ('<?xml version="1.0" encoding="UTF-8"?>\n<manifest:manifest xmlns:manifest="urn:oasis:names:tc:'
+                'opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+                f'<manifest:file-entry manifest:full-path="/" manifest:media-type="{_ODS_MIME}"/>'
+                + "".join(f'<manifest:file-entry manifest:full-path="{p}" manifest:media-type="text/xml"/>'
+                          for p in ("content.xml", "styles.xml", "meta.xml", "settings.xml"))
+                + "</manifest:manifest>").encode()
+    members = (("mimetype", _ODS_MIME.encode()), ("content.xml", _ods_content(sheets)), ("styles.xml", styles),
+               ("meta.xml", meta), ("settings.xml", _ods_settings(sheets)), ("META-INF/manifest.xml", manifest))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zout:
+        for name, data in members:
+            zi = zipfile.ZipInfo(name, date_time=FIXED_ZIP_DATE)
+            # ODF: mimetype first and stored, so a reader can sniff the type at a fixed offset
+            zi.compress_type = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o644 << 16
+            zout.writestr(zi, data)
+    path.write_bytes(buf.getvalue())
+    return path
 
 
 # --------------------------------------------------------------------------- GeoPackage

@@ -176,3 +176,21 @@ def test_number_formats_show_people_whole_and_shares_as_percent(tmp_path):
     assert fmt["Residents"] == "#,##0" and fmt["Share within"] == "0.0%"
     assert fmt["Pharmacies per 10,000 residents"] == "#,##0.0" and fmt["Longest time after closure (minutes)"] == "#,##0"
     assert ws.cell(row=2, column=2).value == 78960.38   # the cell keeps full precision
+
+
+def test_ods_cells_carry_the_xlsx_number_formats_and_keep_spacing(tmp_path):
+    df = pd.DataFrame({"locality": ["  Two  spaces\tand\na break"], "population": [78960.38],
+                       "share_within": [0.38612], "rate_per_10k": [2.401392]})
+    path = export_ods({"provision": df}, tmp_path / "f.ods")
+    with zipfile.ZipFile(path) as z:
+        content = z.read("content.xml").decode()
+    # shown as the xlsx formats show them; the value keeps full precision
+    assert ('table:style-name="ce_N_pct1" office:value-type="percentage" office:value="0.38612">'
+            "<text:p>38.6%</text:p>") in content
+    assert 'office:value="78960.38"><text:p>78,960</text:p>' in content
+    assert 'office:value="2.401392"><text:p>2.4</text:p>' in content
+    assert ('<text:p><text:s text:c="2"/>Two<text:s text:c="2"/>spaces<text:tab/>and<text:line-break/>a break'
+            "</text:p>") in content
+    sheet = pd.read_excel(path, engine="odf", sheet_name=sheet_names(["provision"])["provision"])
+    assert sheet[label("share_within")].iloc[0] == pytest.approx(0.38612)
+    assert sheet[label("population")].iloc[0] == pytest.approx(78960.38)
