@@ -33,7 +33,7 @@ from ..io import FIXED_ZIP_DATE, ensure_dir, normalise_zip, set_gdal_fixed_date,
 from ..progress import info
 from .docx_export import export_docx
 from .labels import date_text, label, table_title
-from .pdf import export_pdf
+from .pdf import start_pdf
 from .run import RunResults
 
 FIXED_DATETIME = dt.datetime(2020, 1, 1, 0, 0, 0)
@@ -723,6 +723,14 @@ def write_exports(run: RunResults, *, tables: Mapping[str, pd.DataFrame], report
     paths: dict[str, Path] = {}
     notes: list[str] = []
     book_title = f"PNA tables: {run.cfg.area.name}"
+    doc = run.cfg.document
+    title = f"Pharmaceutical Needs Assessment: {run.cfg.area.name}"
+    # Chromium prints in its own process, mostly while this one waits: start it first and write
+    # the spreadsheets and the Word file meanwhile (they read nothing the PDF writes).
+    printing = None
+    if pdf:
+        info("exports: report.pdf (printing while the other files are written)")
+        printing = start_pdf(report_html, out / "report.pdf", title=title, status=doc.status_text())
     info("exports: tables.xlsx")
     paths["xlsx"] = export_xlsx(tables, out / "tables.xlsx", book_title)
     info("exports: tables.ods")
@@ -733,15 +741,12 @@ def write_exports(run: RunResults, *, tables: Mapping[str, pd.DataFrame], report
         paths["gpkg"] = g
     else:
         notes.append("No spatial layers were available, so layers.gpkg was not written.")
-    doc = run.cfg.document
-    title = f"Pharmaceutical Needs Assessment: {run.cfg.area.name}"
     info("exports: report.docx")
     paths["docx"] = export_docx(report_html, out / "report.docx", title=title,
                                 subtitle=doc.board_name or f"{run.cfg.area.name} Health and Wellbeing Board",
                                 status=doc.status_text(), created=_document_datetime(run))
-    if pdf:
-        info("exports: report.pdf")
-        p, note = export_pdf(report_html, out / "report.pdf", title=title, status=doc.status_text())
+    if printing is not None:
+        p, note = printing()
         if p is not None:
             paths["pdf"] = p
         else:

@@ -33,6 +33,7 @@ import io
 import re
 import shutil
 import threading
+import time
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
@@ -287,11 +288,12 @@ def _print(exe: str, html_path: Path, *, title: str, status: str, timeout_s: flo
             browser.close()
 
 
-def _in_thread(fn: Callable[[], bytes], timeout_s: float) -> bytes:
-    """``fn()`` in a thread of its own, waiting at most ``timeout_s``.
+def _in_thread(fn: Callable[[], bytes], timeout_s: float) -> Callable[[], bytes]:
+    """Start ``fn()`` in a daemon thread of its own; the returned callable waits at most ``timeout_s``.
 
     Playwright's sync API refuses to run in a thread with a running asyncio loop (Jupyter, or a
-    test session that already drives a browser through it).
+    test session that already drives a browser through it). The thread is a daemon so that an
+    interrupted run exits at once rather than waiting for Chromium.
     """
     box: dict[str, Any] = {}
 
@@ -303,12 +305,67 @@ def _in_thread(fn: Callable[[], bytes], timeout_s: float) -> bytes:
 
     t = threading.Thread(target=run, name="pna-pdf", daemon=True)
     t.start()
-    t.join(timeout_s)
-    if t.is_alive():
-        raise TimeoutError
-    if "error" in box:
-        raise box["error"]
-    return bytes(box["pdf"])
+    started = time.monotonic()
+
+    def wait() -> bytes:
+        t.join(max(0.0, timeout_s - (time.monotonic() - started)))
+        if t.is_alive():
+            raise TimeoutError
+        if "error" in box:
+            raise box["error"]
+        return bytes(box["pdf"])
+
+    return wait
+
+
+def start_pdf(html_path: Path, pdf_path: Path, *, title: str, status: str = "",
+              timeout_s: float = 180.0) -> Callable[[], tuple[Path | None, str]]:
+    """Start printing ``html_path`` to an A4 PDF at ``pdf_path`` with headless Chromium.
+
+    Chromium works in its own process, so the caller can write other files meanwhile; the
+    returned callable waits for the print, writes the file and gives what :func:`export_pdf` gives.
+
+    Parameters
+    ----------
+    html_path
+        The rendered report (its links and iframes are rewritten in the browser only).
+    pdf_path
+        Where to write the PDF (parent folders are created).
+    title
+        The running header and the PDF's /Title, e.g. "Pharmaceutical Needs Assessment: Leicester".
+    status
+        Shown after the title in the header, e.g. "Draft for consultation"; nothing if empty.
+    timeout_s
+        Give up after this many seconds.
+
+    Returns
+    -------
+    callable
+        Waits and returns ``(pdf_path, "")``, or ``None`` and a plain note when Chromium is not
+        installed or printing fails; the file is only written on success.
+    """
+    exe = find_chromium()
+    if exe is None:
+        return lambda: (None, "The PDF was not produced: Chromium is not installed (looked for /usr/bin/chromium).")
+    try:
+        from playwright.sync_api import Error as PlaywrightError
+    except ImportError:
+        return lambda: (None, "The PDF was not produced: the Python package playwright is not installed.")
+    wait = _in_thread(lambda: _print(exe, html_path, title=title, status=status, timeout_s=timeout_s), timeout_s)
+
+    def finish() -> tuple[Path | None, str]:
+        try:
+            data = wait()
+        except TimeoutError:
+            return None, f"The PDF was not produced: Chromium did not finish within {timeout_s:.0f} s."
+        except (PlaywrightError, OSError) as e:
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            return None, f"The PDF was not produced: Chromium failed ({first})."
+        pdf_path.parent.mkdir(parents=True, exist_ok=True)
+        pdf_path.write_bytes(normalise_pdf(data))
+        return pdf_path, ""
+
+    return finish
 
 
 def export_pdf(html_path: Path, pdf_path: Path, *, title: str, status: str = "",
@@ -334,21 +391,4 @@ def export_pdf(html_path: Path, pdf_path: Path, *, title: str, status: str = "",
         ``(pdf_path, "")``, or ``None`` and a plain note when Chromium is not installed or printing
         fails; the file is only written on success.
     """
-    exe = find_chromium()
-    if exe is None:
-        return None, "The PDF was not produced: Chromium is not installed (looked for /usr/bin/chromium)."
-    try:
-        from playwright.sync_api import Error as PlaywrightError
-    except ImportError:
-        return None, "The PDF was not produced: the Python package playwright is not installed."
-    try:
-        data = _in_thread(lambda: _print(exe, html_path, title=title, status=status, timeout_s=timeout_s),
-                          timeout_s)
-    except TimeoutError:
-        return None, f"The PDF was not produced: Chromium did not finish within {timeout_s:.0f} s."
-    except (PlaywrightError, OSError) as e:
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        return None, f"The PDF was not produced: Chromium failed ({first})."
-    pdf_path.parent.mkdir(parents=True, exist_ok=True)
-    pdf_path.write_bytes(normalise_pdf(data))
-    return pdf_path, ""
+    return start_pdf(html_path, pdf_path, title=title, status=status, timeout_s=timeout_s)()

@@ -103,13 +103,35 @@ def row_keys(name: str, df: pd.DataFrame) -> pd.Series:
     return out
 
 
+# Row positions by key for the tables looked up last: a report reads thousands of figures from a few
+# tables, and building the keys is the cost. Holding the frame keeps its id from being reused.
+_KEYED: dict[tuple[str, int], tuple[pd.DataFrame, tuple[object, ...], dict[str, list[int]]]] = {}
+_KEYED_MAX = 64
+
+
+def _positions(table: str, df: pd.DataFrame) -> dict[str, list[int]]:
+    sig = (df.shape[0], *map(str, df.columns))
+    hit = _KEYED.get((table, id(df)))
+    if hit is not None and hit[0] is df and hit[1] == sig:
+        return hit[2]
+    pos: dict[str, list[int]] = {}
+    for i, k in enumerate(row_keys(table, df).tolist()):
+        pos.setdefault(k, []).append(i)
+    if len(_KEYED) >= _KEYED_MAX:
+        _KEYED.pop(next(iter(_KEYED)))
+    _KEYED[(table, id(df))] = (df, sig, pos)
+    return pos
+
+
 def lookup(tables: Mapping[str, pd.DataFrame], table: str, row: str, col: str) -> Any:
     """The value at (table, row key, column); KeyError if absent or ambiguous."""
     df = tables[table]
-    hit = df.loc[row_keys(table, df) == row, col]
+    if col not in df.columns:
+        raise KeyError(f"{table}/{row}/{col}: no such column")
+    hit = _positions(table, df).get(row, [])
     if len(hit) != 1:
         raise KeyError(f"{table}/{row}/{col}: {len(hit)} matching rows")
-    return hit.iloc[0]
+    return df[col].iloc[hit[0]]
 
 
 # --------------------------------------------------------------------------- formatting
