@@ -50,7 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_network.py
 	$(BIN)/python benchmarks/bench_transit.py
 	$(BIN)/python benchmarks/bench_england.py
-	$(BIN)/python benchmarks/bench_scale.py --tiles 1 4 9
+	$(BIN)/python benchmarks/bench_scale.py --tiles 1 4 18
 
 clean:
 	rm -rf outputs .cache

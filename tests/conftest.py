@@ -132,11 +132,14 @@ def leicester_warm(leicester_runs, tmp_path_factory):
 _GROUPS = (("leicester_runs", "leicester-runs"), ("newport_run", "newport"), ("national_cache", "national"))
 
 
+# Every other test goes with the rest of its module, so a module-scoped fixture (the static maps
+# written twice, a rendered report) is built once, not once per worker.
 @pytest.hookimpl(tryfirst=True)   # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
-        for fixture, group in _GROUPS:
-            if fixture in names:
-                item.add_marker(pytest.mark.xdist_group(group))
-                break
+        group = next((g for fixture, g in _GROUPS if fixture in names), None)
+        if group is None and not item.get_closest_marker("xdist_group"):
+            group = item.nodeid.split("::")[0]
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))

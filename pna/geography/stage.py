@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -71,6 +72,30 @@ class Geography:
         return out
 
 
+class _SeriesMap(Mapping[str, str]):
+    """A read-only mapping over a Series, for look-ups by index.
+
+    With the national directory the postcode table has 2.7 million rows, and copying it into a
+    dict took seconds for a few thousand look-ups.
+    """
+
+    def __init__(self, series: pd.Series):
+        # a dict of a repeated key keeps its last value: so does this
+        self._s = series if series.index.is_unique else series[~series.index.duplicated(keep="last")]
+
+    def __getitem__(self, key: str) -> str:
+        try:
+            return str(self._s.iat[self._s.index.get_loc(key)])
+        except (KeyError, TypeError):
+            raise KeyError(key) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._s.index)
+
+    def __len__(self) -> int:
+        return len(self._s)
+
+
 def build_geography(*, cfg: Config, inputs: Inputs, quality: QualityLog) -> Geography:
     """Area, LSOAs and localities; pharmacies geocoded and assigned, cross-border ones banded.
 
@@ -93,7 +118,7 @@ def build_geography(*, cfg: Config, inputs: Inputs, quality: QualityLog) -> Geog
         table = pd.concat([table, osm_pc[~osm_pc.index.isin(table.index)]]) if len(table) else osm_pc
         notes.append("Pharmacy postcodes were located from OpenStreetMap pharmacies and address points "
                      "(no official postcode coordinates were supplied for this area).")
-    postcode_la = table["la_code"].dropna().to_dict() if "la_code" in table else {}
+    postcode_la: Mapping[str, str] = _SeriesMap(table["la_code"].dropna()) if "la_code" in table else {}
     candidates, list_changes = inputs.candidates, None
     list_date = cfg.inputs.pharmaceutical_list_date
     if inputs.has_list and list_date is not None and cfg.as_at < list_date:

@@ -20,7 +20,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -161,12 +161,22 @@ def area_postcodes(postcodes: pd.DataFrame, area_code: str,
     return inn, out
 
 
-def _group_by_outward(postcodes: pd.Series) -> dict[str, list[str]]:
+def _outward_split(postcodes: pd.Series, inside: Iterable[str]) -> tuple[dict[str, str], list[str]]:
+    """Split the postcodes outside the area by outward code.
+
+    Returns the inward codes per outward code the area also has, and the outward codes it does
+    not have. Vectorised, since with the national directory "outside" is every other postcode in the UK.
+    """
+    if postcodes.empty:   # str.partition of an empty Series has no columns
+        return {}, []
+    parts = postcodes.astype(str).str.partition(" ")
+    outward, inward = parts[0], parts[2]
+    shared = outward.isin(set(inside)).to_numpy(bool)
     groups: dict[str, list[str]] = {}
-    for pc in postcodes:
-        out, _, inw = str(pc).partition(" ")
-        groups.setdefault(out, []).append(inw)
-    return groups
+    for o, i in zip(outward[shared].tolist(), inward[shared].tolist()):
+        groups.setdefault(o, []).append(i)
+    boundary = {o: " ".join(sorted(v)) for o, v in sorted(groups.items())}
+    return boundary, sorted(set(outward[~shared].unique().tolist()))
 
 
 # --------------------------------------------------------------------------- travel times
@@ -425,9 +435,7 @@ def consultation_data(run: RunResults, postcodes: pd.DataFrame | None = None, k:
         row.append(int(pc_loc[n]))
         table.setdefault(out_code, {})[inw] = row
 
-    out_groups = _group_by_outward(outside["postcode"])
-    boundary = {o: " ".join(sorted(v)) for o, v in sorted(out_groups.items()) if o in table}
-    outside_districts = sorted(o for o in out_groups if o not in table)
+    boundary, outside_districts = _outward_split(outside["postcode"], table)
 
     ds_rows = ph[remote].sort_values("ods_code", kind="stable")
     ds_source = ""
