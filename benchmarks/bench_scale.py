@@ -1,9 +1,10 @@
 """Street-network engines at county scale, on synthetic extracts tiled from the real Newport one.
 
-Run:  .venv/bin/python benchmarks/bench_scale.py [--tiles 1 4 16] [--quick]
+Run:  .venv/bin/python benchmarks/bench_scale.py [--tiles 1 4 18]
 
 Each synthetic extract is written as ``.osm.pbf`` (so the real reader is exercised) under
-``.cache/bench/``: the Newport highway ways and pharmacies copied onto a k x k grid of tiles,
+``.cache/bench/``: the Newport highway ways and pharmacies copied onto a grid of tiles (n tiles as
+kx x ky, the most nearly square factorisation: 18 is 6 x 3),
 every other tile mirrored so that streets cut by the extract's edge meet their mirror image,
 and each way end within 300 m of a seam joined to its image by a residential street (so the
 tiles form one network and the largest-component filter keeps them all).
@@ -11,7 +12,8 @@ tiles form one network and the largest-component filter keeps them all).
 Per size, in a fresh process (so peak memory is the process's own): reading the extract and
 building the walk and drive graphs; the nearest pharmacy from every node (multi-source
 Dijkstra); the single-closure resilience table (``pna.assess.resilience``) for demand points
-at a sample of nodes; catchments for every pharmacy, both modes, thresholds 5-20 min
+at a sample of nodes; one what-if per mode (one pharmacy moves 1 km: its closure and the new
+site's travel times, ``pna.assess.whatif``); catchments for every pharmacy, both modes, thresholds 5-20 min
 (``pna.access.contour``), against the buffered-segment method timed on 3 pharmacies in the
 same process (per-pharmacy ratio); and a walk time raster at 100 m. The growth exponent b in
 time ~ nodes^b is fitted over the sizes. Writes benchmarks/results/scale.json and scale.md.
@@ -60,8 +62,14 @@ def _read(src: Path) -> tuple[dict[int, tuple[float, float]], list[tuple[int, li
     return nodes, ways, pharmacies
 
 
-def write_tiled(src: Path, dst: Path, k: int) -> dict:
-    """Write the k x k tiled extract (see the module docstring); returns counts."""
+def tile_grid(n: int) -> tuple[int, int]:
+    """``(kx, ky)`` with ``kx * ky == n``, ``kx >= ky``, as nearly square as ``n`` allows."""
+    ky = max(d for d in range(1, int(n ** 0.5) + 1) if n % d == 0)
+    return n // ky, ky
+
+
+def write_tiled(src: Path, dst: Path, kx: int, ky: int) -> dict:
+    """Write the kx x ky tiled extract (see the module docstring); returns counts."""
     import osmium
 
     nodes, ways, pharmacies = _read(src)
@@ -87,7 +95,7 @@ def write_tiled(src: Path, dst: Path, k: int) -> dict:
     writer = osmium.SimpleWriter(str(dst))
     n_nodes = n_ways = 0
     try:
-        tiles = [(i, j) for j in range(k) for i in range(k)]
+        tiles = [(i, j) for j in range(ky) for i in range(kx)]
         for t, (i, j) in enumerate(tiles):
             xy = place(ll, i, j)
             for nid, (x, y) in zip(ids.tolist(), xy.tolist()):
@@ -104,7 +112,7 @@ def write_tiled(src: Path, dst: Path, k: int) -> dict:
                                                       tags=tags))
                 n_ways += 1
         # Seams: a way end near the east (north) edge of a tile meets its mirror in the next tile.
-        link_id = k * k * ID_STEP + 1
+        link_id = kx * ky * ID_STEP + 1
         # A mirrored tile's east (north) edge is the original's west (south) edge.
         east = {0: np.abs(hi[0] - end_ll[:, 0]) / deg_per_m[0] <= SEAM_M,
                 1: np.abs(end_ll[:, 0] - lo[0]) / deg_per_m[0] <= SEAM_M}
@@ -113,7 +121,7 @@ def write_tiled(src: Path, dst: Path, k: int) -> dict:
         for t, (i, j) in enumerate(tiles):
             for di, dj, near in ((1, 0, east[i % 2]), (0, 1, north[j % 2])):
                 a, b = i + di, j + dj
-                if a >= k or b >= k:
+                if a >= kx or b >= ky:
                     continue
                 t2 = tiles.index((a, b))
                 # Tiles mirror alternately, so a node near the shared edge in one tile has its
@@ -126,7 +134,7 @@ def write_tiled(src: Path, dst: Path, k: int) -> dict:
                     n_ways += 1
     finally:
         writer.close()
-    return {"nodes_written": n_nodes, "ways_written": n_ways, "pharmacies": len(pharmacies) * k * k}
+    return {"nodes_written": n_nodes, "ways_written": n_ways, "pharmacies": len(pharmacies) * kx * ky}
 
 
 def _timed(fn):
@@ -148,6 +156,7 @@ def measure(pbf: Path) -> dict:
     from pna.access.routing import nearest_source_times, snap
     from pna.access.stage import CONTOUR_CELL_M
     from pna.assess.resilience import resilience_table
+    from pna.assess.whatif import build_state, site_window
     from pna.config import load_config
     from pna.crs import BNG
     from pna.loaders.osm import read_highways, read_pharmacies
@@ -190,6 +199,18 @@ def measure(pbf: Path) -> dict:
                                   geometry=gpd.points_from_xy(g.node_xy[pick, 0], g.node_xy[pick, 1]), crs=BNG)
         model = NetworkModel(g, demand, cfg, mode, QualityLog())
         _, r[f"resilience_{m}_s"] = _timed(lambda: resilience_table({mode: model}, sites))
+        # What-if: the first pharmacy moves 1 km east (closes, and a site opens there).
+        state = build_state(model, sites)
+        moved = sites.iloc[:1].copy()
+        moved["geometry"] = moved.geometry.translate(1000.0, 0.0)
+        moved["ods_code"] = "MOVED"
+
+        def what_if() -> int:
+            minutes, _ = state.what_if(close=[str(sites["ods_code"].iloc[0])],
+                                       add=site_window(model, moved, limit_min=20.0))
+            return int(np.isfinite(minutes).sum())
+
+        r[f"whatif_{m}_reached"], r[f"whatif_{m}_s"] = _timed(what_if)
         if mode == Mode.WALK:
             area = gpd.GeoDataFrame(geometry=[shapely.box(*g.node_xy.min(axis=0), *g.node_xy.max(axis=0))], crs=BNG)
             _, r["raster_walk_s"] = _timed(lambda: write_time_raster(model, sites, area, CACHE / "walk.tif"))
@@ -206,7 +227,7 @@ def _fit(xs: list[float], ys: list[float]) -> float | None:
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--tiles", type=int, nargs="+", default=[1, 4, 16], help="tile counts (perfect squares)")
+    ap.add_argument("--tiles", type=int, nargs="+", default=[1, 4, 18], help="tile counts (any; laid out by tile_grid)")
     ap.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
@@ -215,19 +236,19 @@ def main(argv: list[str] | None = None) -> dict:
         return {}
     rows = []
     for n in args.tiles:
-        k = int(round(n ** 0.5))
-        pbf = CACHE / f"newport_tiled_{k}x{k}.osm.pbf"
-        counts, write_s = _timed(lambda: write_tiled(NEWPORT, pbf, k))
+        kx, ky = tile_grid(n)
+        pbf = CACHE / f"newport_tiled_{kx}x{ky}.osm.pbf"
+        counts, write_s = _timed(lambda: write_tiled(NEWPORT, pbf, kx, ky))
         child = subprocess.run([sys.executable, __file__, "--measure", str(pbf)], check=True,
                                capture_output=True, text=True)
-        row = {"tiles": k * k, "pbf_mb": round(pbf.stat().st_size / 2**20, 1), "write_pbf_s": write_s, **counts,
+        row = {"tiles": kx * ky, "grid": f"{kx}×{ky}", "pbf_mb": round(pbf.stat().st_size / 2**20, 1), "write_pbf_s": write_s, **counts,
                **json.loads(child.stdout.strip().splitlines()[-1])}
         print(json.dumps(row), flush=True)
         rows.append(row)
     nodes = [r["walk_nodes"] for r in rows]
     fits = {key: _fit(nodes, [r[key] for r in rows])
             for key in ("build_walk_s", "nearest_walk_s", "catchments_walk_s", "catchments_drive_s",
-                        "resilience_walk_s", "end_to_end_s", "max_rss_mb")}
+                        "resilience_walk_s", "whatif_walk_s", "end_to_end_s", "max_rss_mb")}
     for r in rows:  # speed-up of the contoured catchments over the buffered ones, same process
         for m in ("walk", "drive"):
             r[f"catchments_{m}_ratio"] = round(r[f"buffered_{m}_s_per_pharmacy"]
@@ -244,9 +265,9 @@ def write_results(res: dict, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "scale.json").write_text(json.dumps(res, indent=2, sort_keys=True) + "\n")
     lines = ["# Street networks at county scale (Newport tiled)", "",
-             "Synthetic extracts: the real Newport extract tiled k x k (mirrored, seams joined), written as",
+             "Synthetic extracts: the real Newport extract tiled kx x ky (mirrored, seams joined), written as",
              ".osm.pbf and read by the real reader. One fresh process per size; times in seconds on this machine.",
-             "", "| measure | " + " | ".join(f"{round(r['tiles'] ** 0.5)}×{round(r['tiles'] ** 0.5)} tiles" for r in rows) + " | growth exponent |",
+             "", "| measure | " + " | ".join(f"{r.get('grid', r['tiles'])} tiles" for r in rows) + " | growth exponent |",
              "|---|" + "---|" * (len(rows) + 1)]
     lines += _table_rows(rows, fits, MD_ROWS)
     lines += ["", "Growth exponent b: time ~ (walk nodes)^b fitted over the sizes (1 = linear).",
@@ -274,10 +295,12 @@ MD_ROWS = (("walk_nodes", "walk graph nodes"), ("drive_nodes", "drive graph node
            ("catchments_drive_ratio", "drive catchments: old / contoured time per pharmacy (x)"),
            ("resilience_walk_s", "single-closure resilience, walk, 20k demand points"),
            ("resilience_drive_s", "single-closure resilience, drive, 20k demand points"),
+           ("whatif_walk_s", "what-if, walk: one pharmacy moves 1 km (close + open)"),
+           ("whatif_drive_s", "what-if, drive: one pharmacy moves 1 km (close + open)"),
            ("raster_walk_s", "walk time raster, 100 m"),
            ("end_to_end_s", "end to end (sum of the above, both modes)"),
            ("max_rss_mb", "peak memory (max RSS, MB)"))
-README_ROWS = (("end_to_end_s", "end to end, both modes: build, nearest, catchments, resilience, raster (s)"),
+README_ROWS = (("end_to_end_s", "end to end, both modes: build, nearest, catchments, resilience, what-if, raster (s)"),
                ("catchments_drive_s_per_pharmacy", "drive catchments per pharmacy, contoured (s)"),
                ("buffered_drive_s_per_pharmacy", "drive catchments per pharmacy, buffered streets (old, s)"),
                ("catchments_walk_s_per_pharmacy", "walk catchments per pharmacy, contoured (s)"),

@@ -6,6 +6,10 @@ seed, so the same content gives the same key in any run. The *code version* fold
 source file of the ``pna`` package, the installed distributions and the Chromium binary that
 prints the PDF: a new release or library rebuilds everything.
 
+:func:`cached_frames` keeps parsed inputs (the list, ODS, postcodes, boundaries, populations) as
+Parquet, keyed by the SHA-256 of the files read, the parameters and the code version, with the
+exceptions and row accounting the parse recorded, replayed on every reuse.
+
 A :class:`FolderStore` keeps, per key, a set of files with their SHA-256 and a small JSON
 payload. An entry is written to a scratch folder and renamed into place, so a killed run leaves
 no entry that looks complete; an entry whose files no longer match their digests is discarded
@@ -23,18 +27,20 @@ import logging
 import os
 import shutil
 import struct
-from collections.abc import Callable, Mapping
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from .io import file_sha256
+from .quality import Accounting, QualityLog
 
-__all__ = ["FolderStore", "code_version", "fingerprint", "Unhashable"]
+__all__ = ["FolderStore", "cached_frames", "code_version", "fingerprint", "Unhashable"]
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +144,12 @@ def fingerprint(obj: Any, *, skip: frozenset[str] = frozenset(), relative_to: Pa
             return
         if o is pd.NaT or o is pd.NA:
             h.update(b"NA;")
+            return
+        if type(o) is tuple:  # immutable, so never part of a cycle: by content, shared or not
+            h.update(b"<tuple" + str(len(o)).encode())
+            for v in o:
+                feed(v)
+            h.update(b">")
             return
         k = id(o)
         if k in seen:  # shared or cyclic reference: by position of first sight
@@ -252,6 +264,21 @@ class FolderStore:
 
     def restore(self, key: str, dest: Path) -> dict[str, Any] | None:
         """Copy entry ``key``'s files into ``dest``; its payload, or None if absent or damaged."""
+        found = self.open(key)
+        if found is None:
+            return None
+        entry, files, payload = found
+        for rel in files:
+            target = dest / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(entry / "files" / rel, target)
+        return payload
+
+    def open(self, key: str) -> tuple[Path, list[str], dict[str, Any]] | None:
+        """Entry ``key``'s folder, files and payload, checked against their digests (None: absent or damaged).
+
+        Its files are under ``<folder>/files``; read them, never change them.
+        """
         if self.folder is None:
             return None
         entry = self.folder / key
@@ -267,13 +294,9 @@ class FolderStore:
             log.warning("cache entry %s is damaged (%s); rebuilding", entry, exc)
             shutil.rmtree(entry, ignore_errors=True)
             return None
-        for rel in files:
-            target = dest / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(entry / "files" / rel, target)
         os.utime(entry)  # last use, for pruning
         payload: dict[str, Any] = manifest.get("payload", {})
-        return payload
+        return entry, sorted(files), payload
 
     def store(self, key: str, src: Path, files: list[str], payload: Mapping[str, Any]) -> None:
         """Keep copies of ``files`` (paths relative to ``src``) and ``payload`` as entry ``key``."""
@@ -306,3 +329,186 @@ class FolderStore:
                          key=lambda p: p.stat().st_mtime_ns, reverse=True)
         for old in entries[self.keep:]:
             shutil.rmtree(old, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- parsed inputs
+T = TypeVar("T")
+
+
+@lru_cache(maxsize=256)
+def _digest(path: str, size: int, mtime_ns: int) -> str:
+    """SHA-256 of a file, once per process for an unchanged file (the key of several reads)."""
+    return file_sha256(path)
+
+
+def _file_key(p: Path | None) -> list[Any]:
+    if p is None:
+        return ["none"]
+    p = Path(p)
+    if not p.is_file():
+        return [str(p), "missing"]
+    st = p.stat()
+    return [str(p.resolve()), _digest(str(p), st.st_size, st.st_mtime_ns)]
+
+
+def _parts(value: Any) -> tuple[list[Any], bool] | None:
+    """``value`` as a list of frames and JSON scalars, and whether it was a tuple (None: not storable)."""
+    items = list(value) if isinstance(value, tuple) else [value]
+    for v in items:
+        if isinstance(v, pd.DataFrame):
+            try:
+                json.dumps(v.attrs)
+            except TypeError:
+                return None
+        elif not (v is None or isinstance(v, (bool, int, float, str))):
+            return None
+    return items, isinstance(value, tuple)
+
+
+def _tuple_columns(df: pd.DataFrame) -> list[str]:
+    """Object columns holding tuples (opening intervals): Parquet would read them back as arrays."""
+    out = []
+    for c in df.columns:
+        if df[c].dtype == object:
+            present = df[c].dropna()
+            if len(present) and all(isinstance(v, tuple) for v in present.tolist()):
+                out.append(str(c))
+    return out
+
+
+def _as_tuple(v: Any) -> Any:
+    return tuple(_as_tuple(x) for x in v) if isinstance(v, list) else v
+
+
+def _write_parts(items: list[Any], folder: Path) -> tuple[list[str], list[Any]]:
+    files, layout = [], []
+    for i, v in enumerate(items):
+        if isinstance(v, pd.DataFrame):
+            name = f"{i}.parquet"
+            geo = "geometry" in v.columns and hasattr(v, "crs")
+            tuples = _tuple_columns(v)
+            if tuples:  # as JSON text, made tuples again on reading
+                v = v.copy()
+                for c in tuples:
+                    v[c] = [None if t is None else json.dumps(t) for t in v[c].tolist()]
+            # index=None: a RangeIndex is kept as a range, any other index as columns
+            v.to_parquet(folder / name, index=None, **({} if geo else {"engine": "pyarrow"}))
+            files.append(name)
+            # Parquet reads text back as str: columns that were object are made object again
+            objects = [str(c) for c in v.columns if v[c].dtype == object and str(c) not in tuples]
+            # ... with their gaps as None where every gap was None (Parquet reads them back as NaN)
+            nones = [c for c in objects if v[c].isna().any() and all(x is None for x in v[c][v[c].isna()])]
+            layout.append({"frame": name, "geo": geo, "attrs": v.attrs, "tuples": tuples, "objects": objects,
+                           "nones": nones, "crs": v.crs.srs if geo and v.crs is not None else None})
+        else:
+            layout.append({"value": v})
+    return files, layout
+
+
+def _read_parts(folder: Path, layout: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for part in layout:
+        if "value" in part:
+            out.append(part["value"])
+            continue
+        if part["geo"]:
+            import geopandas as gpd  # only boundaries need it
+
+            df = gpd.read_parquet(folder / part["frame"])
+            if part.get("crs"):  # as it was given ("EPSG:27700"), not as GeoParquet's PROJJSON spells it
+                df = df.set_crs(part["crs"], allow_override=True)
+        else:
+            df = pd.read_parquet(folder / part["frame"], engine="pyarrow")
+        for c in part.get("objects", ()):
+            if df[c].dtype != object:
+                df[c] = df[c].astype(object)
+        for c in part.get("nones", ()):
+            df[c] = df[c].where(df[c].notna(), None)
+        for c in part.get("tuples", ()):
+            df[c] = pd.Series([None if t is None else _as_tuple(json.loads(t)) for t in df[c].tolist()],
+                              index=df.index, dtype=object)
+        df.attrs.update(part["attrs"])
+        out.append(df)
+    return out
+
+
+def _replay(quality: QualityLog | None, records: list[dict[str, Any]], accounts: Mapping[str, Any]) -> None:
+    if quality is None:
+        return
+    quality.records.extend(dict(r) for r in records)
+    for key, a in accounts.items():
+        quality.accounts[key] = Accounting(**a) if isinstance(a, Mapping) else a
+
+
+def cached_frames(root: Path | None, kind: str, *, files: Sequence[Path | None], params: Any = None,
+                  quality: QualityLog | None, build: Callable[[QualityLog], T]) -> T:
+    """``build``'s frames, read back from the input cache when nothing they come from has changed.
+
+    Parameters
+    ----------
+    root
+        Cache folder (``cfg.cache``); None always builds.
+    kind
+        What is parsed (a folder name under ``<root>/inputs``), e.g. ``"pharmaceutical-list"``.
+    files
+        Every file ``build`` reads; the key holds each one's path and SHA-256 (a missing file counts
+        as missing, so adding it later rebuilds).
+    params
+        Anything else the result depends on (fingerprinted), e.g. a code prefix or a list of LSOAs.
+    quality
+        Receives the exceptions and row accounting ``build`` records, on a build and on every reuse.
+    build
+        Parses the files, recording into the log it is given; returns a frame or a tuple of frames
+        and JSON scalars.
+
+    Returns
+    -------
+    T
+        What ``build`` returns, exactly: a result is kept only if it reads back from Parquet with the
+        same fingerprint (same values, types, gaps, index, CRS and ``attrs``); otherwise it is
+        rebuilt every time.
+    """
+    store = FolderStore(None if root is None else Path(root) / "inputs", kind, keep=8)
+    key = None
+    if store.folder is not None:
+        try:
+            key = fingerprint((code_version(), kind, [_file_key(p) for p in files], params))
+        except Unhashable as exc:
+            log.debug("%s is parsed without the cache (%s)", kind, exc)
+    if key is not None and (found := store.open(key)) is not None:
+        entry, _, payload = found
+        try:
+            items = _read_parts(entry / "files", payload["layout"])
+        except (OSError, ValueError, KeyError, TypeError, ImportError) as exc:
+            log.warning("input cache entry %s cannot be read (%s); rebuilding", entry, exc)
+        else:
+            _replay(quality, payload["records"], payload["accounts"])
+            log.debug("%s: parsed input read from the cache", kind)
+            return tuple(items) if payload["tuple"] else items[0]  # type: ignore[return-value]
+    sub = QualityLog()
+    result = build(sub)
+    _replay(quality, sub.records, sub.accounts)
+    parts = _parts(result) if key is not None else None
+    if parts is None or key is None:
+        return result
+    items, is_tuple = parts
+    kept = store.folder
+    assert kept is not None  # a key is only made with a cache folder
+    try:
+        kept.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return result
+    with tempfile.TemporaryDirectory(dir=kept.parent) as tmp:
+        folder = Path(tmp)
+        try:
+            names, layout = _write_parts(items, folder)
+            same = fingerprint(_read_parts(folder, layout)) == fingerprint(items)
+        except (OSError, ValueError, TypeError, ImportError) as exc:  # e.g. a column type Parquet lacks
+            log.info("%s is not kept in the input cache (%s)", kind, exc)
+            return result
+        if not same:
+            log.info("%s is not kept in the input cache: it does not read back from Parquet exactly", kind)
+            return result
+        store.store(key, folder, names, {"layout": layout, "tuple": is_tuple, "records": sub.records,
+                                          "accounts": {k: dataclasses.asdict(a) for k, a in sub.accounts.items()}})
+    return result

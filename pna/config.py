@@ -486,6 +486,11 @@ class _Folders(_Strict):
         """The derived-artefact cache directory, resolved against the project root."""
         return self.cache_dir if self.cache_dir.is_absolute() else self.project_root / self.cache_dir
 
+    @property
+    def input_cache(self) -> Path | None:
+        """Where parsed inputs are kept (:func:`pna.cache.cached_frames`); None with ``--no-cache``."""
+        return self.cache if self.reuse_outputs else None
+
 
 class Config(_Folders):
     """One area's configuration (see config/leicester.yaml for every key, with comments)."""

@@ -17,7 +17,8 @@ import pytest
 import shapely
 from scipy.spatial import cKDTree
 
-from pna.cache import FolderStore, Unhashable, code_version, fingerprint
+from pna.cache import FolderStore, Unhashable, cached_frames, code_version, fingerprint
+from pna.quality import QualityLog
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,3 +153,90 @@ def test_a_disabled_store_keeps_nothing(tmp_path):
     store.store("k", src, ["f"], {})
     assert store.restore("k", tmp_path / "dest") is None
     assert list(tmp_path.iterdir()) == [src]
+
+
+# --------------------------------------------------------------------------- parsed inputs
+def _parse_counter(path: Path, calls: list[int]):
+    """A 'parser' of ``path`` that records one exception and counts its calls."""
+    def build(q: QualityLog) -> tuple[pd.DataFrame, gpd.GeoDataFrame, int]:
+        calls.append(1)
+        text = path.read_text()
+        frame = pd.DataFrame({"code": ["A1", None, text], "hours": [((540, 780),), (), ((1, 2), (3, 4))],
+                              "value": [1.5, np.nan, 3.0]})
+        frame["label"] = pd.Series(["x", None, "z"], dtype=object)
+        frame.attrs["total_mismatches"] = 2
+        shapes = gpd.GeoDataFrame({"code": ["A1"]}, geometry=[shapely.Point(1, 2)], crs="EPSG:27700")
+        q.add("test", path, 3, "A1", "odd row", action="flagged")
+        q.account("test:rows", path, 3, 3, 0)
+        return frame, shapes.set_index("code"), 7
+    return build
+
+
+def test_parsed_inputs_are_read_back_exactly_with_their_exceptions(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("C3")
+    calls: list[int] = []
+    logs = [QualityLog(), QualityLog()]
+    first = cached_frames(tmp_path / "cache", "sample", files=[src], quality=logs[0],
+                          build=_parse_counter(src, calls))
+    again = cached_frames(tmp_path / "cache", "sample", files=[src], quality=logs[1],
+                          build=_parse_counter(src, calls))
+    assert len(calls) == 1                      # the second was read from Parquet
+    assert fingerprint(again) == fingerprint(first)
+    assert again[0]["hours"].iloc[2] == ((1, 2), (3, 4)) and again[0]["label"].dtype == object
+    assert again[1].crs == "EPSG:27700" and again[0].attrs == {"total_mismatches": 2}
+    assert logs[1].records == logs[0].records and logs[1].accounts == logs[0].accounts
+    assert list((tmp_path / "cache" / "inputs" / "sample").glob("*/files/*.parquet"))
+
+
+def test_a_changed_file_or_parameter_is_parsed_again(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("C3")
+    calls: list[int] = []
+    for params in ("a", "a", "b"):
+        cached_frames(tmp_path, "sample", files=[src], params=params, quality=None, build=_parse_counter(src, calls))
+    assert len(calls) == 2
+    src.write_text("D4")
+    got = cached_frames(tmp_path, "sample", files=[src], params="b", quality=None, build=_parse_counter(src, calls))
+    assert len(calls) == 3 and got[0]["code"].iloc[2] == "D4"
+
+
+def test_without_a_cache_folder_every_call_parses(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("C3")
+    calls: list[int] = []
+    for _ in range(2):
+        cached_frames(None, "sample", files=[src], quality=None, build=_parse_counter(src, calls))
+    assert len(calls) == 2 and not list(tmp_path.rglob("*.parquet"))
+
+
+def test_a_frame_parquet_cannot_hold_exactly_is_never_kept(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("x")
+    calls: list[int] = []
+
+    def build(q: QualityLog) -> pd.DataFrame:
+        calls.append(1)
+        return pd.DataFrame({"mixed": [1, "two", 3.0]})   # Parquet has no column of mixed types
+
+    for _ in range(2):
+        got = cached_frames(tmp_path, "mixed", files=[src], quality=None, build=build)
+    assert len(calls) == 2 and got["mixed"].tolist() == [1, "two", 3.0]
+
+
+def test_a_failed_parse_keeps_nothing_and_a_damaged_entry_is_rebuilt(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("C3")
+
+    def fail(q: QualityLog) -> pd.DataFrame:
+        raise ValueError("bad row")
+
+    with pytest.raises(ValueError, match="bad row"):
+        cached_frames(tmp_path, "sample", files=[src], quality=None, build=fail)
+    assert not list(tmp_path.rglob("*.parquet"))
+    calls: list[int] = []
+    cached_frames(tmp_path, "sample", files=[src], quality=None, build=_parse_counter(src, calls))
+    for f in tmp_path.rglob("*.parquet"):
+        f.write_bytes(b"damaged")
+    got = cached_frames(tmp_path, "sample", files=[src], quality=None, build=_parse_counter(src, calls))
+    assert len(calls) == 2 and got[2] == 7

@@ -18,8 +18,9 @@ PACKAGE = ROOT / "pna"
 
 LAYERS: list[tuple[str, ...]] = [
     ("pna", "pna.errors", "pna.modes"),
-    ("pna.crs", "pna.schema", "pna.progress", "pna.io", "pna.cache"),
+    ("pna.crs", "pna.schema", "pna.progress", "pna.io"),
     ("pna.config", "pna.quality", "pna.provenance"),
+    ("pna.cache",),  # replays the quality log of a cached parse
     ("pna.loaders",),
     ("pna.geography",),
     ("pna.access",),

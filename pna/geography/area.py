@@ -158,7 +158,7 @@ def build_area(cfg: Config, quality: QualityLog) -> tuple[gpd.GeoDataFrame, gpd.
                          f"no LSOAs found for area {cfg.area.code}")
     geo = boundaries.load_lsoa(cfg, codes).set_index("lsoa11_code")
     msoa = _msoa_lookup(cfg, codes)
-    sape = load_sape(cfg.data_path(cfg.inputs.population), codes, quality)
+    sape = load_sape(cfg.data_path(cfg.inputs.population), codes, quality, cache=cfg.input_cache)
     loc = _localities(cfg, msoa, geo, sape, quality)
     pop = age_groups(sape)
     imd = _imd(cfg, codes, quality)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..cache import cached_frames
 from ..config import Config, DataSource
 from ..errors import InputError
 from ..io import FILE_FIELD, CsvText, read_csv_text
@@ -740,14 +741,18 @@ def national_list(cfg: Config, quality: QualityLog) -> pd.DataFrame | None:
     src = cfg.inputs.pharmaceutical_list
     if src is None:
         return None
-    df = load_pharmaceutical_list(cfg.data_path(src), quality, source=src)
-    return classify(summarise_hours(df), cfg)
+    path = cfg.data_path(src)
+    df = cached_frames(cfg.input_cache, "pharmaceutical-list", files=[path], params=src, quality=quality,
+                       build=lambda q: summarise_hours(load_pharmaceutical_list(path, q, source=src)))
+    return classify(df, cfg)
 
 
 def ods_history(cfg: Config, quality: QualityLog) -> pd.DataFrame:
     """Stage: the ODS dispensary history."""
     src = cfg.inputs.ods_history
-    return load_ods_history(cfg.data_path(src), quality, source=src)
+    path = cfg.data_path(src)
+    return cached_frames(cfg.input_cache, "ods-history", files=[path], params=src, quality=quality,
+                         build=lambda q: load_ods_history(path, q, source=src))
 
 
 __all__ = ["load_pharmaceutical_list", "area_list", "load_ods_history", "pharmacies_open_on", "reconcile",

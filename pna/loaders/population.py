@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..cache import cached_frames
 from ..errors import InputError
 from ..io import read_csv_text
 from ..quality import QualityLog
@@ -22,7 +23,8 @@ _TOTAL_COLUMNS = ["total_population", "All Ages", "all_ages", "Total"]
 
 
 def load_sape(path: Path, lsoa_codes: Iterable[str] | None = None,
-              quality: QualityLog | None = None, *, code_prefix: str | None = None) -> pd.DataFrame:
+              quality: QualityLog | None = None, *, code_prefix: str | None = None,
+              cache: Path | None = None) -> pd.DataFrame:
     """Read a SAPE single-year-of-age table.
 
     Parameters
@@ -36,6 +38,9 @@ def load_sape(path: Path, lsoa_codes: Iterable[str] | None = None,
         (kept, using the file's total).
     code_prefix
         If given, keep only LSOAs whose code starts with it (``"E01"``: England), before any check.
+    cache
+        The input cache folder (``cfg.input_cache``): a file read before with the same LSOAs is
+        read back from Parquet (the national files take a second or more to parse).
 
     Returns
     -------
@@ -57,6 +62,13 @@ def load_sape(path: Path, lsoa_codes: Iterable[str] | None = None,
     inflate the rates; a published estimate with a blank or negative cell is a damaged file.
     """
     path = Path(path)
+    codes = None if lsoa_codes is None else list(lsoa_codes)
+    return cached_frames(cache, "population", files=[path], params=(codes, code_prefix), quality=quality,
+                         build=lambda q: _load_sape(path, codes, q, code_prefix=code_prefix))
+
+
+def _load_sape(path: Path, lsoa_codes: list[str] | None, quality: QualityLog, *,
+               code_prefix: str | None) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(path, "population file not found")
     text = read_csv_text(path)
@@ -111,7 +123,7 @@ def load_sape(path: Path, lsoa_codes: Iterable[str] | None = None,
     out.index = pd.Index(raw["lsoa11_code"], name="lsoa11_code")
     diff = out[AGE_COLUMNS].sum(axis=1) - out["total_population"]
     mismatch = diff.abs() > 0.5
-    if mismatch.any() and quality is not None:
+    if mismatch.any():
         for code, line, d in zip(out.index[mismatch], raw["_line"][mismatch.to_numpy()], diff[mismatch]):
             quality.add(STAGE, path.name, int(line), code,
                         f"sum of single years differs from {total_col} by {d:+.0f}; file total used",

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..cache import cached_frames
 from ..config import Config
 from ..errors import InputError
 from ..io import FILE_FIELD, CsvText, read_csv_text
@@ -264,9 +265,13 @@ def postcode_table(cfg: Config, quality: QualityLog) -> pd.DataFrame:
     parts = []
     if cfg.inputs.codepoint is not None:
         headers = cfg.data_path(cfg.inputs.codepoint_headers) if cfg.inputs.codepoint_headers else None
-        parts.append(load_codepoint(cfg.data_path(cfg.inputs.codepoint), headers, quality))
+        cp = cfg.data_path(cfg.inputs.codepoint)
+        parts.append(cached_frames(cfg.input_cache, "codepoint", files=[cp, headers], quality=quality,
+                                   build=lambda q: load_codepoint(cp, headers, q)))
     if cfg.inputs.postcode_directory is not None:
-        parts.append(load_postcode_directory(cfg.data_path(cfg.inputs.postcode_directory), quality))
+        pd_path = cfg.data_path(cfg.inputs.postcode_directory)
+        parts.append(cached_frames(cfg.input_cache, "postcode-directory", files=[pd_path], quality=quality,
+                                   build=lambda q: load_postcode_directory(pd_path, q)))
     national = cfg.inputs.national_postcodes
     if national or (national is None and not parts):
         # the whole UK directory: the default with no postcode file, or filling what the files lack

@@ -111,7 +111,7 @@ def _lsoa(cfg: NationalConfig, register: BoardRegister, quality: QualityLog) -> 
         raise InputError("inputs.lsoa_la_lookup", "pna england needs the LSOA to district lookup")
     district_board = {d: b.code for b in register.boards.values() for d in b.districts}
     lk = lk[lk["lsoa11_code"].str.startswith("E01")].drop_duplicates("lsoa11_code").set_index("lsoa11_code")
-    sape = load_sape(cfg.data_path(cfg.inputs.population), None, quality, code_prefix="E01")
+    sape = load_sape(cfg.data_path(cfg.inputs.population), None, quality, code_prefix="E01", cache=cfg.input_cache)
     pop = age_groups(sape)[["pop_total", "pop_65plus"]]
     geo = boundaries.read_features(cfg, cfg.inputs.lsoa_boundaries, None, prefix="lsoa11")
     geo = geo[geo["lsoa11_code"].str.startswith("E01")].set_index("lsoa11_code")

@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..cache import cached_frames
 from ..config import Config, DataSource
 from ..errors import InputError
 from ..io import read_table
@@ -151,12 +152,14 @@ def census2011_by_lsoa(path: str | Path, codes: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({"under65": g["Total_Population"] - over, "over65": over}).rename_axis("lsoa11_code")
 
 
-def sape_broad(path: str | Path, codes: np.ndarray, quality: QualityLog | None = None) -> pd.DataFrame:
+def sape_broad(path: str | Path, codes: np.ndarray, quality: QualityLog | None = None, *,
+               cache: Path | None = None) -> pd.DataFrame:
     """ONS small-area estimates (single year of age, LSOA 2011) as ``under65, over65`` by LSOA.
 
-    LSOAs absent from the file are simply not returned (not observed at that date).
+    LSOAs absent from the file are simply not returned (not observed at that date). ``cache``:
+    the input cache folder (see :func:`pna.loaders.population.load_sape`).
     """
-    sape = load_sape(Path(path), None, quality)
+    sape = load_sape(Path(path), None, quality, cache=cache)
     g = age_groups(sape[sape.index.isin(codes)])
     return pd.DataFrame({"under65": g["pop_total"] - g["pop_65plus"], "over65": g["pop_65plus"]})
 
@@ -250,12 +253,13 @@ def build_history(cfg: Config, lsoa: pd.DataFrame, quality: QualityLog | None = 
     if inp.population_mid2019 is not None:
         src = inp.population_mid2019
         obs.append((vintage_time(src.vintage), _label(src),
-                    sape_broad(cfg.data_path(src), codes, quality), src))
+                    sape_broad(cfg.data_path(src), codes, quality, cache=cfg.input_cache), src))
     if inp.census2021_lsoa is not None and inp.lsoa11_lsoa21_lookup is not None:
         src = inp.census2021_lsoa
-        obs.append((vintage_time(src.vintage), _label(src),
-                    census2021_to_lsoa11(cfg.data_path(src), cfg.data_path(inp.lsoa11_lsoa21_lookup),
-                                         codes, cur, quality), src))
+        census, lookup = cfg.data_path(src), cfg.data_path(inp.lsoa11_lsoa21_lookup)
+        mapped = cached_frames(cfg.input_cache, "census2021-lsoa11", files=[census, lookup], params=(codes, cur),
+                               quality=quality, build=lambda q: census2021_to_lsoa11(census, lookup, codes, cur, q))
+        obs.append((vintage_time(src.vintage), _label(src), mapped, src))
     obs.sort(key=lambda o: o[0])
     # The base is the latest observation that covers every LSOA.
     while obs[-1][2].reindex(codes)[["under65", "over65"]].isna().any().any():

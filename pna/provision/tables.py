@@ -203,11 +203,11 @@ def pharmacies_table(pharmacies, sources: list) -> pd.DataFrame:
     return with_provenance(df.reset_index(drop=True), *sources)
 
 
-def national_population(path: Path, country_prefix: str = "E01") -> tuple[float, float]:
+def national_population(path: Path, country_prefix: str = "E01", *, cache: Path | None = None) -> tuple[float, float]:
     """England (or Wales) total and 18+ population from a small-area single-year-of-age file.
 
     The file is read and checked as the area's own population is (:func:`pna.loaders.population.load_sape`),
-    restricted to LSOAs whose code starts with ``country_prefix``.
+    restricted to LSOAs whose code starts with ``country_prefix``; ``cache`` is the input cache folder.
 
     Raises
     ------
@@ -215,7 +215,7 @@ def national_population(path: Path, country_prefix: str = "E01") -> tuple[float,
         Missing columns, no LSOA of the country, or a blank, non-numeric or negative count
         (naming the row, LSOA and column): a damaged comparator would make England's rate wrong.
     """
-    sape = load_sape(Path(path), code_prefix=country_prefix)
+    sape = load_sape(Path(path), code_prefix=country_prefix, cache=cache)
     if sape.empty:
         raise InputError(path, f"no LSOA codes starting {country_prefix} (the national comparator needs them)")
     groups = age_groups(sape)
@@ -230,7 +230,7 @@ def build_provision_tables(cfg: Config, pharmacies, lsoa, localities, national_l
     list_src = [inp.pharmaceutical_list or inp.ods_history, inp.codepoint or inp.postcode_directory]
     england = None
     if national_list is not None and cfg.area.country == "england":
-        total, adult = national_population(cfg.data_path(inp.national_population), "E01")
+        total, adult = national_population(cfg.data_path(inp.national_population), "E01", cache=cfg.input_cache)
         england = england_comparator(national_list, total, adult)
     bands = band_labels(cfg.boundary_bands_km)
     tables = {
