@@ -161,7 +161,7 @@ def write_regional_feed(folder: str | Path, stats: dict[str, np.ndarray], *, n_r
     xy_arr = np.array(xy)
 
     cols: dict[str, list[np.ndarray]] = {"trip": [], "t": [], "stop": [], "seq": [], "pu": [], "do": []}
-    trip_rows = []
+    trip_rows: list[tuple[str, str, str, int]] = []
     for r, seq in enumerate(routes):
         for direction, stops in enumerate((seq, seq[::-1])):
             pts = xy_arr[stops]
