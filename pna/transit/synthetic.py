@@ -9,7 +9,7 @@ within ``share_m`` of an existing one becomes that stop, so routes meet at share
 get busy interchanges). Each route runs both ways at a headway and over a service span drawn
 from the real ones, then all headways are scaled by one factor so that the day has about
 ``n_trips`` trips. Running speeds are drawn per route from the real per-hop speeds and slowed in
-the morning peak, so a later, faster trip can overtake an earlier one; a few routes are limited
+the morning peak and varied per trip, so a later, faster trip can overtake an earlier one; a few routes are limited
 stop (pick-up only at the first stops, set-down only at the last). Times are whole minutes, as
 in the real timetables. The feed is written as GTFS text files (read by
 :func:`pna.transit.gtfs.load_feed` like any other) and is the same for the same seed.
@@ -68,7 +68,7 @@ def write_regional_feed(folder: str | Path, stats: dict[str, np.ndarray], *, n_r
                         n_trips: int = 10_000, n_towns: int = 40, region_km: float = 90.0,
                         centre: tuple[float, float] = (420_000.0, 300_000.0), share_m: float = 40.0,
                         stops_per_route: float | None = None, limited_share: float = 0.03,
-                        seed: int = 0) -> dict[str, int]:
+                        trip_speed_sd: float = 0.06, seed: int = 0) -> dict[str, int]:
     """Write a synthetic regional feed (see the module docstring) to ``folder``.
 
     Parameters
@@ -87,6 +87,8 @@ def write_regional_feed(folder: str | Path, stats: dict[str, np.ndarray], *, n_r
         Mean stops per route (default: the real mean stops per trip).
     limited_share
         Share of routes that are limited stop.
+    trip_speed_sd
+        Spread (log scale) of each trip's running speed around its route's.
     seed
         Random seed.
 
@@ -177,7 +179,8 @@ def write_regional_feed(folder: str | Path, stats: dict[str, np.ndarray], *, n_r
             for t0 in first:
                 clock = t0 / 3600.0
                 peak = 1.0 + 0.35 * np.exp(-((clock - 8.25) / 0.75) ** 2)       # slower in the morning peak
-                run = np.concatenate([[0.0], np.cumsum(dist / (hop_v / peak))])
+                v = hop_v * np.exp(rng.normal(0.0, trip_speed_sd)) / peak
+                run = np.concatenate([[0.0], np.cumsum(dist / v)])
                 times = np.maximum.accumulate((np.round((t0 + run) / 60.0) * 60).astype(np.int64))
                 cols["trip"].append(np.full(len(stops), len(trip_rows)))
                 trip_rows.append((f"R{r}", "WK", f"R{r}_{direction}_{len(trip_rows)}", direction))
