@@ -209,7 +209,9 @@ def _route_origins(o0, o1, order, deps, K, pat_stop_off, pat_stops, pat_pu, pat_
                 n_a = n_a2
                 if k > K:
                     break
-                # boarding labels for round k+1: round k's, lowered by the new arrivals
+                # boarding labels for round k+1: round k's, lowered by the new arrivals. Merging
+                # B[k-1] into B[k] only prunes (boarding there again would repeat round k's scan):
+                # transfers that do not beat the fewer-trip label mark nothing.
                 n_b2 = 0
                 n_m2 = 0
                 for x in range(n_b):
