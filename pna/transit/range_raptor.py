@@ -108,6 +108,8 @@ def _route_origins(o0, o1, order, deps, K, pat_stop_off, pat_stops, pat_pu, pat_
     B = np.empty((K + 1, S), np.int32)
     A = np.empty((K + 2, S), np.int32)
     res = np.empty(n_sites, np.int32)
+    walk = np.empty(n_sites, np.int32)
+    buf = np.empty((n_sites, len(order)), np.int32)          # this origin's rows of ``out``
     # work lists (stop or pattern indices) and generation stamps for "already listed"
     tA, tA2 = np.empty(S, np.int64), np.empty(S, np.int64)     # stops whose A[k] fell (scan or merge)
     tB, tB2 = np.empty(S, np.int64), np.empty(S, np.int64)     # stops whose B[k] fell (relax or merge)
@@ -125,6 +127,7 @@ def _route_origins(o0, o1, order, deps, K, pat_stop_off, pat_stops, pat_pu, pat_
         B[:, :] = inf
         A[:, :] = inf
         res[:] = inf
+        walk[:] = direct[:, o]
         for j in range(len(order)):
             d = order[j]
             t = deps[d]
@@ -261,10 +264,11 @@ def _route_origins(o0, o1, order, deps, K, pat_stop_off, pat_stops, pat_pu, pat_
                     if v < res[eg_site[q]]:
                         res[eg_site[q]] = v
             for p in range(n_sites):
-                w = direct[p, o]
+                w = walk[p]
                 if w < inf and t + w < res[p]:
                     res[p] = t + w
-                out[p, o, d] = res[p]
+                buf[p, d] = res[p]
+        out[:, o, :] = buf
 
 
 def route_range(tt: Timetable, links: WalkLinks, *, departures: np.ndarray, n_origins: int,

@@ -161,3 +161,27 @@ def test_synthetic_regional_feed_matches_vectorised_and_reference(tmp_path):
     ref = TimeExpandedGraph(feed, WED, stop_ids=tt.stop_ids, links=links, max_transfers=2)
     for o, d in zip(rng.integers(0, 25, 12), rng.integers(0, len(deps), 12)):
         assert ref.earliest_arrival(int(o), int(deps[d])).tolist() == got[:, o, d].tolist(), (o, d)
+
+
+def test_transit_model_engines_agree(newport):
+    import geopandas as gpd
+
+    from pna.config import TransitSpec
+    from pna.transit.model import TransitModel
+
+    feed, date, tt, links = newport
+    rng = np.random.default_rng(3)
+    pts = tt.stop_xy[rng.integers(0, tt.n_stops, 20)] + 50.0
+
+    def gdf(xy):
+        return gpd.GeoDataFrame({"point_id": np.arange(len(xy)).astype(str)}, geometry=gpd.points_from_xy(*xy.T),
+                                crs=27700)
+
+    spec = TransitSpec(thresholds_min=[10, 20], date=date, window_end="08:00")
+    demand, sites = gdf(pts[:14]), gdf(pts[14:])
+    m = {e: TransitModel(feed, demand, spec, 4.8, 1.3, engine=e) for e in ("range", "vectorised")}
+    assert m["range"].engine == "range"
+    a, b = (m[e].arrival_seconds(sites) for e in ("range", "vectorised"))
+    assert a.shape == (6, 14, 60) and a.tolist() == b.tolist() and (a < INF).any()
+    with pytest.raises(ValueError, match="unknown transit engine"):
+        TransitModel(feed, demand, spec, 4.8, 1.3, engine="csa")
