@@ -49,6 +49,7 @@ test: $(STAMP) browser lint
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_network.py
 	$(BIN)/python benchmarks/bench_transit.py
+	$(BIN)/python benchmarks/bench_transit_scale.py
 	$(BIN)/python benchmarks/bench_england.py
 	$(BIN)/python benchmarks/bench_scale.py --tiles 1 4 18
 

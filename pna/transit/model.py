@@ -24,11 +24,15 @@ from ..crs import to_bng
 from ..modes import Method, Mode
 from ..provenance import portable_source
 from .gtfs import Feed
+from .range_raptor import FlatTimetable, flatten, route_range
 from .raptor import INF, Timetable, WalkLinks, build_timetable, route_many
 from .services import active_trips, typical_day, typical_weekday
 from .walk import graph_links, straight_line_links, unsnapped
 
-__all__ = ["TransitModel", "hhmm_to_s"]
+__all__ = ["ENGINES", "TransitModel", "hhmm_to_s"]
+
+#: Routers a :class:`TransitModel` can use (same results; see its ``engine`` parameter).
+ENGINES = ("range", "vectorised")
 
 
 def hhmm_to_s(text: str) -> int:
@@ -63,6 +67,11 @@ class TransitModel:
         Points further than this from the walk graph get no walking legs.
     source
         Citation of the GTFS feed, for the method note.
+    engine
+        ``"range"`` (default): range-RAPTOR (:mod:`pna.transit.range_raptor`), departures
+        latest to earliest with labels kept between them; ``"vectorised"``: every (origin,
+        departure) as a column of one label matrix (:func:`pna.transit.raptor.route_many`).
+        Both give identical arrival times; the vectorised one is kept as the benchmark baseline.
 
     Attributes
     ----------
@@ -78,7 +87,10 @@ class TransitModel:
 
     def __init__(self, feed: Feed, demand: gpd.GeoDataFrame, spec: TransitSpec, walk_speed_kmh: float,
                  walk_circuity: float, *, walk_graph: StreetGraph | None = None, max_snap_m: float = 500.0,
-                 source: str = ""):
+                 source: str = "", engine: str = "range"):
+        if engine not in ENGINES:
+            raise ValueError(f"unknown transit engine {engine!r}: use one of {', '.join(ENGINES)}")
+        self.engine = engine
         self.feed, self.demand, self.spec = feed, demand, spec
         self.walk_speed_kmh, self.walk_circuity = float(walk_speed_kmh), float(walk_circuity)
         self.walk_graph, self.max_snap_m = walk_graph, float(max_snap_m)
@@ -95,6 +107,7 @@ class TransitModel:
         self.horizon_s = int(spec.max_journey_min) * 60
         self._origin_xy = _xy(demand)
         self._tt: dict[tuple, Timetable] = {}
+        self._flat: dict[tuple, FlatTimetable] = {}
         self._cache: dict[tuple, np.ndarray] = {}
         walk = f"straight-line distance x {self.walk_circuity:g} circuity"
         if walk_graph is not None:
@@ -142,6 +155,17 @@ class TransitModel:
                                    circuity=self.walk_circuity, max_access_m=sp.max_access_walk_m,
                                    max_transfer_m=sp.max_transfer_walk_m, max_direct_s=self.horizon_s)
 
+    def route(self, tt: Timetable, links: WalkLinks, departures: np.ndarray) -> np.ndarray:
+        """Earliest arrivals ``(n_sites, n_demand, n_dep)`` by the model's engine (no journey limit applied)."""
+        if self.engine == "vectorised":
+            return route_many(tt, links, departures=departures, n_origins=len(self._origin_xy),
+                              max_transfers=self.spec.max_transfers)
+        key = (tt.date, id(tt))
+        if key not in self._flat:
+            self._flat = {key: flatten(tt)}
+        return route_range(tt, links, departures=departures, n_origins=len(self._origin_xy),
+                           max_transfers=self.spec.max_transfers, flat=self._flat[key])
+
     def arrival_seconds(self, sites: gpd.GeoDataFrame, *, date: dt.date | None = None,
                         departures: np.ndarray | None = None) -> np.ndarray:
         """Earliest arrival seconds, ``(n_sites, n_demand, n_dep)`` (INF beyond the journey limit).
@@ -161,8 +185,7 @@ class TransitModel:
         if key not in self._cache:
             tt = self.timetable(date, int(deps.min()), end_s=int(deps.max()))
             links = self.walk_links(tt, xy)
-            arr = route_many(tt, links, departures=deps, n_origins=len(self._origin_xy),
-                             max_transfers=self.spec.max_transfers)
+            arr = self.route(tt, links, deps)
             arr = np.where(arr - deps[None, None, :] <= self.horizon_s, arr, INF).astype(np.int32)
             self._cache = {key: arr}   # keep one result: they can be large
         return self._cache[key]

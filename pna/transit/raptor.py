@@ -2,10 +2,12 @@
 
 Why RAPTOR rather than CSA: the transfer limit (``max_transfers``) is the round count of
 RAPTOR, so it costs nothing extra, whereas CSA needs one label set per number of trips.
-Why vectorised rather than range-RAPTOR: in numpy the cost is the number of array operations,
-not their length, so every (origin, departure minute) pair becomes one column of a label
-matrix and each route is scanned once per round for *all* of them at the same time
-(about 10^4 numpy calls for the whole 3-hour window instead of 10^4 per query).
+Vectorised: in numpy the cost is the number of array operations, not their length, so every
+(origin, departure minute) pair becomes one column of a label matrix and each route is scanned
+once per round for *all* of them at the same time (about 10^4 numpy calls for the whole 3-hour
+window instead of 10^4 per query). It still repeats every departure minute in full, so at region
+size range-RAPTOR (``range_raptor.py``, compiled, labels reused across departures) is the
+default engine; this one stays as its baseline and cross-check (identical outputs).
 
 Journey model (``reference.py`` implements the same model independently):
 access walk -> trip -> [transfer walk -> trip]* -> egress walk, at most ``max_transfers + 1``

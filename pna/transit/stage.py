@@ -144,7 +144,7 @@ def transit_raster(model: TransitModel, sites: gpd.GeoDataFrame, extent: gpd.Geo
     cells = gpd.GeoDataFrame({"point_id": np.arange(gx.size).astype(str)},
                              geometry=gpd.points_from_xy(gx.ravel(), gy.ravel()), crs=27700)
     grid = TransitModel(model.feed, cells, model.spec, model.walk_speed_kmh, model.walk_circuity,
-                        walk_graph=model.walk_graph, max_snap_m=model.max_snap_m)
+                        walk_graph=model.walk_graph, max_snap_m=model.max_snap_m, engine=model.engine)
     minutes, _ = grid.nearest(sites)
     band = np.where(np.isfinite(minutes), minutes, -1.0).reshape(ny, nx).astype(np.float32)
     path = Path(path)
