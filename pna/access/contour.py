@@ -35,6 +35,7 @@ from .supply import site_xy
 __all__ = ["CatchmentGrid", "catchment_grid", "contour_isochrones"]
 
 _CHUNK_EDGES = 20_000  # bounds the candidate arrays (cells per edge × edges) in memory
+_MERGE_RANGES = 16     # node ranges the chunks' pairs are merged in (bounds the sort's scratch)
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,16 @@ def _streets(graph: StreetGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     return sa, sb, fwd, bwd
 
 
+def _dedupe(key: np.ndarray, base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique ``key`` with the least ``base`` of each."""
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    base = base[order]
+    del order
+    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, np.int64)
+    return key[first], (np.minimum.reduceat(base, first) if first.size else base)
+
+
 def catchment_grid(graph: StreetGraph, *, cell_m: float = 10.0, buffer_m: float = 50.0) -> CatchmentGrid:
     """The cell–street pairs of ``graph`` (built once per graph, reused for every site).
 
@@ -151,37 +162,46 @@ def catchment_grid(graph: StreetGraph, *, cell_m: float = 10.0, buffer_m: float 
     x0 = float(np.floor((xy[:, 0].min() - pad) / cell_m) * cell_m)
     y1 = float(np.ceil((xy[:, 1].max() + pad) / cell_m) * cell_m)
     cols = int(np.ceil((xy[:, 0].max() + pad - x0) / cell_m)) + 1
+    rows = int(np.ceil((y1 - (xy[:, 1].min() - pad)) / cell_m)) + 1
+    n_cells = rows * cols
     sa, sb, fwd, bwd = _streets(graph)
-    cells, nodes, bases = [], [], []
+    keys, bases = [], []
     for i in range(0, len(sa), _CHUNK_EDGES):
         j = slice(i, i + _CHUNK_EDGES)
         cell, e, to_b, to_a = _pairs(xy[sa[j]], xy[sb[j]], fwd[j], bwd[j], x0=x0, y1=y1, cols=cols,
                                      cell_m=cell_m, buffer_m=buffer_m)
         for node, base in ((sb[j][e], to_b), (sa[j][e], to_a)):
             ok = np.isfinite(base)
-            cells.append(cell[ok])
-            nodes.append(node[ok].astype(np.int32))
-            bases.append(base[ok])
-    n_cells = max((int(c.max()) + 1 for c in cells if c.size), default=1)
-    # One pair per (node, cell): every street into a node ends there, so their end disks
-    # coincide. A single int64 key sorts several times faster than a three-key lexsort.
-    key = np.concatenate([n.astype(np.int64) * n_cells + c for n, c in zip(nodes, cells)]) if cells \
-        else np.zeros(0, np.int64)
-    del cells, nodes
-    base = np.concatenate(bases) if bases else np.zeros(0, np.float32)
-    del bases
-    order = np.argsort(key, kind="stable")
-    key, base = key[order], base[order]
-    del order
-    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    key, base = key[first], np.minimum.reduceat(base, first) if first.size else base
-    node, cell = np.divmod(key, n_cells)
-    node_start = np.searchsorted(node, np.arange(graph.n_nodes + 1))
+            # One pair per (node, cell): every street into a node ends there, so their end disks
+            # coincide. A single int64 key sorts several times faster than a three-key lexsort;
+            # deduplicating each chunk first (neighbouring streets share nodes) keeps the peak
+            # memory near that of the result rather than of every candidate pair.
+            k, b = _dedupe(node[ok].astype(np.int64) * n_cells + cell[ok], base[ok])
+            keys.append(k)
+            bases.append(b)
+    # Merge the sorted chunks one range of nodes at a time, so the sort's scratch arrays are
+    # a fraction of the pairs, not all of them at once.
+    edges = np.linspace(0, graph.n_nodes, _MERGE_RANGES + 1).astype(np.int64) * n_cells
+    out_k, out_b = [], []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        cut = [(np.searchsorted(k, lo), np.searchsorted(k, hi)) for k in keys]
+        part_k = np.concatenate([k[a:b] for k, (a, b) in zip(keys, cut)] or [np.zeros(0, np.int64)])
+        part_b = np.concatenate([v[a:b] for v, (a, b) in zip(bases, cut)] or [np.zeros(0, np.float32)])
+        k, b = _dedupe(part_k, part_b)
+        out_k.append(k)
+        out_b.append(b)
+    del keys, bases
+    key = np.concatenate(out_k) if out_k else np.zeros(0, np.int64)
+    del out_k
+    base = np.concatenate(out_b) if out_b else np.zeros(0, np.float32)
+    del out_b
+    node_start = np.searchsorted(key, np.arange(graph.n_nodes + 1, dtype=np.int64) * n_cells)
     # 32-bit storage halves the memory each site's gather reads (cells < 2**31 up to
     # ~460 km square at 10 m; seconds to well under a millisecond).
-    itype = np.int32 if cell.size == 0 or cell.max() < 2**31 else np.int64
+    itype = np.int32 if n_cells < 2**31 else np.int64
+    cell = np.remainder(key, n_cells, out=key).astype(itype)
     return CatchmentGrid(cell_m=float(cell_m), buffer_m=float(buffer_m), x0=x0, y1=y1, cols=cols,
-                         node_start=node_start, cell=cell.astype(itype), base_s=base)
+                         node_start=node_start, cell=cell, base_s=base)
 
 
 def _site_polygons(grid: CatchmentGrid, node_seconds: np.ndarray,
