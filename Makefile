@@ -51,7 +51,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_transit.py
 	$(BIN)/python benchmarks/bench_transit_scale.py
 	$(BIN)/python benchmarks/bench_england.py
-	$(BIN)/python benchmarks/bench_scale.py --tiles 1 4 18
+	$(BIN)/python benchmarks/bench_scale.py --tiles 1 5 18
+	$(BIN)/python benchmarks/readme_table.py
 
 clean:
 	rm -rf outputs .cache

@@ -370,20 +370,9 @@ def start_pdf(html_path: Path, pdf_path: Path, *, title: str, status: str = "",
 
 def export_pdf(html_path: Path, pdf_path: Path, *, title: str, status: str = "",
                timeout_s: float = 180.0) -> tuple[Path | None, str]:
-    """Print ``html_path`` to an A4 PDF at ``pdf_path`` with headless Chromium.
+    """Print ``html_path`` to an A4 PDF at ``pdf_path`` with headless Chromium, and wait.
 
-    Parameters
-    ----------
-    html_path
-        The rendered report (its links and iframes are rewritten in the browser only).
-    pdf_path
-        Where to write the PDF (parent folders are created).
-    title
-        The running header and the PDF's /Title, e.g. "Pharmaceutical Needs Assessment: Leicester".
-    status
-        Shown after the title in the header, e.g. "Draft for consultation"; nothing if empty.
-    timeout_s
-        Give up after this many seconds.
+    The same as ``start_pdf(...)()`` (see :func:`start_pdf` for the parameters).
 
     Returns
     -------
