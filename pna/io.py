@@ -341,6 +341,10 @@ def read_csv_text(path: str | os.PathLike[str], *, header: bool = True, width: i
     if physical != len(data_shapes):  # cannot happen with the parse above; the ledger relies on it
         raise InputError(path, f"{len(data_shapes)} records read but {physical} data lines counted")
     mid = False
+    if not data_shapes and head is not None and records is not None and _open_quote(lines[-1]) is not None:
+        # the header is the last line: with no row after it to be cut short, an open quote is a stray one
+        raise InputError(path, f"a quote opened in the header (line {len(lines)}) is not closed on that line "
+                         "(a stray quote?)", row=len(lines))
     if data_shapes:
         opened = _open_quote(lines[-1]) if records is not None else None
         if final_newline and opened is not None:

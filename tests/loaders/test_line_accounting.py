@@ -70,6 +70,16 @@ def test_unmatched_quote_swallows_to_the_end_of_the_file(real_list, tmp_path):
     assert err.value.row == 6
 
 
+@pytest.mark.parametrize("raw", [b'"l', b'lsoa11_code,"IMD_rank\n'])
+def test_quote_left_open_in_a_header_with_no_rows_is_an_error(tmp_path, raw):
+    # found by the fuzz test: a one-line file whose header opens a quote reached pandas' tokenizer
+    path = tmp_path / "imd.csv"
+    path.write_bytes(raw)
+    with pytest.raises(InputError, match=r"quote opened in the header \(line 1\) is not closed") as err:
+        load_imd2019(path)
+    assert err.value.row == 1
+
+
 def test_quote_left_open_on_the_last_line_is_an_error(real_list, tmp_path):
     lines = _lines(real_list)[:1] + [ln for ln in _lines(real_list)[1:40] if b'"' not in ln][:3] + [b""]
     lines[3] = lines[3].replace(b",", b',"', 1)
