@@ -136,10 +136,16 @@ _GROUPS = (("leicester_runs", "leicester-runs"), ("newport_run", "newport"), ("n
 # written twice, a rendered report) is built once, not once per worker.
 @pytest.hookimpl(tryfirst=True)   # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
+    rank = {g: i for i, (_, g) in enumerate(_GROUPS)}
+    order = {}
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
         group = next((g for fixture, g in _GROUPS if fixture in names), None)
+        order[item.nodeid] = rank.get(group, len(rank))
         if group is None and not item.get_closest_marker("xdist_group"):
             group = item.nodeid.split("::")[0]
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+    # The expensive groups first, so the workers start them at once and the short modules fill
+    # in around them, rather than one worker picking up a long group when the other is nearly done.
+    items.sort(key=lambda it: order[it.nodeid])

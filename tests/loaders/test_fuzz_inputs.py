@@ -58,7 +58,10 @@ def shuffle_rows(raw: bytes, seed: int, header: bool = True) -> bytes:
 
 def reencode(raw: bytes, codec: str, at: int) -> bytes:
     lines = raw.decode("utf-8-sig", errors="replace").split("\n")
-    i = at % len(lines)
+    # a non-empty line, so the accented byte is never the file's last (that reads as a file cut
+    # inside a character, flagged rather than refused)
+    full = [k for k, ln in enumerate(lines) if ln]
+    i = full[at % len(full)]
     lines[i] = lines[i].replace(",", ",CAF\u00c9 ", 1) if "," in lines[i] else "CAF\u00c9" + lines[i]
     return "\n".join(lines).encode(codec, errors="replace")
 
