@@ -100,7 +100,18 @@ def _objects(h: Any, arr: np.ndarray, feed: Callable[[Any], None]) -> None:
         h.update(b"T" + np.packbits(missing).tobytes() + struct.pack("<q", arr.size))
         h.update("\x1f".join(arr[~missing].tolist()).encode("utf-8", "surrogatepass"))
         return
-    for v in arr.tolist():
+    items = arr.tolist()
+    if items and all(type(v) is tuple for v in items):
+        # Tuples of plain values (opening intervals): JSON in one call instead of an item at a time.
+        # json tells int, float, str, bool and None apart and refuses anything else.
+        try:
+            text = json.dumps(items, allow_nan=True)
+        except (TypeError, ValueError):
+            pass
+        else:
+            h.update(b"J" + struct.pack("<q", len(items)) + text.encode("utf-8", "surrogatepass"))
+            return
+    for v in items:
         feed(v)
 
 
@@ -425,8 +436,9 @@ def _read_parts(folder: Path, layout: list[Any]) -> list[Any]:
         for c in part.get("nones", ()):
             df[c] = df[c].where(df[c].notna(), None)
         for c in part.get("tuples", ()):
-            df[c] = pd.Series([None if t is None else _as_tuple(json.loads(t)) for t in df[c].tolist()],
-                              index=df.index, dtype=object)
+            texts = df[c].tolist()
+            decoded = {t: _as_tuple(json.loads(t)) for t in set(texts) if t is not None}  # few distinct values
+            df[c] = pd.Series([None if t is None else decoded[t] for t in texts], index=df.index, dtype=object)
         df.attrs.update(part["attrs"])
         out.append(df)
     return out
