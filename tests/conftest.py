@@ -78,8 +78,9 @@ def _digests(folder: Path) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def leicester_runs(tmp_path_factory, data_dir):
     """Two Leicester runs, each from its own data path (the second through a link to the same
-    data) into its own output folder and with its own empty cache, so both build every file:
-    digests of each, the second run, and the first run's config (whose cache is now filled)."""
+    data) into its own output folder and with its own empty output cache, so both build every
+    output file (the second reads the parsed inputs the first kept): digests of each, the second
+    run, and the first run's config (whose cache is now filled)."""
     from pna.config import load_config
     from pna.pipeline import run
 
@@ -90,6 +91,9 @@ def leicester_runs(tmp_path_factory, data_dir):
         base = tmp_path_factory.mktemp("leicester")
         cfg = load_config(ROOT / "config" / "leicester.yaml", data_dir=data, output_dir=base / "outputs")
         cfg = cfg.model_copy(update={"cache_dir": base / "cache"})
+        if configs:  # parsed inputs are keyed by the resolved file, so the linked data reads them back
+            (base / "cache").mkdir()
+            (base / "cache" / "inputs").symlink_to(configs[0].cache / "inputs", target_is_directory=True)
         results = run(cfg)
         digests.append(_digests(cfg.out))
         configs.append(cfg)
