@@ -97,6 +97,16 @@ def _csr(key: np.ndarray, n: int, *cols: np.ndarray) -> tuple[np.ndarray, ...]:
     return (off, *(np.asarray(c)[order] for c in cols))
 
 
+@numba.njit(inline="always", cache=True, nogil=True)
+def _push(stamp, gen, work, n, s):  # pragma: no cover
+    """Append ``s`` to the work list ``work[:n]`` unless generation ``gen`` listed it; the new length."""
+    if stamp[s] != gen:
+        stamp[s] = gen
+        work[n] = s
+        n += 1
+    return n
+
+
 @numba.njit(cache=True, nogil=True)
 def _route_origins(o0, o1, order, deps, K, pat_stop_off, pat_stops, pat_pu, pat_do, pat_ntrips,
                    pat_time_off, dep_t, arr_t, sp_off, sp_pat, sp_pos, tr_off, tr_to, tr_w,
@@ -139,14 +149,8 @@ def _route_origins(o0, o1, order, deps, K, pat_stop_off, pat_stops, pat_pu, pat_
                 v = t + acc_w[q]
                 if v < B[0, s]:
                     B[0, s] = v
-                    if st_b[s] != gen:
-                        st_b[s] = gen
-                        tB[n_b] = s
-                        n_b += 1
-                    if st_m[s] != gen:
-                        st_m[s] = gen
-                        mk[n_m] = s
-                        n_m += 1
+                    n_b = _push(st_b, gen, tB, n_b, s)
+                    n_m = _push(st_m, gen, mk, n_m, s)
             n_a = 0
             for k in range(1, K + 2):
                 gen += 1
@@ -157,10 +161,7 @@ def _route_origins(o0, o1, order, deps, K, pat_stop_off, pat_stops, pat_pu, pat_
                         s = tA[x]
                         if A[k - 1, s] < A[k, s]:
                             A[k, s] = A[k - 1, s]
-                            if st_a[s] != gen:
-                                st_a[s] = gen
-                                tA2[n_a2] = s
-                                n_a2 += 1
+                            n_a2 = _push(st_a, gen, tA2, n_a2, s)
                 # patterns through the marked stops, from the first marked boarding position
                 n_p = 0
                 for x in range(n_m):
@@ -188,14 +189,8 @@ def _route_origins(o0, o1, order, deps, K, pat_stop_off, pat_stops, pat_pu, pat_
                             a = arr_t[tb + cur * m + i]
                             if a < A[k, s]:
                                 A[k, s] = a
-                                if st_i[s] != gen:
-                                    st_i[s] = gen
-                                    imp[n_i] = s
-                                    n_i += 1
-                                if st_a[s] != gen:
-                                    st_a[s] = gen
-                                    tA2[n_a2] = s
-                                    n_a2 += 1
+                                n_i = _push(st_i, gen, imp, n_i, s)
+                                n_a2 = _push(st_a, gen, tA2, n_a2, s)
                         if pat_pu[b0 + i] and cur > 0:
                             bt = B[k - 1, s]
                             if bt < inf and dep_t[tb + (cur - 1) * m + i] >= bt:
@@ -221,36 +216,21 @@ def _route_origins(o0, o1, order, deps, K, pat_stop_off, pat_stops, pat_pu, pat_
                     s = tB[x]
                     if B[k - 1, s] < B[k, s]:
                         B[k, s] = B[k - 1, s]
-                        if st_b[s] != gen:
-                            st_b[s] = gen
-                            tB2[n_b2] = s
-                            n_b2 += 1
+                        n_b2 = _push(st_b, gen, tB2, n_b2, s)
                 for x in range(n_i):
                     s = imp[x]
                     a = A[k, s]
                     if a < B[k, s]:            # change at the same stop, 0 s
                         B[k, s] = a
-                        if st_b[s] != gen:
-                            st_b[s] = gen
-                            tB2[n_b2] = s
-                            n_b2 += 1
-                        if st_m[s] != gen:
-                            st_m[s] = gen
-                            mk2[n_m2] = s
-                            n_m2 += 1
+                        n_b2 = _push(st_b, gen, tB2, n_b2, s)
+                        n_m2 = _push(st_m, gen, mk2, n_m2, s)
                     for q in range(tr_off[s], tr_off[s + 1]):
                         s2 = tr_to[q]
                         v = a + tr_w[q]
                         if v < B[k, s2]:
                             B[k, s2] = v
-                            if st_b[s2] != gen:
-                                st_b[s2] = gen
-                                tB2[n_b2] = s2
-                                n_b2 += 1
-                            if st_m[s2] != gen:
-                                st_m[s2] = gen
-                                mk2[n_m2] = s2
-                                n_m2 += 1
+                            n_b2 = _push(st_b, gen, tB2, n_b2, s2)
+                            n_m2 = _push(st_m, gen, mk2, n_m2, s2)
                 tB, tB2 = tB2, tB
                 mk, mk2 = mk2, mk
                 n_b = n_b2
