@@ -6,8 +6,8 @@ seed, so the same content gives the same key in any run. The *code version* fold
 source file of the ``pna`` package, the installed distributions and the Chromium binary that
 prints the PDF: a new release or library rebuilds everything.
 
-:func:`cached_frames` keeps parsed inputs (the list, ODS, postcodes, boundaries, populations) as
-Parquet, keyed by the SHA-256 of the files read, the parameters and the code version, with the
+:func:`cached_frames` keeps parsed inputs (the list, ODS, postcodes, populations) as Parquet,
+keyed by the SHA-256 of the files read, the parameters and the code version, with the
 exceptions and row accounting the parse recorded, replayed on every reuse.
 
 A :class:`FolderStore` keeps, per key, a set of files with their SHA-256 and a small JSON
@@ -444,12 +444,13 @@ def _read_parts(folder: Path, layout: list[Any]) -> list[Any]:
     return out
 
 
-def _replay(quality: QualityLog | None, records: list[dict[str, Any]], accounts: Mapping[str, Any]) -> None:
+def _replay(quality: QualityLog | None, records: list[dict[str, Any]], accounts: Mapping[str, dict[str, Any]]) -> None:
+    """Add a parse's exceptions and row accounting (as kept in an entry's payload) to ``quality``."""
     if quality is None:
         return
     quality.records.extend(dict(r) for r in records)
     for key, a in accounts.items():
-        quality.accounts[key] = Accounting(**a) if isinstance(a, Mapping) else a
+        quality.accounts[key] = Accounting(**a)
 
 
 def cached_frames(root: Path | None, kind: str, *, files: Sequence[Path | None], params: Any = None,
@@ -499,7 +500,8 @@ def cached_frames(root: Path | None, kind: str, *, files: Sequence[Path | None],
             return tuple(items) if payload["tuple"] else items[0]  # type: ignore[return-value]
     sub = QualityLog()
     result = build(sub)
-    _replay(quality, sub.records, sub.accounts)
+    accounts = {k: dataclasses.asdict(a) for k, a in sub.accounts.items()}
+    _replay(quality, sub.records, accounts)
     parts = _parts(result) if key is not None else None
     if parts is None or key is None:
         return result
@@ -522,5 +524,5 @@ def cached_frames(root: Path | None, kind: str, *, files: Sequence[Path | None],
             log.info("%s is not kept in the input cache: it does not read back from Parquet exactly", kind)
             return result
         store.store(key, folder, names, {"layout": layout, "tuple": is_tuple, "records": sub.records,
-                                          "accounts": {k: dataclasses.asdict(a) for k, a in sub.accounts.items()}})
+                                          "accounts": accounts})
     return result
